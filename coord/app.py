@@ -1,0 +1,87 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from coord import config as default_config
+from coord.crypto import load_data_key
+from coord.db import db
+from coord.extensions import babel, csrf, limiter, login_manager, migrate
+
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    """The configuration is unsafe or incomplete for the chosen environment."""
+
+
+def _database_url(app: Flask) -> str:
+    if app.config.get("DATABASE_URL"):
+        return app.config["DATABASE_URL"]
+    return "sqlite:///" + os.path.join(app.instance_path, "coord.db")
+
+
+def _check_production(app: Flask) -> None:
+    problems = []
+    if app.config["SECRET_KEY"] in ("", default_config.DEFAULT_SECRET_KEY):
+        problems.append("COORD_SECRET_KEY is missing or the default")
+    if not app.config.get("DATA_KEY"):
+        problems.append("COORD_DATA_KEY is missing")
+    if problems:
+        raise ConfigError(
+            "refusing to start in production: "
+            + "; ".join(problems)
+            + " (set COORD_ENV=development for a local trial)"
+        )
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Create and configure the Coord application."""
+    app = Flask(
+        __name__,
+        template_folder=str(_ROOT / "templates"),
+        static_folder=str(_ROOT / "static"),
+        instance_relative_config=True,
+    )
+    app.config.from_object(default_config)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("COORD")
+    if test_config:
+        app.config.update(test_config)
+    if app.config["ENV"] != "production":
+        app.config["SESSION_COOKIE_SECURE"] = False
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config["SQLALCHEMY_DATABASE_URI"] = _database_url(app)
+    load_data_key(app)
+    if app.config["ENV"] == "production":
+        _check_production(app)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_ROOT / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+
+    from coord import auth, cli, errors, i18n, security, views
+
+    i18n.init_app(app, babel)
+    security.init_app(app)
+    errors.register_error_handlers(app)
+    auth.init_app(app)
+    cli.init_app(app)
+    app.register_blueprint(views.bp)
+
+    import stakeholders.api
+    import stakeholders.demo
+    import stakeholders.views
+    from coord import api
+
+    app.register_blueprint(stakeholders.views.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(stakeholders.api.bp)
+    return app

@@ -1,0 +1,94 @@
+"""`flask coord …` commands: init, demo, audit verify, create-admin."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import sqlalchemy as sa
+from flask import Flask
+from flask.cli import AppGroup
+from flask_migrate import upgrade
+
+from coord import accounts, audit, signals
+from coord.db import db
+from coord.errors import DomainError
+from coord.models import Street
+
+coord_cli = AppGroup("coord", help="Coord administration.")
+audit_cli = AppGroup("audit", help="The audit trail.")
+coord_cli.add_command(audit_cli)
+
+#: Printed by `make run` and listed in the README.
+DEMO_PASSWORD = "coord-demo-2026"  # noqa: S105
+
+
+def load_demo() -> dict:
+    """Load the demo neighbourhood (idempotent: does nothing when it is there)."""
+    if db.session.scalar(sa.select(Street.id).limit(1)) is not None:
+        return {}
+    created: dict = {"password": DEMO_PASSWORD}
+    signals.demo_loading.send(created)
+    db.session.commit()
+    return created
+
+
+def _print_logins(created: dict) -> None:
+    click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+    for username, role in created.get("logins", []):
+        click.echo(f"  {username:<14} {role}")
+
+
+@coord_cli.command("init")
+def init_command() -> None:
+    """Migrate the database and load the demo community if the database is empty."""
+    upgrade()
+    created = load_demo()
+    if created:
+        click.echo("Loaded the demo neighbourhood.")
+        _print_logins(created)
+    else:
+        click.echo(f"Database ready. Demo logins use the password {DEMO_PASSWORD} (if loaded).")
+
+
+@coord_cli.command("demo")
+def demo_command() -> None:
+    """Load the demo neighbourhood (idempotent)."""
+    created = load_demo()
+    if created:
+        _print_logins(created)
+    else:
+        click.echo("The database already holds data; nothing loaded.")
+
+
+@audit_cli.command("verify")
+def audit_verify_command() -> None:
+    """Verify the audit hash chain; exit 1 and name the first broken event."""
+    count, broken = audit.verify_chain()
+    if broken is not None:
+        click.echo(
+            f"BROKEN at event #{broken.event_id}: {broken.reason} ({count} checked)", err=True
+        )
+        sys.exit(1)
+    head_id, head_hash = audit.chain_head()
+    click.echo(f"OK: {count} events, head #{head_id} {head_hash}")
+
+
+@coord_cli.command("create-admin")
+@click.argument("username")
+@click.option("--display-name", default="", help="Shown name (defaults to the username).")
+@click.password_option()
+def create_admin_command(username: str, display_name: str, password: str) -> None:
+    """Create a platform administrator account."""
+    try:
+        user = accounts.register_user(username, display_name or username, password, is_admin=True)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    audit.record("user.create_admin", "user", user.id, is_public=True)
+    db.session.commit()
+    click.echo(f"Created administrator {user.username}.")
+
+
+def init_app(app: Flask) -> None:
+    """Register the command group."""
+    app.cli.add_command(coord_cli)

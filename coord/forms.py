@@ -1,0 +1,118 @@
+"""Account forms."""
+
+from __future__ import annotations
+
+import re
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, StringField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
+
+from coord.text import clean_text
+
+USERNAME_RE = r"^[A-Za-z0-9_.-]+$"
+_COMMON_PASSWORDS = frozenset(
+    {
+        "1234567890",
+        "12345678910",
+        "0123456789",
+        "qwertyuiop",
+        "password123",
+        "password1234",
+        "iloveyou123",
+        "a123456789",
+        "1q2w3e4r5t",
+        "qwerty12345",
+        "aaaaaaaaaa",
+        "abc1234567",
+        "woaini1314",
+        "1111111111",
+        "88888888888",
+    }
+)
+
+
+def strip_text(value: str | None) -> str | None:
+    """Normalise and trim a text field (keeps None)."""
+    return clean_text(value).strip() if isinstance(value, str) else value
+
+
+class StrongPassword:
+    """Refuse passwords that are short, common, or contain the username."""
+
+    def __call__(self, form: FlaskForm, field: PasswordField) -> None:
+        value = field.data or ""
+        minimum = current_app.config["PASSWORD_MIN_LENGTH"]
+        if len(value) < minimum:
+            raise ValidationError(_l("Use at least %(n)d characters.", n=minimum))
+        username = (getattr(form, "username", None) and form.username.data) or ""
+        if value.lower() in _COMMON_PASSWORDS or len(set(value)) < 4:
+            raise ValidationError(_l("This password is too easy to guess."))
+        if username and username.lower() in value.lower():
+            raise ValidationError(_l("The password must not contain the username."))
+
+
+class RegisterForm(FlaskForm):
+    username = StringField(
+        _l("Username"),
+        filters=[strip_text],
+        validators=[
+            DataRequired(),
+            Length(min=3, max=30),
+            Regexp(USERNAME_RE, message=_l("Use only letters, digits, '_', '.' and '-'.")),
+        ],
+    )
+    display_name = StringField(
+        _l("Display name"), filters=[strip_text], validators=[DataRequired(), Length(max=30)]
+    )
+    password = PasswordField(
+        _l("Password"), validators=[DataRequired(), Length(max=128), StrongPassword()]
+    )
+    confirm = PasswordField(
+        _l("Repeat password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    )
+    submit = SubmitField(_l("Register"))
+
+
+class LoginForm(FlaskForm):
+    username = StringField(
+        _l("Username"), filters=[strip_text], validators=[DataRequired(), Length(max=30)]
+    )
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=128)])
+    submit = SubmitField(_l("Sign in"))
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=128)])
+    password = PasswordField(
+        _l("New password"), validators=[DataRequired(), Length(max=128), StrongPassword()]
+    )
+    confirm = PasswordField(
+        _l("Repeat new password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    )
+    submit = SubmitField(_l("Change password"))
+
+
+class DeleteAccountForm(FlaskForm):
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=128)])
+    confirm = BooleanField(
+        _l("I understand that my personal data will be erased and cannot be restored."),
+        validators=[DataRequired()],
+    )
+    submit = SubmitField(_l("Delete my account"))
+
+
+class TokenForm(FlaskForm):
+    name = StringField(
+        _l("Token name"), filters=[strip_text], validators=[DataRequired(), Length(max=60)]
+    )
+    submit = SubmitField(_l("Create token"))
+
+
+def is_valid_username(value: str) -> bool:
+    """Tell whether `value` has the allowed username shape."""
+    return bool(re.match(USERNAME_RE, value)) and 3 <= len(value) <= 30

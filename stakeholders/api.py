@@ -1,0 +1,62 @@
+"""JSON endpoints: the current user and their identities, stakeholders."""
+
+from __future__ import annotations
+
+from flask import abort, jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from coord.api import api_blueprint
+from coord.db import db
+from coord.models import Community
+from stakeholders import acting, queries
+from stakeholders.models import Kind, Stakeholder
+
+bp = api_blueprint("stakeholders_api", __name__)
+
+
+@bp.get("/me")
+def me():
+    actor = acting.require_actor()
+    return jsonify(
+        id=current_user.id,
+        username=current_user.username,
+        display_name=current_user.display_name,
+        is_admin=current_user.is_admin,
+        acting_as=actor.stakeholder.id,
+        identities=[
+            {"id": s.id, "name": s.name, "kind": s.kind.value}
+            for s in acting.identities(current_user)
+        ],
+    )
+
+
+@bp.get("/stakeholders")
+def stakeholders():
+    community_id = request.args.get("community", type=int)
+    if community_id is None:
+        abort(400, _("Give the community: ?community=<id>."))
+    community = db.get_or_404(Community, community_id)
+    kind_arg = request.args.get("kind")
+    if kind_arg is not None and kind_arg not in {k.value for k in Kind}:
+        abort(400, _("Unknown kind: use government, business, social_organization or resident."))
+    page = db.paginate(
+        queries.community_stakeholders(community, Kind(kind_arg) if kind_arg else None),
+        per_page=100,
+        max_per_page=500,
+        error_out=False,
+    )
+    verified = queries.verified_user_ids([s.user_id for s in page.items if s.user_id])
+    return jsonify(
+        items=[queries.public_profile(s, s.user_id in verified) for s in page.items],
+        page=page.page,
+        pages=page.pages,
+        total=page.total,
+    )
+
+
+@bp.get("/stakeholders/<int:stakeholder_id>")
+def stakeholder(stakeholder_id: int):
+    s = db.get_or_404(Stakeholder, stakeholder_id)
+    verified = bool(s.user_id) and s.user_id in queries.verified_user_ids([s.user_id])
+    return jsonify(queries.public_profile(s, verified))

@@ -1,0 +1,185 @@
+"""Stakeholders, organisation memberships and residents' (encrypted) personal data."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from coord import crypto
+from coord.db import UTCDateTime, db, utcnow
+from coord.models import Community, Street, User
+
+
+class Kind(enum.StrEnum):
+    """The four kinds of stakeholder."""
+
+    GOVERNMENT = "government"
+    BUSINESS = "business"
+    SOCIAL_ORGANIZATION = "social_organization"
+    RESIDENT = "resident"
+
+
+class Function(enum.StrEnum):
+    """What an organisation does in the neighbourhood's governance."""
+
+    STREET_OFFICE = "street_office"
+    DEPARTMENT = "department"
+    RESIDENTS_COMMITTEE = "residents_committee"
+    OWNERS_COMMITTEE = "owners_committee"
+    PROPERTY_MANAGER = "property_manager"
+    VOLUNTEER_ASSOCIATION = "volunteer_association"
+    CONTRACTOR = "contractor"
+    SHOP = "shop"
+    OTHER = "other"
+
+
+class Role(enum.StrEnum):
+    """A member's role in an organisation."""
+
+    ADMIN = "admin"
+    MEMBER = "member"
+    DELEGATE = "delegate"
+
+
+class MembershipStatus(enum.StrEnum):
+    PENDING = "pending"
+    ACTIVE = "active"
+    REJECTED = "rejected"
+    LEFT = "left"
+
+
+class ResidenceStatus(enum.StrEnum):
+    PENDING = "pending"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+
+
+def _enum(cls: type[enum.Enum]) -> sa.Enum:
+    return sa.Enum(
+        cls, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e]
+    )
+
+
+class Stakeholder(db.Model):
+    """An actor that speaks, proposes, votes and appears in the network.
+
+    A resident stakeholder is one user's own identity (`user_id` set); the other kinds
+    are organisations whose users join through `Membership`.
+    """
+
+    __tablename__ = "stakeholders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[Kind] = mapped_column(_enum(Kind), index=True)
+    function: Mapped[Function | None] = mapped_column(_enum(Function))
+    name: Mapped[str] = mapped_column(sa.String(80))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    street_id: Mapped[int | None] = mapped_column(sa.ForeignKey("streets.id"), index=True)
+    community_id: Mapped[int | None] = mapped_column(sa.ForeignKey("communities.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stakeholders.id"))
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), unique=True)
+    is_confirmed: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    street: Mapped[Street | None] = relationship()
+    community: Mapped[Community | None] = relationship()
+    parent: Mapped[Stakeholder | None] = relationship(remote_side=[id])
+    user: Mapped[User | None] = relationship()
+    memberships: Mapped[list[Membership]] = relationship(back_populates="organisation")
+
+    @property
+    def is_organisation(self) -> bool:
+        return self.kind != Kind.RESIDENT
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class Membership(db.Model):
+    """A user's place in an organisation: asked to join, accepted, with a role."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (sa.UniqueConstraint("user_id", "organisation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("stakeholders.id"), index=True)
+    role: Mapped[Role] = mapped_column(_enum(Role), default=Role.MEMBER)
+    status: Mapped[MembershipStatus] = mapped_column(
+        _enum(MembershipStatus), default=MembershipStatus.PENDING
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+    organisation: Mapped[Stakeholder] = relationship(back_populates="memberships")
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == MembershipStatus.ACTIVE
+
+
+class ResidentProfile(db.Model):
+    """A user's claim of residence, verified by the community's residents committee.
+
+    Phone, ID number and address are encrypted at rest (coord.crypto) and shown masked.
+    """
+
+    __tablename__ = "resident_profiles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), unique=True)
+    community_id: Mapped[int | None] = mapped_column(sa.ForeignKey("communities.id"), index=True)
+    grid_id: Mapped[int | None] = mapped_column(sa.ForeignKey("grids.id"))
+    building: Mapped[str] = mapped_column(sa.String(20), default="")
+    unit: Mapped[str] = mapped_column(sa.String(20), default="")
+    phone_encrypted: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    id_number_encrypted: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    address_encrypted: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    status: Mapped[ResidenceStatus] = mapped_column(
+        _enum(ResidenceStatus), default=ResidenceStatus.PENDING, index=True
+    )
+    reason: Mapped[str] = mapped_column(sa.String(200), default="")
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stakeholders.id"))
+
+    user: Mapped[User] = relationship()
+    community: Mapped[Community | None] = relationship()
+
+    @property
+    def is_verified(self) -> bool:
+        return self.status == ResidenceStatus.VERIFIED
+
+    @property
+    def phone(self) -> str | None:
+        return crypto.decrypt(self.phone_encrypted)
+
+    @phone.setter
+    def phone(self, value: str | None) -> None:
+        self.phone_encrypted = crypto.encrypt(value)
+
+    @property
+    def id_number(self) -> str | None:
+        return crypto.decrypt(self.id_number_encrypted)
+
+    @id_number.setter
+    def id_number(self, value: str | None) -> None:
+        self.id_number_encrypted = crypto.encrypt(value)
+
+    @property
+    def address(self) -> str | None:
+        return crypto.decrypt(self.address_encrypted)
+
+    @address.setter
+    def address(self, value: str | None) -> None:
+        self.address_encrypted = crypto.encrypt(value)
+
+    @property
+    def masked_phone(self) -> str:
+        return crypto.mask(self.phone)

@@ -1,0 +1,108 @@
+"""Who may do what with stakeholders, memberships and residents' data."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import g
+
+from coord.db import db
+from coord.models import Community, User
+from coord.permissions import is_platform_admin
+from stakeholders.models import (
+    Function,
+    Kind,
+    Membership,
+    MembershipStatus,
+    ResidentProfile,
+    Role,
+    Stakeholder,
+)
+
+
+def active_roles(user: User | None) -> dict[int, Role]:
+    """Map organisation id → the user's role, for active memberships (cached per request)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return {}
+    cache = g.setdefault("_active_roles", {})
+    if user.id not in cache:
+        rows = db.session.execute(
+            sa.select(Membership.organisation_id, Membership.role).where(
+                Membership.user_id == user.id, Membership.status == MembershipStatus.ACTIVE
+            )
+        ).all()
+        cache[user.id] = {org_id: role for org_id, role in rows}
+    return cache[user.id]
+
+
+def forget_roles() -> None:
+    """Drop the per-request role cache after memberships change."""
+    g.pop("_active_roles", None)
+
+
+def is_member(user: User | None, org: Stakeholder, *roles: Role) -> bool:
+    """Tell whether `user` is an active member of `org` (with one of `roles`, if given)."""
+    role = active_roles(user).get(org.id)
+    return role is not None and (not roles or role in roles)
+
+
+def can_act_as(user: User | None, stakeholder: Stakeholder) -> bool:
+    """Tell whether `user` may speak for `stakeholder`."""
+    if user is None or stakeholder.is_deleted:
+        return False
+    return stakeholder.user_id == user.id or is_member(user, stakeholder)
+
+
+def can_manage_organisation(user: User | None, org: Stakeholder) -> bool:
+    """Admins of an organisation (and the platform admin) accept members and set roles."""
+    return org.is_organisation and (is_platform_admin(user) or is_member(user, org, Role.ADMIN))
+
+
+def can_create_organisation(user: User | None, kind: Kind) -> bool:
+    """Anyone signed in creates businesses and social organisations; only the admin, government."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if kind == Kind.GOVERNMENT:
+        return is_platform_admin(user)
+    return kind in (Kind.BUSINESS, Kind.SOCIAL_ORGANIZATION)
+
+
+def can_confirm_organisation(user: User | None) -> bool:
+    """Only the platform administrator confirms organisations."""
+    return is_platform_admin(user)
+
+
+def residents_committee_of(community_id: int | None) -> Stakeholder | None:
+    """Return the residents committee of a community."""
+    if community_id is None:
+        return None
+    return db.session.scalar(
+        sa.select(Stakeholder).where(
+            Stakeholder.community_id == community_id,
+            Stakeholder.function == Function.RESIDENTS_COMMITTEE,
+            Stakeholder.deleted_at.is_(None),
+        )
+    )
+
+
+def committee_ids(user: User | None) -> set[int]:
+    """Return the ids of communities whose residents committee `user` belongs to."""
+    roles = active_roles(user)
+    if not roles:
+        return set()
+    rows = db.session.scalars(
+        sa.select(Stakeholder.community_id).where(
+            Stakeholder.id.in_(roles),
+            Stakeholder.function == Function.RESIDENTS_COMMITTEE,
+        )
+    )
+    return {c for c in rows if c is not None}
+
+
+def can_verify_residents(user: User | None, community: Community) -> bool:
+    """Members of the community's residents committee verify residents."""
+    return community.id in committee_ids(user)
+
+
+def can_reveal_personal_data(user: User | None, profile: ResidentProfile) -> bool:
+    """Only the verifying residents committee may reveal a resident's full data."""
+    return profile.community_id is not None and profile.community_id in committee_ids(user)

@@ -1,0 +1,61 @@
+"""Read-side queries for stakeholder pages and the API (one query per list, never per row)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from coord.db import db
+from coord.models import Community
+from stakeholders.models import Kind, ResidenceStatus, ResidentProfile, Stakeholder
+
+
+def community_stakeholders(community: Community, kind: Kind | None = None) -> sa.Select:
+    """Select a community's stakeholders: its and the street's organisations, verified residents."""
+    verified = sa.select(ResidentProfile.user_id).where(
+        ResidentProfile.community_id == community.id,
+        ResidentProfile.status == ResidenceStatus.VERIFIED,
+    )
+    in_community = sa.or_(
+        Stakeholder.community_id == community.id,
+        sa.and_(
+            Stakeholder.kind != Kind.RESIDENT,
+            Stakeholder.community_id.is_(None),
+            Stakeholder.street_id == community.street_id,
+        ),
+        Stakeholder.user_id.in_(verified),
+    )
+    rv = sa.select(Stakeholder).where(in_community, Stakeholder.deleted_at.is_(None))
+    if kind is not None:
+        rv = rv.where(Stakeholder.kind == kind)
+    return rv.order_by(Stakeholder.kind, Stakeholder.name, Stakeholder.id)
+
+
+def verified_user_ids(user_ids: list[int]) -> set[int]:
+    """Return which of these users are verified residents (anywhere)."""
+    if not user_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            sa.select(ResidentProfile.user_id).where(
+                ResidentProfile.user_id.in_(user_ids),
+                ResidentProfile.status == ResidenceStatus.VERIFIED,
+            )
+        )
+    )
+
+
+def public_profile(stakeholder: Stakeholder, is_verified: bool) -> dict:
+    """Return the public face of a stakeholder: never personal data."""
+    deleted = stakeholder.is_deleted
+    return {
+        "id": stakeholder.id,
+        "kind": stakeholder.kind.value,
+        "function": stakeholder.function.value if stakeholder.function else None,
+        "name": None if deleted else stakeholder.name,
+        "is_deleted": deleted,
+        "is_confirmed": stakeholder.is_confirmed,
+        "is_verified_resident": is_verified,
+        "community_id": stakeholder.community_id,
+        "street_id": stakeholder.street_id,
+        "description": "" if deleted else stakeholder.description,
+    }
