@@ -1,0 +1,255 @@
+"""Fixtures: the app on SQLite and (when configured) PostgreSQL, clients and factories."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+
+import pytest
+import sqlalchemy as sa
+from cryptography.fernet import Fernet
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+
+from coord import create_app
+from coord.db import db, utcnow
+from coord.models import Community, Street, User
+from stakeholders.models import (
+    Function,
+    Kind,
+    Membership,
+    MembershipStatus,
+    ResidenceStatus,
+    ResidentProfile,
+    Role,
+    Stakeholder,
+)
+
+PASSWORD = "correct horse battery"
+DATA_KEY = Fernet.generate_key().decode()
+BACKENDS = ("sqlite", "postgresql")
+
+
+def _postgres_url() -> str:
+    url = os.environ.get("COORD_TEST_DATABASE_URL", "")
+    required = os.environ.get("COORD_REQUIRE_POSTGRES") == "1"
+    if not url:
+        if required:
+            pytest.fail("COORD_REQUIRE_POSTGRES=1 but COORD_TEST_DATABASE_URL is not set")
+        pytest.skip("PostgreSQL tests skipped: set COORD_TEST_DATABASE_URL=postgresql+psycopg://…")
+    try:
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+        engine.dispose()
+    except sa.exc.OperationalError as exc:
+        if required:
+            pytest.fail(f"PostgreSQL at COORD_TEST_DATABASE_URL is unreachable: {exc}")
+        pytest.skip(f"PostgreSQL tests skipped: cannot connect ({exc.__class__.__name__})")
+    return url
+
+
+def settings_for(database_url: str, **extra) -> dict:
+    """Return the settings every test app uses."""
+    return {
+        "ENV": "testing",
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret",
+        "DATA_KEY": DATA_KEY,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "PASSWORD_HASH": {"time_cost": 1, "memory_cost": 1024, "parallelism": 1},
+        **extra,
+    }
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated database, once per backend for the whole session."""
+    if request.param == "sqlite":
+        url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "coord-test.db")
+    else:
+        url = _postgres_url()
+    app = create_app(settings_for(url))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+def _empty_tables() -> None:
+    tables = [t.name for t in db.metadata.sorted_tables]
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    else:
+        for name in reversed(tables):
+            db.session.execute(sa.text(f"DELETE FROM {name}"))  # noqa: S608 (table names)
+    db.session.commit()
+
+
+@pytest.fixture
+def make_app(database_url: str) -> Iterator[Callable[..., Flask]]:
+    """Build an app on the test database with extra settings (tables emptied afterwards)."""
+    apps: list[Flask] = []
+
+    def build(**extra) -> Flask:
+        app = create_app(settings_for(database_url, **extra))
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    if apps:
+        with apps[0].app_context():
+            _empty_tables()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Iterator[Flask]:
+    """The app with an application context pushed for the test's own database work."""
+    rv = make_app()
+    with rv.app_context():
+        yield rv
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def login_as(client: FlaskClient) -> Callable[[User], FlaskClient]:
+    """Sign `client` in as a user (Flask-Login's session keys, no password round-trip)."""
+
+    def login(user: User, acting_as: Stakeholder | None = None) -> FlaskClient:
+        with client.session_transaction() as session:
+            session["_user_id"] = user.session_token
+            session["_fresh"] = True
+            if acting_as is not None:
+                session["acting_as"] = acting_as.id
+        return client
+
+    return login
+
+
+@pytest.fixture
+def community(app: Flask) -> Community:
+    street = Street(name="清河街道")
+    rv = Community(street=street, name="兰苑社区")
+    db.session.add_all([street, rv])
+    db.session.commit()
+    return rv
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Callable[..., User]:
+    counter = iter(range(1, 10_000))
+
+    def make(username: str | None = None, *, is_admin: bool = False, display_name: str = "") -> User:
+        from coord import accounts
+
+        name = username or f"user{next(counter)}"
+        user = accounts.register_user(name, display_name or name, PASSWORD, is_admin=is_admin)
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def make_org(app: Flask, community: Community) -> Callable[..., Stakeholder]:
+    def make(
+        name: str = "安居物业",
+        kind: Kind = Kind.BUSINESS,
+        function: Function = Function.PROPERTY_MANAGER,
+        *,
+        admin: User | None = None,
+        members: dict[User, Role] | None = None,
+        in_community: bool = True,
+        confirmed: bool = True,
+    ) -> Stakeholder:
+        org = Stakeholder(
+            kind=kind, function=function, name=name, street_id=community.street_id,
+            community_id=community.id if in_community else None, is_confirmed=confirmed,
+        )
+        db.session.add(org)
+        db.session.flush()
+        for user, role in ({admin: Role.ADMIN} if admin else {}) | (members or {}):
+            db.session.add(Membership(user_id=user.id, organisation_id=org.id, role=role,
+                                      status=MembershipStatus.ACTIVE, decided_at=utcnow()))
+        db.session.commit()
+        from stakeholders.permissions import forget_roles
+
+        forget_roles()
+        return org
+
+    return make
+
+
+@pytest.fixture
+def committee(make_org: Callable[..., Stakeholder], make_user: Callable[..., User]) -> Stakeholder:
+    """The community's residents committee with one admin, `committee.admin_user`."""
+    staff = make_user("rc_staff")
+    rv = make_org("兰苑社区居委会", Kind.SOCIAL_ORGANIZATION, Function.RESIDENTS_COMMITTEE, admin=staff)
+    rv.admin_user = staff
+    return rv
+
+
+@pytest.fixture
+def make_resident(app: Flask, community: Community, make_user: Callable[..., User]):
+    def make(username: str | None = None, *, status: ResidenceStatus = ResidenceStatus.VERIFIED,
+             phone: str = "13812345678", building: str = "3", unit: str = "501") -> User:
+        user = make_user(username)
+        profile = ResidentProfile(user_id=user.id, community_id=community.id, building=building,
+                                  unit=unit, status=status)
+        profile.phone = phone
+        db.session.add(profile)
+        db.session.commit()
+        return user
+
+    return make
+
+
+def identity(user: User) -> Stakeholder:
+    """Return a user's own resident stakeholder."""
+    return db.session.scalar(sa.select(Stakeholder).where(Stakeholder.user_id == user.id))
+
+
+class QueryCounter:
+    """Count the SQL statements an engine runs inside a `with` block."""
+
+    def __init__(self, engine: sa.Engine):
+        self.engine = engine
+        self.statements: list[str] = []
+
+    def _count(self, conn, cursor, statement, *args) -> None:
+        if not statement.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE", "PRAGMA")):
+            self.statements.append(statement)
+
+    def __enter__(self) -> QueryCounter:
+        sa.event.listen(self.engine, "before_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        sa.event.remove(self.engine, "before_cursor_execute", self._count)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(app: Flask) -> Callable[[], QueryCounter]:
+    return lambda: QueryCounter(db.engine)
