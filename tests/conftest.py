@@ -9,8 +9,10 @@ import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from flask import Flask
+from flask.ctx import _cv_app
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from helpers import PASSWORD, QueryCounter
 
 from coord import create_app
 from coord.db import db, utcnow
@@ -26,7 +28,6 @@ from stakeholders.models import (
     Stakeholder,
 )
 
-PASSWORD = "correct horse battery"
 DATA_KEY = Fernet.generate_key().decode()
 BACKENDS = ("sqlite", "postgresql")
 
@@ -90,6 +91,21 @@ def _empty_tables() -> None:
     db.session.commit()
 
 
+class FreshGlobalsClient(FlaskClient):
+    """A test client whose every request starts with an empty `g`.
+
+    A request reuses the test's pushed application context (and so its database
+    session), but must not see what an earlier request cached in `g`, such as the
+    signed-in user.
+    """
+
+    def open(self, *args, **kwargs):
+        ctx = _cv_app.get(None)
+        if ctx is not None and ctx.app is self.application:
+            ctx.g.__dict__.clear()
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def make_app(database_url: str) -> Iterator[Callable[..., Flask]]:
     """Build an app on the test database with extra settings (tables emptied afterwards)."""
@@ -97,6 +113,7 @@ def make_app(database_url: str) -> Iterator[Callable[..., Flask]]:
 
     def build(**extra) -> Flask:
         app = create_app(settings_for(database_url, **extra))
+        app.test_client_class = FreshGlobalsClient
         apps.append(app)
         return app
 
@@ -157,7 +174,9 @@ def community(app: Flask) -> Community:
 def make_user(app: Flask) -> Callable[..., User]:
     counter = iter(range(1, 10_000))
 
-    def make(username: str | None = None, *, is_admin: bool = False, display_name: str = "") -> User:
+    def make(
+        username: str | None = None, *, is_admin: bool = False, display_name: str = ""
+    ) -> User:
         from coord import accounts
 
         name = username or f"user{next(counter)}"
@@ -181,14 +200,25 @@ def make_org(app: Flask, community: Community) -> Callable[..., Stakeholder]:
         confirmed: bool = True,
     ) -> Stakeholder:
         org = Stakeholder(
-            kind=kind, function=function, name=name, street_id=community.street_id,
-            community_id=community.id if in_community else None, is_confirmed=confirmed,
+            kind=kind,
+            function=function,
+            name=name,
+            street_id=community.street_id,
+            community_id=community.id if in_community else None,
+            is_confirmed=confirmed,
         )
         db.session.add(org)
         db.session.flush()
         for user, role in ({admin: Role.ADMIN} if admin else {}) | (members or {}):
-            db.session.add(Membership(user_id=user.id, organisation_id=org.id, role=role,
-                                      status=MembershipStatus.ACTIVE, decided_at=utcnow()))
+            db.session.add(
+                Membership(
+                    user_id=user.id,
+                    organisation_id=org.id,
+                    role=role,
+                    status=MembershipStatus.ACTIVE,
+                    decided_at=utcnow(),
+                )
+            )
         db.session.commit()
         from stakeholders.permissions import forget_roles
 
@@ -202,52 +232,33 @@ def make_org(app: Flask, community: Community) -> Callable[..., Stakeholder]:
 def committee(make_org: Callable[..., Stakeholder], make_user: Callable[..., User]) -> Stakeholder:
     """The community's residents committee with one admin, `committee.admin_user`."""
     staff = make_user("rc_staff")
-    rv = make_org("兰苑社区居委会", Kind.SOCIAL_ORGANIZATION, Function.RESIDENTS_COMMITTEE, admin=staff)
+    rv = make_org(
+        "兰苑社区居委会", Kind.SOCIAL_ORGANIZATION, Function.RESIDENTS_COMMITTEE, admin=staff
+    )
     rv.admin_user = staff
     return rv
 
 
 @pytest.fixture
 def make_resident(app: Flask, community: Community, make_user: Callable[..., User]):
-    def make(username: str | None = None, *, status: ResidenceStatus = ResidenceStatus.VERIFIED,
-             phone: str = "13812345678", building: str = "3", unit: str = "501") -> User:
+    def make(
+        username: str | None = None,
+        *,
+        status: ResidenceStatus = ResidenceStatus.VERIFIED,
+        phone: str = "13812345678",
+        building: str = "3",
+        unit: str = "501",
+    ) -> User:
         user = make_user(username)
-        profile = ResidentProfile(user_id=user.id, community_id=community.id, building=building,
-                                  unit=unit, status=status)
+        profile = ResidentProfile(
+            user_id=user.id, community_id=community.id, building=building, unit=unit, status=status
+        )
         profile.phone = phone
         db.session.add(profile)
         db.session.commit()
         return user
 
     return make
-
-
-def identity(user: User) -> Stakeholder:
-    """Return a user's own resident stakeholder."""
-    return db.session.scalar(sa.select(Stakeholder).where(Stakeholder.user_id == user.id))
-
-
-class QueryCounter:
-    """Count the SQL statements an engine runs inside a `with` block."""
-
-    def __init__(self, engine: sa.Engine):
-        self.engine = engine
-        self.statements: list[str] = []
-
-    def _count(self, conn, cursor, statement, *args) -> None:
-        if not statement.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE", "PRAGMA")):
-            self.statements.append(statement)
-
-    def __enter__(self) -> QueryCounter:
-        sa.event.listen(self.engine, "before_cursor_execute", self._count)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        sa.event.remove(self.engine, "before_cursor_execute", self._count)
-
-    @property
-    def count(self) -> int:
-        return len(self.statements)
 
 
 @pytest.fixture
