@@ -209,7 +209,7 @@ def make_org(app: Flask, community: Community) -> Callable[..., Stakeholder]:
         )
         db.session.add(org)
         db.session.flush()
-        for user, role in ({admin: Role.ADMIN} if admin else {}) | (members or {}):
+        for user, role in (({admin: Role.ADMIN} if admin else {}) | (members or {})).items():
             db.session.add(
                 Membership(
                     user_id=user.id,

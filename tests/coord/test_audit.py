@@ -47,7 +47,9 @@ def test_edited_row_is_named(app):
 
 def test_rehashed_row_breaks_the_next_link(app):
     events = _append(4)
-    forged = AuditEvent(**{c.name: getattr(events[1], c.name) for c in AuditEvent.__table__.columns})
+    forged = AuditEvent(
+        **{c.name: getattr(events[1], c.name) for c in AuditEvent.__table__.columns}
+    )
     forged.data = {"n": 99}
     new_hash = audit.event_hash(forged)
     db.session.execute(

@@ -1,0 +1,86 @@
+"""The sanitiser: nothing a user types reaches a page as live HTML."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from coord.text import ALLOWED_TAGS, clean_html, clean_text, render_markdown
+
+HOSTILE = [
+    "<script>alert(1)</script>",
+    '<img src=x onerror="alert(1)">',
+    "[x](javascript:alert(1))",
+    "[x](JaVaScRiPt:alert(1))",
+    "[x](java&#x09;script:alert(1))",
+    "[x](&#106;avascript:alert(1))",
+    "[x](java\u200bscript:alert(1))",
+    "[x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+    "<svg><script>alert(1)</script></svg>",
+    '<svg onload="alert(1)">',
+    '<math><mi xlink:href="javascript:alert(1)">x</mi></math>',
+    '<a href="javascript:alert(1)">x</a>',
+    "<iframe src=//evil.example></iframe>",
+    '<p style="background:url(javascript:alert(1))">x</p>',
+    "<<script>script>alert(1)<</script>/script>",
+]
+
+
+class _LiveHtml(HTMLParser):
+    """Collect the tags and attributes a browser would actually see."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, list[tuple[str, str | None]]]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, attrs))
+
+
+def live_html(html: str) -> list[tuple[str, list[tuple[str, str | None]]]]:
+    """Parse `html` like a browser and return its elements with their attributes."""
+    parser = _LiveHtml()
+    parser.feed(html)
+    return parser.tags
+
+
+def assert_harmless(html: str) -> None:
+    """Fail if `html` holds any element, attribute or link scheme outside the allowlist."""
+    for tag, attrs in live_html(html):
+        assert tag in ALLOWED_TAGS, (tag, html)
+        for name, value in attrs:
+            assert name in {"href", "title", "rel"}, (name, html)
+            if name == "href":
+                # Browsers drop tabs/newlines, then read a scheme only if it is well-formed.
+                url = re.sub(r"[\x00-\x20]", "", value or "")
+                scheme = re.match(r"([a-zA-Z][a-zA-Z0-9+.-]*):", url)
+                assert scheme is None or scheme[1].lower() in {"http", "https", "mailto"}, html
+
+
+@pytest.mark.parametrize("source", HOSTILE)
+def test_markdown_never_yields_live_html(source):
+    assert_harmless(render_markdown(source))
+
+
+@pytest.mark.parametrize("source", HOSTILE)
+def test_clean_html_never_yields_live_html(source):
+    assert_harmless(clean_html(source))
+
+
+def test_markdown_keeps_the_allowed_formatting():
+    html = render_markdown(
+        "**加装电梯** _方案_\n\n- 一楼\n- 五楼\n\n> 引用\n\n`code`\n\n[链接](https://example.org)"
+    )
+    assert "<strong>加装电梯</strong>" in html and "<em>方案</em>" in html
+    assert "<li>一楼</li>" in html and "<blockquote>" in html and "<code>code</code>" in html
+    assert '<a href="https://example.org" rel="nofollow noopener ugc">链接</a>' in html
+
+
+def test_clean_html_strips_unknown_tags_and_attributes():
+    assert clean_html('<h1 class="x">标题</h1><b>粗</b>') == "标题粗"
+
+
+def test_clean_text_removes_control_and_invisible_characters():
+    assert clean_text("a\x00b\u200bc\u202ed\r\ne") == "abcd\ne"
