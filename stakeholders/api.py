@@ -9,7 +9,7 @@ from flask_login import current_user
 from coord.api import api_blueprint
 from coord.db import db
 from coord.models import Community
-from stakeholders import acting, queries
+from stakeholders import acting, queries, services
 from stakeholders.models import Kind, Stakeholder
 
 bp = api_blueprint("stakeholders_api", __name__)
@@ -60,3 +60,12 @@ def stakeholder(stakeholder_id: int):
     s = db.get_or_404(Stakeholder, stakeholder_id)
     verified = bool(s.user_id) and s.user_id in queries.verified_user_ids([s.user_id])
     return jsonify(queries.public_profile(s, verified))
+
+
+@bp.post("/stakeholders/<int:stakeholder_id>/join")
+def join(stakeholder_id: int):
+    actor = acting.require_actor()
+    org = db.get_or_404(Stakeholder, stakeholder_id)
+    membership = services.request_membership(actor, org)
+    db.session.commit()
+    return jsonify(id=membership.id, status=membership.status.value), 201

@@ -12,7 +12,6 @@ from flask import Flask
 from flask.ctx import _cv_app
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from helpers import PASSWORD, QueryCounter
 
 from coord import create_app
 from coord.db import db, utcnow
@@ -27,6 +26,8 @@ from stakeholders.models import (
     Role,
     Stakeholder,
 )
+
+from helpers import PASSWORD, QueryCounter
 
 DATA_KEY = Fernet.generate_key().decode()
 BACKENDS = ("sqlite", "postgresql")

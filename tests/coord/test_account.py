@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 
 import sqlalchemy as sa
-from helpers import PASSWORD, identity
 
 from coord.db import db
 from coord.models import User
 from stakeholders.models import MembershipStatus, ResidentProfile
+
+from helpers import PASSWORD, identity
 
 
 def test_export_contains_own_data_unmasked(client, login_as, make_resident):

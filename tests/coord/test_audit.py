@@ -39,7 +39,7 @@ def test_edited_row_is_named(app):
     _append(4)
     db.session.execute(sa.update(AuditEvent).where(AuditEvent.id == 2).values(data={"n": 99}))
     db.session.commit()
-    count, broken = audit.verify_chain()
+    _count, broken = audit.verify_chain()
     assert broken is not None
     assert broken.event_id == 2
     assert "hash" in broken.reason

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from helpers import PASSWORD, form_errors, identity, use_english
 
 from coord.db import db
 from coord.models import User
+
+from helpers import PASSWORD, form_errors, identity, use_english
 
 
 def _register(client, **overrides):
