@@ -107,34 +107,46 @@ class FreshGlobalsClient(FlaskClient):
         return super().open(*args, **kwargs)
 
 
+def _new_app(database_url: str, **extra) -> Flask:
+    rv = create_app(settings_for(database_url, **extra))
+    rv.test_client_class = FreshGlobalsClient
+    return rv
+
+
+@pytest.fixture(scope="session")
+def shared_app(database_url: str) -> Iterator[Flask]:
+    """One app per backend for the whole session (templates compiled once)."""
+    rv = _new_app(database_url)
+    yield rv
+    with rv.app_context():
+        db.engine.dispose()
+
+
 @pytest.fixture
-def make_app(database_url: str) -> Iterator[Callable[..., Flask]]:
-    """Build an app on the test database with extra settings (tables emptied afterwards)."""
+def app(shared_app: Flask) -> Iterator[Flask]:
+    """The shared app with an application context pushed; tables are emptied afterwards."""
+    with shared_app.app_context():
+        yield shared_app
+        db.session.rollback()
+        _empty_tables()
+        db.session.remove()
+
+
+@pytest.fixture
+def make_app(app: Flask, database_url: str) -> Iterator[Callable[..., Flask]]:
+    """Build an extra app with other settings on the same test database."""
     apps: list[Flask] = []
 
     def build(**extra) -> Flask:
-        app = create_app(settings_for(database_url, **extra))
-        app.test_client_class = FreshGlobalsClient
-        apps.append(app)
-        return app
+        rv = _new_app(database_url, **extra)
+        apps.append(rv)
+        return rv
 
     yield build
-    for app in apps:
-        with app.app_context():
+    for extra_app in apps:
+        with extra_app.app_context():
             db.session.remove()
             db.engine.dispose()
-    if apps:
-        with apps[0].app_context():
-            _empty_tables()
-            db.engine.dispose()
-
-
-@pytest.fixture
-def app(make_app: Callable[..., Flask]) -> Iterator[Flask]:
-    """The app with an application context pushed for the test's own database work."""
-    rv = make_app()
-    with rv.app_context():
-        yield rv
 
 
 @pytest.fixture
