@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := coord:create_app
 
-.PHONY: run test lint install translations serve clean bench
+.PHONY: run test lint install translations messages serve clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,13 @@ install: $(STAMP) translations
 
 translations: $(STAMP)
 	$(BIN)/pybabel compile --use-fuzzy -d coord/translations -f -q
+
+# Re-extract the English msgids and merge them into the Chinese catalog (created the first
+# time); then translate the new empty msgstrs. tests/coord/test_i18n.py lists what is missing.
+messages: $(STAMP)
+	mkdir -p coord/translations
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k N_ -k lazy_gettext --no-location --sort-output --omit-header -o coord/translations/messages.pot .
+	$(BIN)/pybabel -q update -i coord/translations/messages.pot -d coord/translations -l zh_Hans_CN --no-fuzzy-matching --init-missing --ignore-obsolete --ignore-pot-creation-date
 
 run: install
 	$(BIN)/flask coord init
