@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from coord.forms import strip_text
@@ -54,6 +55,10 @@ class ReasonForm(FlaskForm):
 class RoleForm(FlaskForm):
     role = SelectField(
         _l("Role"),
-        choices=[("admin", _l("Admin")), ("member", _l("Member")), ("delegate", _l("Delegate"))],
+        choices=[
+            SelectChoice("admin", _l("Admin")),
+            SelectChoice("member", _l("Member")),
+            SelectChoice("delegate", _l("Delegate")),
+        ],
     )
     submit = SubmitField(_l("Set role"))

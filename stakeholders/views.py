@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
 
 from coord.db import db
 from coord.errors import DomainError
@@ -36,8 +37,9 @@ bp = Blueprint("stakeholders", __name__)
 bp.record_once(lambda state: acting.init_app(state.app))
 
 
-def _communities() -> list[Community]:
-    return db.session.scalars(sa.select(Community).order_by(Community.id)).all()
+def _community_choices() -> list[SelectChoice]:
+    communities = db.session.scalars(sa.select(Community).order_by(Community.id))
+    return [SelectChoice(c.id, c.name) for c in communities]
 
 
 @bp.get("/communities/<int:community_id>")
@@ -103,12 +105,12 @@ def _organisation_form() -> OrganisationForm:
     kinds = [Kind.BUSINESS, Kind.SOCIAL_ORGANIZATION]
     if is_platform_admin(current_user):
         kinds.insert(0, Kind.GOVERNMENT)
-    form.kind.choices = [(k.value, KIND_LABELS[k.value]) for k in kinds]
+    form.kind.choices = [SelectChoice(k.value, KIND_LABELS[k.value]) for k in kinds]
     functions = {f for k in kinds for f in services.FUNCTIONS_BY_KIND[k]}
-    form.function.choices = [(f.value, FUNCTION_LABELS[f.value]) for f in sorted(functions)]
-    form.community_id.choices = [(0, _("The whole street"))] + [
-        (c.id, c.name) for c in _communities()
+    form.function.choices = [
+        SelectChoice(f.value, FUNCTION_LABELS[f.value]) for f in sorted(functions)
     ]
+    form.community_id.choices = [SelectChoice(0, _("The whole street")), *_community_choices()]
     return form
 
 
@@ -225,7 +227,7 @@ def residence():
         sa.select(ResidentProfile).where(ResidentProfile.user_id == current_user.id)
     )
     form = ResidenceForm(obj=None if request.method == "POST" else profile)
-    form.community_id.choices = [(c.id, c.name) for c in _communities()]
+    form.community_id.choices = _community_choices()
     if request.method == "GET" and profile is not None:
         form.phone.data = ""  # never echo stored personal data into the page
     if form.validate_on_submit():
