@@ -27,6 +27,8 @@ messages: $(STAMP)
 	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k N_ -k lazy_gettext --no-location --sort-output --omit-header -o coord/translations/messages.pot .
 	$(BIN)/pybabel -q update -i coord/translations/messages.pot -d coord/translations -l zh_Hans_CN --no-fuzzy-matching --init-missing --ignore-obsolete --ignore-pot-creation-date
 
+# A local trial: development settings (a data key is generated into instance/), SQLite.
+run: export COORD_ENV ?= development
 run: install
 	$(BIN)/flask coord init
 	$(BIN)/flask run --host 127.0.0.1 --port 5000

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from coord import config as default_config
 from coord.crypto import load_data_key
@@ -61,6 +62,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if app.config["ENV"] == "production":
         _check_production(app)
 
+    if app.config.get("PROXY_FIX"):  # behind nginx or another reverse proxy
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_ROOT / "migrations"))
     csrf.init_app(app)

@@ -34,5 +34,8 @@ RATELIMIT_HEADERS_ENABLED = True
 RATELIMIT_LOGIN_PER_CLIENT = "20 per minute"
 RATELIMIT_LOGIN_PER_ACCOUNT = "5 per minute; 30 per hour"
 
+#: Trust one reverse proxy's X-Forwarded-* headers (client address for rate limits, https).
+PROXY_FIX = False
+
 MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 PAGE_SIZE = 20
