@@ -13,6 +13,7 @@ from coord import config as default_config
 from coord.crypto import load_data_key
 from coord.db import db
 from coord.extensions import babel, csrf, limiter, login_manager, migrate
+from coord.web import IdConverter
 
 _ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,6 +57,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     if app.config["ENV"] != "production":
         app.config["SESSION_COOKIE_SECURE"] = False
+    app.url_map.converters["int"] = IdConverter
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config["SQLALCHEMY_DATABASE_URI"] = _database_url(app)
     load_data_key(app)

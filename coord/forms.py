@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -37,6 +38,13 @@ _COMMON_PASSWORDS = frozenset(
 def strip_text(value: str | None) -> str | None:
     """Normalise and trim a text field (keeps None)."""
     return clean_text(value).strip() if isinstance(value, str) else value
+
+
+def halfwidth(value: str | None) -> str | None:
+    """Turn full-width characters typed with a Chinese IME (１３８, －) into ASCII."""
+    return (
+        unicodedata.normalize("NFKC", value).replace(" ", "") if isinstance(value, str) else value
+    )
 
 
 class StrongPassword:

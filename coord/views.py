@@ -10,6 +10,7 @@ from coord import audit
 from coord.db import db
 from coord.models import AuditEvent, Community, Street
 from coord.security import is_safe_next
+from coord.web import int_arg
 
 bp = Blueprint("main", __name__)
 
@@ -36,7 +37,7 @@ def language():
 @bp.get("/supervision")
 def supervision():
     query = sa.select(AuditEvent).where(AuditEvent.is_public.is_(True))
-    community_id = request.args.get("community", type=int)
+    community_id = int_arg("community")
     if community_id:
         query = query.where(AuditEvent.community_id == community_id)
     page = db.paginate(query.order_by(AuditEvent.id.desc()), per_page=50, error_out=False)

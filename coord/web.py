@@ -4,12 +4,43 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import flash, redirect
+from flask import flash, redirect, request
 from flask_wtf import FlaskForm
+from werkzeug.routing import IntegerConverter
 from werkzeug.wrappers import Response
 
 from coord.db import db
 from coord.errors import DomainError
+
+
+#: Ids beyond a 32-bit signed integer do not exist (and would overflow the database driver).
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """The `int` URL converter, bounded so that huge numbers are a 404, not a driver error."""
+
+    def __init__(
+        self,
+        url_map,
+        fixed_digits: int = 0,
+        min: int | None = None,
+        max: int | None = None,
+        signed: bool = False,
+    ) -> None:
+        super().__init__(
+            url_map,
+            fixed_digits=fixed_digits,
+            min=min,
+            max=MAX_ID if max is None else max,
+            signed=signed,
+        )
+
+
+def int_arg(name: str) -> int | None:
+    """Read a positive id from the query string; None when absent or malformed."""
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() and 0 < int(value) <= MAX_ID else None
 
 
 def form_error(form: FlaskForm, error: DomainError) -> None:

@@ -9,6 +9,7 @@ from flask_login import current_user
 from coord.api import api_blueprint
 from coord.db import db
 from coord.models import Community
+from coord.web import int_arg
 from stakeholders import acting, queries, services
 from stakeholders.models import Kind, Stakeholder
 
@@ -33,7 +34,7 @@ def me():
 
 @bp.get("/stakeholders")
 def stakeholders():
-    community_id = request.args.get("community", type=int)
+    community_id = int_arg("community")
     if community_id is None:
         abort(400, _("Give the community: ?community=<id>."))
     community = db.get_or_404(Community, community_id)

@@ -8,9 +8,9 @@ from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from coord.forms import strip_text
+from coord.forms import halfwidth, strip_text
 
-PHONE_RE = r"^1[3-9]\d{9}$"
+PHONE_RE = r"^1[3-9][0-9]{9}$"
 
 
 class OrganisationForm(FlaskForm):
@@ -36,7 +36,7 @@ class ResidenceForm(FlaskForm):
     )
     phone = StringField(
         _l("Mobile phone"),
-        filters=[strip_text],
+        filters=[strip_text, halfwidth],
         validators=[
             DataRequired(),
             Regexp(PHONE_RE, message=_l("Enter an 11-digit mobile number.")),
