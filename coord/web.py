@@ -12,7 +12,6 @@ from werkzeug.wrappers import Response
 from coord.db import db
 from coord.errors import DomainError
 
-
 #: Ids beyond a 32-bit signed integer do not exist (and would overflow the database driver).
 MAX_ID = 2**31 - 1
 
