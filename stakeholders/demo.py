@@ -104,6 +104,19 @@ ORGANISATIONS = [
     ("lvyuan", Kind.BUSINESS, Function.SHOP, "绿园餐饮", "Lüyuan Catering", "xinhe", "lvyuan"),
 ]
 
+DESCRIPTIONS = {
+    "street_office": "负责清河街道的社区治理、公共服务与方案审批。",
+    "urban": "负责市容环境、道路照明、违章搭建与垃圾分类。",
+    "social_affairs": "负责养老服务、社会救助与社会组织培育。",
+    "lanyuan_rc": "组织兰苑社区居民议事与意见征询，核实居民身份，调解邻里纠纷。",
+    "xinhe_rc": "组织新河社区居民议事与意见征询，核实居民身份，调解邻里纠纷。",
+    "owners": "代表兰苑小区业主，关注物业费用、服务质量和物业合同。",
+    "volunteers": "关爱社区老人，推动社区长者食堂建设。",
+    "anju": "兰苑、新河两个小区的物业服务企业。",
+    "heshun": "承接社区小型工程与老旧小区改造。",
+    "lvyuan": "新河商业街上的餐饮企业，有意承接长者食堂。",
+}
+
 # login, name, community key, building, unit, phone
 NAMED_RESIDENTS = [
     ("wangguihua", "王桂花", "lanyuan", "3", "501", "13800135001"),
@@ -186,7 +199,7 @@ def load(created: dict) -> None:
             kind=kind,
             function=function,
             name=name,
-            description=name_en,
+            description=DESCRIPTIONS[key],
             street_id=street.id,
             community_id=community.id if community else None,
             is_confirmed=True,
