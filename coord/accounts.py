@@ -63,8 +63,8 @@ def change_password(user: User, current: str, new: str) -> None:
     audit.record("user.change_password", "user", user.id, user_id=user.id)
 
 
-def set_disabled(admin: User, user: User, disabled: bool) -> None:
-    """Disable or re-enable an account; disabling ends its sessions."""
+def set_disabled(admin: User | None, user: User, disabled: bool) -> None:
+    """Disable or re-enable an account (admin None: the command line); disabling ends sessions."""
     user.is_disabled = disabled
     if disabled:
         user.end_sessions()
@@ -72,7 +72,7 @@ def set_disabled(admin: User, user: User, disabled: bool) -> None:
         "user.disable" if disabled else "user.enable",
         "user",
         user.id,
-        user_id=admin.id,
+        user_id=admin.id if admin else None,
         is_public=True,
     )
 

@@ -89,6 +89,19 @@ def create_admin_command(username: str, display_name: str, password: str) -> Non
     click.echo(f"Created administrator {user.username}.")
 
 
+@coord_cli.command("disable-user")
+@click.argument("username")
+@click.option("--enable", is_flag=True, help="Re-enable the account instead.")
+def disable_user_command(username: str, enable: bool) -> None:
+    """Disable an account (ending its sessions), or re-enable it."""
+    user = accounts.find_user(username)
+    if user is None:
+        raise click.ClickException(f"no user {username!r}")
+    accounts.set_disabled(None, user, not enable)
+    db.session.commit()
+    click.echo(f"{'Enabled' if enable else 'Disabled'} {user.username}.")
+
+
 def init_app(app: Flask) -> None:
     """Register the command group."""
     app.cli.add_command(coord_cli)

@@ -89,4 +89,6 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
         custom = exc.description if exc.description != type(exc).description else None
+        if exc.code == 429:
+            custom = None  # the limiter's own text ("5 per 1 minute") is not for users
         return error_response(exc.code or 500, custom)

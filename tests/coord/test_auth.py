@@ -171,3 +171,36 @@ def test_forms_need_a_csrf_token(make_app):
     r = client.post("/register", data={"username": "x", "password": "y"})
     assert r.status_code == 400
     assert "form expired" in r.get_data(as_text=True)
+
+
+def test_disabling_an_account_ends_its_sessions(client, runner, make_user, login_as):
+    user = make_user("laowang")
+    login_as(user)
+    assert client.get("/account/").status_code == 200
+    result = runner.invoke(args=["coord", "disable-user", "laowang"])
+    assert result.exit_code == 0, result.output
+    assert client.get("/account/").status_code == 302
+    assert (
+        client.post("/login", data={"username": "laowang", "password": PASSWORD}).status_code == 422
+    )
+    runner.invoke(args=["coord", "disable-user", "laowang", "--enable"])
+    assert (
+        client.post("/login", data={"username": "laowang", "password": PASSWORD}).status_code == 302
+    )
+
+
+def test_create_admin_command(runner):
+    result = runner.invoke(
+        args=["coord", "create-admin", "boss"], input="long-secret-2026\nlong-secret-2026\n"
+    )
+    assert result.exit_code == 0, result.output
+    user = db.session.scalar(db.select(User).where(User.username == "boss"))
+    assert user.is_admin
+
+
+def test_demo_command_is_idempotent(runner):
+    first = runner.invoke(args=["coord", "demo"])
+    assert "wangguihua" in first.output
+    second = runner.invoke(args=["coord", "demo"])
+    assert "nothing loaded" in second.output
+    assert db.session.scalar(db.select(db.func.count()).select_from(User)) == 1 + 10 + 40
