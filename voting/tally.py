@@ -170,7 +170,8 @@ STV_DECIMALS = 5
 MAX_BRANCHES = 64
 
 _UNIT = 10**STV_DECIMALS
-_CHUNK = 1 << 16  # ballots per label look-up chunk
+_CHUNK = 4096  # ballots per label look-up chunk (small enough to stay in cache)
+_SEQUENCE_TYPES = frozenset({list, tuple})
 _PARAMS = {
     "yes_no": frozenset({"threshold", "base"}),
     "plurality": frozenset(),
@@ -226,8 +227,8 @@ def tally(
         raise TypeError(f"method {method!r} takes no parameter(s) {', '.join(unexpected)}")
     labels = _check_options(method, options)
     if method in RANKED_METHODS:
-        data: Any = encode_rankings(labels, ballots)
-        n = data.shape[0]
+        data: Any = _encode(labels, ballots, ranks=method in ("borda", "schulze"))
+        n = data.order.shape[0]
     else:
         if isinstance(ballots, np.ndarray):
             raise ValueError(f"method {method!r} does not accept a numpy array of ballots")
@@ -239,28 +240,44 @@ def tally(
 
 def encode_rankings(options: Sequence[str], ballots: Iterable[Any] | np.ndarray) -> np.ndarray:
     """Validate ranked ballots and encode them as option indices padded with -1."""
-    labels = list(options)
+    return _encode(list(options), ballots, ranks=False).order
+
+
+@dataclass(frozen=True)
+class _Ranked:
+    order: np.ndarray  # n x k option indices, most preferred first, -1 padded
+    ranks: np.ndarray | None  # m x n positions (m = unranked), when asked for
+
+
+def _encode(labels: list[str], ballots: Iterable[Any] | np.ndarray, *, ranks: bool) -> _Ranked:
     m = len(labels)
+    index = {label: i for i, label in enumerate(labels)}
+    items: list[Any] | None = None
     if isinstance(ballots, np.ndarray):
-        return _check_encoded(ballots, m)
-    items = ballots if isinstance(ballots, list) else list(ballots)
-    n = len(items)
-    if not set(map(type, items)) <= {list, tuple}:
-        items = [_as_ranking(i, b) for i, b in enumerate(items)]
-    lengths = np.fromiter(map(len, items), dtype=np.int64, count=n)
-    k = int(lengths.max()) if n else 0
-    if k > m:
-        bad = int(np.argmax(lengths > m))
-        _check_ranking(bad, items[bad], {label: i for i, label in enumerate(labels)})
-    dtype = _index_dtype(m)
-    codes = _lookup(labels, items, int(lengths.sum()), dtype)
-    order = np.full((n, k), -1, dtype=dtype)
-    if k:
-        order[np.arange(k) < lengths[:, None]] = codes
-    dup = _duplicate_rows(order, m)
+        order = _check_encoded(ballots, m)
+        lengths = np.count_nonzero(order >= 0, axis=1)
+    else:
+        items = ballots if isinstance(ballots, list) else list(ballots)
+        lengths, codes = _lookup(index, items)
+        n, k = len(items), int(lengths.max()) if items else 0
+        if k > m:
+            bad = int(np.argmax(lengths > m))
+            _check_ranking(bad, items[bad], index)
+        order = np.full((n, k), -1, dtype=_index_dtype(m))
+        if k:
+            order[np.arange(k) < lengths[:, None]] = codes
+    rank_matrix = None
+    if ranks:
+        rank_matrix = _rank_matrix(order, m)
+        dup_rows = np.count_nonzero(rank_matrix < m, axis=0) != lengths
+        dup = int(np.argmax(dup_rows)) if dup_rows.any() else None
+    else:
+        dup = _duplicate_rows(order, m)
     if dup is not None:
-        _check_ranking(dup, items[dup], {label: i for i, label in enumerate(labels)})
-    return order
+        if items is not None:
+            _check_ranking(dup, items[dup], index)
+        raise ValueError(f"ballot {dup}: an option is ranked more than once")
+    return _Ranked(order, rank_matrix)
 
 
 def group_tally(
@@ -468,31 +485,37 @@ def _check_ranking(i: int, ballot: Sequence[Any], index: Mapping[str, int]) -> N
         seen.add(label)
 
 
-def _lookup(labels: list[str], items: list[Sequence[Any]], total: int, dtype: Any) -> np.ndarray:
-    """Map every label of every ballot to its option index, in C-speed bulk."""
-    index = {label: i for i, label in enumerate(labels)}
-    if total == 0:
-        return np.zeros(0, dtype=dtype)
-    small = len(labels) <= 256
+def _lookup(index: dict[str, int], items: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Return every ballot's length and every label's option index, at C speed.
+
+    One pass over chunks of ballots checks their type, measures them and maps their
+    labels through ``operator.itemgetter`` while the chunk is still in the CPU cache.
+    """
+    small = len(index) <= 256
+    lens: list[np.ndarray] = []
     parts: list[Any] = []
-    try:
-        # Chunks keep the temporary tuples small and cache-friendly.
-        for start in range(0, len(items), _CHUNK):
-            flat = tuple(chain.from_iterable(items[start : start + _CHUNK]))
-            if len(flat) == 1:
-                got: Any = (index[flat[0]],)
-            elif flat:
-                got = operator.itemgetter(*flat)(index)
+    for start in range(0, len(items), _CHUNK):
+        chunk = items[start : start + _CHUNK]
+        if not set(map(type, chunk)) <= _SEQUENCE_TYPES:
+            chunk = [_as_ranking(start + i, b) for i, b in enumerate(chunk)]
+        lens.append(np.fromiter(map(len, chunk), dtype=np.int64, count=len(chunk)))
+        flat = tuple(chain.from_iterable(chunk))
+        try:
+            if len(flat) > 1:
+                got: Any = operator.itemgetter(*flat)(index)
             else:
-                continue
-            parts.append(bytes(got) if small else np.array(got, dtype=dtype))
-    except (KeyError, TypeError):
-        for i, ballot in enumerate(items):
-            _check_ranking(i, ballot, index)
-        raise  # pragma: no cover - the loop above always finds the culprit
+                got = tuple(index[x] for x in flat)
+        except (KeyError, TypeError):
+            for i, ballot in enumerate(chunk):
+                _check_ranking(start + i, ballot, index)
+            raise  # pragma: no cover - the loop above always finds the culprit
+        parts.append(bytes(got) if small else np.array(got, dtype=np.int64))
+    lengths = np.concatenate(lens) if lens else np.zeros(0, dtype=np.int64)
     if small:
-        return np.frombuffer(b"".join(parts), dtype=np.uint8).astype(dtype)
-    return np.concatenate(parts)
+        codes = np.frombuffer(b"".join(parts), dtype=np.uint8)
+    else:
+        codes = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    return lengths, codes.astype(_index_dtype(len(index)))
 
 
 def _duplicate_rows(order: np.ndarray, m: int) -> int | None:
@@ -500,18 +523,20 @@ def _duplicate_rows(order: np.ndarray, m: int) -> int | None:
     n, k = order.shape
     if k < 2:
         return None
-    if m <= 62:
+    if m <= 56:
+        # Distinct powers of two add up to their bitwise OR; a repeat makes the sum larger.
+        table = np.zeros(m + 1, dtype=np.int64)
+        table[:m] = np.left_shift(np.int64(1), np.arange(m, dtype=np.int64))
+        total = np.zeros(n, dtype=np.int64)
         seen = np.zeros(n, dtype=np.int64)
-        dup = np.zeros(n, dtype=bool)
         for p in range(k):
-            col = order[:, p]
-            bit = np.where(col >= 0, np.left_shift(np.int64(1), col.clip(0).astype(np.int64)), 0)
-            dup |= (seen & bit) != 0
+            bit = table[order[:, p]]  # padding -1 reads the trailing 0
+            total += bit
             seen |= bit
+        dup = total != seen
     else:
         ranks = _rank_matrix(order, m)
-        lengths = np.count_nonzero(order >= 0, axis=1)
-        dup = np.count_nonzero(ranks < m, axis=0) != lengths
+        dup = np.count_nonzero(ranks < m, axis=0) != np.count_nonzero(order >= 0, axis=1)
     if dup.any():
         return int(np.argmax(dup))
     return None
@@ -520,19 +545,18 @@ def _duplicate_rows(order: np.ndarray, m: int) -> int | None:
 def _check_encoded(array: np.ndarray, m: int) -> np.ndarray:
     if array.ndim != 2 or not np.issubdtype(array.dtype, np.integer):
         raise ValueError("encoded ballots must be a 2-D integer array of option indices")
-    bad = ((array < -1) | (array >= m)).any(axis=1)
-    if bad.any():
+    if array.size and (array.min() < -1 or array.max() >= m):
+        bad = ((array < -1) | (array >= m)).any(axis=1)
         i = int(np.argmax(bad))
         raise ValueError(f"ballot {i}: option index out of range 0..{m - 1} (or -1 padding)")
-    gap = ((array[:, 1:] >= 0) & (array[:, :-1] < 0)).any(axis=1)
-    if gap.any():
-        i = int(np.argmax(gap))
-        raise ValueError(f"ballot {i}: -1 padding must come after every ranked option")
-    order = array.astype(_index_dtype(m))
-    dup = _duplicate_rows(order, m)
-    if dup is not None:
-        raise ValueError(f"ballot {dup}: an option is ranked more than once")
-    return order
+    if array.shape[1] > 1:
+        unranked = array < 0
+        gap = ~unranked[:, 1:] & unranked[:, :-1]
+        if gap.any():
+            i = int(np.argmax(gap.any(axis=1)))
+            raise ValueError(f"ballot {i}: -1 padding must come after every ranked option")
+    dtype = _index_dtype(m)
+    return array if array.dtype == dtype else array.astype(dtype)
 
 
 def _encode_single(labels: list[str], ballots: list[Any], what: str) -> np.ndarray:
@@ -820,9 +844,9 @@ def _rank_matrix(order: np.ndarray, m: int) -> np.ndarray:
     return flat.reshape(m + 1, n)[:m]
 
 
-def _pairwise(order: np.ndarray, m: int, w: np.ndarray | None) -> np.ndarray:
+def _pairwise(ranks: np.ndarray, w: np.ndarray | None) -> np.ndarray:
     """Return d[i, j], the (weighted) number of ballots ranking option i above option j."""
-    ranks = _rank_matrix(order, m)
+    m = ranks.shape[0]
     d = np.zeros((m, m), dtype=np.float64)
     for i in range(m):
         ri = ranks[i]
@@ -851,9 +875,11 @@ def _ranked_votes(order: np.ndarray, w: np.ndarray | None) -> tuple[float, int]:
     return votes, int(order.shape[0] - np.count_nonzero(nonblank))
 
 
-def _tally_borda(labels: list[str], order: np.ndarray, w: np.ndarray | None) -> TallyResult:
+def _tally_borda(labels: list[str], data: _Ranked, w: np.ndarray | None) -> TallyResult:
     m = len(labels)
-    d = _pairwise(order, m, w)
+    order = data.order
+    assert data.ranks is not None
+    d = _pairwise(data.ranks, w)
     points = d.sum(axis=1)
     integral = _is_integral(w)
     votes, blank = _ranked_votes(order, w)
@@ -888,9 +914,11 @@ def _strongest_paths(d: np.ndarray) -> np.ndarray:
     return p
 
 
-def _tally_schulze(labels: list[str], order: np.ndarray, w: np.ndarray | None) -> TallyResult:
+def _tally_schulze(labels: list[str], data: _Ranked, w: np.ndarray | None) -> TallyResult:
     m = len(labels)
-    d = _pairwise(order, m, w)
+    order = data.order
+    assert data.ranks is not None
+    d = _pairwise(data.ranks, w)
     p = _strongest_paths(d)
     beats = p > p.T
     remaining = list(range(m))
@@ -1047,23 +1075,34 @@ def _advance(
 ) -> None:
     """Move papers ``idx`` to their next continuing preference, or mark them exhausted."""
     k = order.shape[1]
+    flat = order.reshape(-1)
     cont_ext = np.append(cont, False)  # index -1 (padding) reads the trailing False
+    p = pos[idx]
     while idx.size:
-        p = pos[idx] + 1
+        p = p + 1
         live = p < k
         if not live.all():
             dead = idx[~live]
             holder[dead] = -1
             pos[dead] = k
             idx, p = idx[live], p[live]
-        pos[idx] = p
-        c = order[idx, p]
+        c = flat[idx * k + p]
         ok = cont_ext[c]
-        holder[idx[ok]] = c[ok]
-        pad = c < 0
-        if pad.any():
-            holder[idx[pad]] = -1
-        idx = idx[~(ok | pad)]
+        done = ok | (c < 0)
+        hit = idx[done]
+        pos[hit] = p[done]
+        holder[hit] = np.where(ok[done], c[done], -1)
+        keep = ~done
+        idx, p = idx[keep], p[keep]
+
+
+def _papers_of(holder: np.ndarray, cands: list[int], m: int) -> np.ndarray:
+    """Return the indices of the papers currently held by any of ``cands``."""
+    if len(cands) == 1:
+        return np.flatnonzero(holder == cands[0])
+    mask = np.zeros(m + 1, dtype=bool)  # holder -1 (exhausted) reads the trailing False
+    mask[cands] = True
+    return np.flatnonzero(mask[holder])
 
 
 def _break_tie(tied: list[int], history: list[np.ndarray], lowest: bool) -> tuple[list[int], int]:
@@ -1094,8 +1133,9 @@ def _no_votes(method: str, labels: list[str], details: dict[str, Any]) -> TallyR
     )
 
 
-def _tally_irv(labels: list[str], order: np.ndarray, w: np.ndarray | None) -> TallyResult:
+def _tally_irv(labels: list[str], data: _Ranked, w: np.ndarray | None) -> TallyResult:
     m = len(labels)
+    order = data.order
     weight = np.ones(order.shape[0]) if w is None else w
     integral = _is_integral(w)
     votes, blank = _ranked_votes(order, w)
@@ -1157,7 +1197,7 @@ def _tally_irv(labels: list[str], order: np.ndarray, w: np.ndarray | None) -> Ta
                 entry["tie"] = tie
             cont[gone] = False
             out.append(sorted(gone))
-            idx = np.flatnonzero(np.isin(holder, gone))
+            idx = _papers_of(holder, gone, m)
             _advance(order, pos, holder, idx, cont)
             moved = holder[idx] >= 0
             gained = np.bincount(holder[idx[moved]], weights=weight[idx[moved]], minlength=m)
@@ -1205,9 +1245,10 @@ def _sum_units(values: np.ndarray) -> int:
 
 
 def _tally_stv(
-    labels: list[str], order: np.ndarray, w: np.ndarray | None, seats: int = 1
+    labels: list[str], data: _Ranked, w: np.ndarray | None, seats: int = 1
 ) -> TallyResult:
     m = len(labels)
+    order = data.order
     seats = _check_int("seats", seats, 1, m)
     n = order.shape[0]
     mult, value0 = _stv_units(w, n)
@@ -1381,7 +1422,7 @@ def _tally_stv(
             state[gone] = 2
             excluded.append(sorted(gone))
             entry["candidates"] = _names(labels, sorted(gone))
-            idx = np.flatnonzero(np.isin(holder, gone))
+            idx = _papers_of(holder, gone, m)
             entry.update(moved_papers(idx, gone))
             entry.pop("_moved")
             elect(entry)
