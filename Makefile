@@ -18,7 +18,7 @@ $(STAMP): $(BIN)/python setup.cfg pyproject.toml
 install: $(STAMP) translations
 
 translations: $(STAMP)
-	$(BIN)/pybabel compile --use-fuzzy -d coord/translations -f -q
+	$(BIN)/pybabel -q compile -d coord/translations
 
 # Re-extract the English msgids and merge them into the Chinese catalog (created the first
 # time); then translate the new empty msgstrs. tests/coord/test_i18n.py lists what is missing.
