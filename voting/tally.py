@@ -57,6 +57,34 @@ received any support (no ballots, only blank ballots, or nothing but zero scores
 every option that wins under some resolution of the tie (certain winners first), so
 it may be longer than the number of seats.
 
+Every ``details`` has ``method``, ``options``, ``ballots`` (ballot papers) and
+``votes`` (their total weight; for ranked methods blank ballots excluded, counted in
+``blank``).  Further keys, by method:
+
+- yes_no: ``counts``, ``base``, ``base_votes``, ``yes_share``, ``no_share``,
+  ``threshold``, ``threshold_share``, ``threshold_rule`` ("more_than" or
+  "at_least"), ``carried``.
+- plurality: ``counts``, ``shares``.  approval: ``counts``, ``shares``,
+  ``selections`` (ballots by number of options selected), ``min_selections``,
+  ``max_selections``.  score: ``max_score``, ``totals``, ``averages``,
+  ``distribution`` (per option, votes for each score 0..max), ``unscored``.
+- borda: ``points``, ``positions`` (per option, votes at each rank), ``pairwise``.
+- schulze: ``pairwise`` and ``strongest_paths`` (``[X][Y]``, X != Y), ``beats``.
+- irv: ``rounds``: per round ``counts`` of the continuing options,
+  ``continuing_votes``, ``exhausted`` (so far), ``elected``, ``eliminated``,
+  ``transfers`` (votes passed to each continuing option), ``transfers_exhausted``
+  and, when there was a tie for last place, ``tie``.
+- stv: ``seats``, ``quota``, ``elected`` and ``rounds`` (the stages of the count):
+  each has ``round``, ``action`` ("first_preferences", "surplus", "exclusion"),
+  ``votes`` of every candidate at its end, ``elected`` and
+  ``non_transferable_total`` / ``rounding_total`` so far; surplus rounds add
+  ``candidate``, ``surplus``, ``transfer_factor`` (surplus / total), ``transfers``,
+  ``non_transferable`` and ``rounding``; exclusion rounds ``candidates``,
+  ``transfers``, ``non_transferable`` and maybe ``tie``.  Events without a count
+  ("last_vacancies_filled", "tie_for_last_vacancies") close the list.
+- irv and stv: ``ties`` lists every unresolved tie with the winners each choice
+  leads to (see below).
+
 Methods and their rules
 -----------------------
 yes_no
@@ -240,7 +268,7 @@ def tally(
 
 def encode_rankings(options: Sequence[str], ballots: Iterable[Any] | np.ndarray) -> np.ndarray:
     """Validate ranked ballots and encode them as option indices padded with -1."""
-    return _encode(list(options), ballots, ranks=False).order
+    return _encode(_check_options("borda", options), ballots, ranks=False).order
 
 
 @dataclass(frozen=True)
@@ -1032,7 +1060,7 @@ def _settle(
                 outcomes.setdefault(run.decisions[i].chosen, set()).update(outcome(run))
         ties.append(
             {
-                "stage": dec.stage,
+                "round": dec.stage,
                 "kind": dec.kind,
                 "candidates": _names(labels, dec.options),
                 "followed": labels[dec.options[0]],
@@ -1270,7 +1298,7 @@ def _tally_stv(
         }
     )
     if valid == 0:
-        details["stages"] = []
+        details["rounds"] = []
         return _no_votes("stv", labels, details)
 
     def votes_of(arr: np.ndarray) -> dict[str, int | float]:
@@ -1292,7 +1320,7 @@ def _tally_stv(
         totals = {"non_transferable": 0, "rounding": 0}
 
         def record(entry: dict[str, Any]) -> None:
-            entry["stage"] = len(stages) + 1
+            entry["round"] = len(stages) + 1
             entry["votes"] = votes_of(tally_)
             entry["non_transferable_total"] = _units(totals["non_transferable"])
             entry["rounding_total"] = _units(totals["rounding"])
@@ -1339,7 +1367,7 @@ def _tally_stv(
                     elected.append(c)
                 stages.append(
                     {
-                        "stage": len(stages),
+                        "round": len(stages),
                         "action": "last_vacancies_filled",
                         "elected": _names(labels, fill),
                     }
@@ -1353,7 +1381,7 @@ def _tally_stv(
                     narrowed, used = _break_tie(cands, history, lowest=False)
                     tie: dict[str, Any] = {"candidates": _names(labels, cands)}
                     if len(narrowed) == 1:
-                        tie.update(resolved_by="earlier_stage", stage=used)
+                        tie.update(resolved_by="earlier_round", round=used)
                         cands = narrowed
                     else:
                         tie["resolved_by"] = "unresolved"
@@ -1387,7 +1415,7 @@ def _tally_stv(
                 tie = {"candidates": _names(labels, tied)}
                 vacancies = seats - len(elected)
                 if len(narrowed) == 1:
-                    tie.update(resolved_by="earlier_stage", stage=used)
+                    tie.update(resolved_by="earlier_round", round=used)
                     gone = narrowed
                 elif low == 0 and len(alive) - len(narrowed) >= vacancies:
                     tie["resolved_by"] = "excluded_together"
@@ -1397,7 +1425,7 @@ def _tally_stv(
                     sure = _order_by_votes([c for c in alive if c not in narrowed], tally_, history)
                     stages.append(
                         {
-                            "stage": len(stages),
+                            "round": len(stages),
                             "action": "tie_for_last_vacancies",
                             "candidates": _names(labels, narrowed),
                             "seats": vacancies - len(sure),
@@ -1433,7 +1461,7 @@ def _tally_stv(
         return _Run(list(elected), ranking, stages, chooser.decisions)
 
     runs, complete = _explore(count)
-    details["stages"] = runs[0].stages
+    details["rounds"] = runs[0].stages
     details["elected"] = _names(labels, runs[0].winners)
     return _settle("stv", labels, runs, complete, details)
 

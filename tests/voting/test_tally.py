@@ -243,7 +243,7 @@ def test_stv_food_for_a_party() -> None:
     assert result.winners == ["Chocolate", "Oranges", "Strawberries"]
     assert result.tied is False
     assert result.details["quota"] == 6
-    stages = result.details["stages"]
+    stages = result.details["rounds"]
     assert stages[0]["elected"] == ["Chocolate"]
     assert stages[0]["votes"]["Chocolate"] == 12
     surplus = stages[1]
@@ -277,18 +277,18 @@ def test_stv_transfer_values_truncated_to_five_decimals() -> None:
     profile = [(7, ["A", "B"]), (3, ["C"]), (4, ["D"])]
     result = tally("stv", ["A", "B", "C", "D"], expand(profile), seats=2)
     assert result.details["quota"] == 5  # floor(14 / 3) + 1
-    surplus = result.details["stages"][1]
+    surplus = result.details["rounds"][1]
     assert surplus["surplus"] == 2
     assert surplus["transfers"]["B"] == 1.99997  # 7 papers x 0.28571
     assert surplus["rounding"] == 0.00003
-    stages = result.details["stages"]
+    stages = result.details["rounds"]
     assert stages[2]["candidates"] == ["B"]
     assert stages[2]["non_transferable"] == 1.99997
     final = stages[3]
     assert final["candidates"] == ["C"]
     assert final["non_transferable_total"] == 4.99997
     assert final["rounding_total"] == 0.00003
-    assert stages[4] == {"stage": 4, "action": "last_vacancies_filled", "elected": ["D"]}
+    assert stages[4] == {"round": 4, "action": "last_vacancies_filled", "elected": ["D"]}
     assert result.winners == ["A", "D"]
     votes = sum(final["votes"].values())
     assert votes + final["non_transferable_total"] + final["rounding_total"] == pytest.approx(14)
@@ -299,7 +299,7 @@ def test_stv_weighted_inclusive_transfer_uses_current_values() -> None:
     # B holds, each at surplus x its value on arrival / B's total.
     profile = [(10, ["A", "B", "C"]), (2, ["B", "D"])]
     result = tally("stv", ["A", "B", "C", "D"], expand(profile), seats=3)
-    stages = result.details["stages"]
+    stages = result.details["rounds"]
     assert result.details["quota"] == 4  # floor(12 / 4) + 1
     assert stages[1]["candidate"] == "A"
     assert stages[1]["transfers"]["B"] == 6  # 10 papers at 0.6
@@ -338,15 +338,42 @@ def test_stv_zero_vote_candidates_excluded_together() -> None:
     result = tally("stv", list("ABCDE"), [["A"], ["A"], ["B"]], seats=2)
     assert result.tied is False
     assert result.winners == ["A", "B"]
-    excl = [s for s in result.details["stages"] if s.get("action") == "exclusion"]
+    excl = [s for s in result.details["rounds"] if s.get("action") == "exclusion"]
     assert excl[0]["candidates"] == ["C", "D", "E"]
     assert excl[0]["tie"]["resolved_by"] == "excluded_together"
+
+
+def test_stv_equal_surpluses_tie_recorded_without_effect() -> None:
+    profile = [(5, ["A", "C"]), (5, ["B", "D"]), (1, ["C"]), (1, ["D"]), (2, ["E"])]
+    result = tally("stv", list("ABCDE"), expand(profile), seats=3)
+    assert result.details["quota"] == 4
+    assert result.winners == ["A", "B", "E"]
+    assert result.tied is False
+    (tie,) = result.details["ties"]
+    assert tie["kind"] == "surplus_order"
+    assert tie["candidates"] == ["A", "B"]
+    assert tie["affects_result"] is False
+    stages = result.details["rounds"]
+    assert stages[3]["tie"] == {
+        "candidates": ["C", "D", "E"],
+        "resolved_by": "earlier_round",
+        "round": 2,
+    }
+    assert stages[3]["candidates"] == ["D"]
+
+
+def test_tie_exploration_is_capped_and_reported() -> None:
+    options = list("ABCDEFG")
+    result = tally("irv", options, [[o] for o in options])
+    assert result.tied is True
+    assert result.winners == options
+    assert result.details["ties_fully_explored"] is False
 
 
 def test_stv_partial_rankings_report_exhausted_per_stage() -> None:
     profile = [(5, ["A"]), (3, ["B", "A"]), (2, ["C"])]
     result = tally("stv", ["A", "B", "C"], expand(profile), seats=1)
-    stages = result.details["stages"]
+    stages = result.details["rounds"]
     assert stages[1]["candidates"] == ["C"]
     assert stages[1]["non_transferable"] == 2
     assert stages[1]["non_transferable_total"] == 2
