@@ -380,6 +380,14 @@ def test_stv_partial_rankings_report_exhausted_per_stage() -> None:
     assert result.winners == ["A"]
 
 
+def test_stv_fractional_weights_truncated_to_five_decimals() -> None:
+    result = tally("stv", ["A", "B"], [["A"], ["A"], ["B"]], weights=[1 / 3, 1 / 3, 1])
+    assert result.details["votes"] == 1.66666
+    assert result.details["quota"] == 1
+    assert result.details["rounds"][0]["votes"] == {"A": 0.66666, "B": 1}
+    assert result.winners == ["B"]
+
+
 def test_stv_seats_equal_to_options_elects_all() -> None:
     result = tally("stv", ["A", "B"], [["A"], ["A"], ["B"]], seats=2)
     assert sorted(result.winners) == ["A", "B"]
