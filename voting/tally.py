@@ -553,10 +553,11 @@ def _duplicate_rows(order: np.ndarray, m: int) -> int | None:
         return None
     if m <= 56:
         # Distinct powers of two add up to their bitwise OR; a repeat makes the sum larger.
-        table = np.zeros(m + 1, dtype=np.int64)
-        table[:m] = np.left_shift(np.int64(1), np.arange(m, dtype=np.int64))
-        total = np.zeros(n, dtype=np.int64)
-        seen = np.zeros(n, dtype=np.int64)
+        dtype = np.int32 if m <= 26 else np.int64  # k * 2**(m-1) must not overflow
+        table = np.zeros(m + 1, dtype=dtype)
+        table[:m] = np.left_shift(1, np.arange(m, dtype=dtype))
+        total = np.zeros(n, dtype=dtype)
+        seen = np.zeros(n, dtype=dtype)
         for p in range(k):
             bit = table[order[:, p]]  # padding -1 reads the trailing 0
             total += bit
