@@ -81,6 +81,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     cli.init_app(app)
     app.register_blueprint(views.bp)
 
+    import proposals.models  # noqa: F401 (until the proposal views import them)
     import stakeholders.api
     import stakeholders.demo
     import stakeholders.views

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import sqlite3
 from datetime import UTC, datetime
 from typing import Any
@@ -33,9 +34,27 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 
 
+#: Database objects made by migrations only for one backend (not in the models).
+DATABASE_ONLY_INDEXES = frozenset({"ix_proposals_search_trgm"})
+
+
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """Tell Alembic's autogenerate to ignore the backend-specific indexes above."""
+    return not (type_ == "index" and name in DATABASE_ONLY_INDEXES)
+
+
 def utcnow() -> datetime:
     """Return the current time, timezone-aware in UTC."""
     return datetime.now(UTC)
+
+
+def enum_column(cls: type[enum.Enum]) -> sa.Enum:
+    """Store a string enum by value, as VARCHAR (portable, and new values need no DDL)."""
+    return sa.Enum(
+        cls, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e]
+    )
 
 
 class UTCDateTime(sa.TypeDecorator):

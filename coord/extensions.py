@@ -9,7 +9,9 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 
-migrate = Migrate(render_as_batch=True, compare_type=True)
+from coord.db import include_object
+
+migrate = Migrate(render_as_batch=True, compare_type=True, include_object=include_object)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()

@@ -30,6 +30,9 @@ class User(UserMixin, db.Model):
         sa.String(64), unique=True, default=new_session_token
     )
     locale: Mapped[str | None] = mapped_column(sa.String(16))
+    email_encrypted: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    #: Notification settings: {"email": bool, "digest": bool, "muted": [kind, ...]}.
+    notification_settings: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     is_admin: Mapped[bool] = mapped_column(default=False)
     is_disabled: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -134,3 +137,19 @@ class AuditEvent(db.Model):
     data: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+
+
+class Notification(db.Model):
+    """An in-app notification; `message` is an English msgid translated when shown."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    message: Mapped[str] = mapped_column(sa.String(200))
+    params: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    url: Mapped[str] = mapped_column(sa.String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coord import crypto
-from coord.db import UTCDateTime, db, utcnow
+from coord.db import UTCDateTime, db, enum_column, utcnow
 from coord.models import Community, Street, User
 
 
@@ -57,12 +57,6 @@ class ResidenceStatus(enum.StrEnum):
     REJECTED = "rejected"
 
 
-def _enum(cls: type[enum.Enum]) -> sa.Enum:
-    return sa.Enum(
-        cls, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e]
-    )
-
-
 class Stakeholder(db.Model):
     """An actor that speaks, proposes, votes and appears in the network.
 
@@ -73,8 +67,8 @@ class Stakeholder(db.Model):
     __tablename__ = "stakeholders"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[Kind] = mapped_column(_enum(Kind), index=True)
-    function: Mapped[Function | None] = mapped_column(_enum(Function))
+    kind: Mapped[Kind] = mapped_column(enum_column(Kind), index=True)
+    function: Mapped[Function | None] = mapped_column(enum_column(Function))
     name: Mapped[str] = mapped_column(sa.String(80))
     description: Mapped[str] = mapped_column(sa.Text, default="")
     street_id: Mapped[int | None] = mapped_column(sa.ForeignKey("streets.id"), index=True)
@@ -109,9 +103,9 @@ class Membership(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
     organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("stakeholders.id"), index=True)
-    role: Mapped[Role] = mapped_column(_enum(Role), default=Role.MEMBER)
+    role: Mapped[Role] = mapped_column(enum_column(Role), default=Role.MEMBER)
     status: Mapped[MembershipStatus] = mapped_column(
-        _enum(MembershipStatus), default=MembershipStatus.PENDING
+        enum_column(MembershipStatus), default=MembershipStatus.PENDING
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -142,7 +136,7 @@ class ResidentProfile(db.Model):
     id_number_encrypted: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     address_encrypted: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     status: Mapped[ResidenceStatus] = mapped_column(
-        _enum(ResidenceStatus), default=ResidenceStatus.PENDING, index=True
+        enum_column(ResidenceStatus), default=ResidenceStatus.PENDING, index=True
     )
     reason: Mapped[str] = mapped_column(sa.String(200), default="")
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

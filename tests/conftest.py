@@ -33,24 +33,30 @@ DATA_KEY = Fernet.generate_key().decode()
 BACKENDS = ("sqlite", "postgresql")
 
 
-def _postgres_url() -> str:
+def _postgres_url() -> Iterator[str]:
+    """Yield a URL whose search path is a fresh schema of this run (concurrent runs are safe)."""
     url = os.environ.get("COORD_TEST_DATABASE_URL", "")
     required = os.environ.get("COORD_REQUIRE_POSTGRES") == "1"
     if not url:
         if required:
             pytest.fail("COORD_REQUIRE_POSTGRES=1 but COORD_TEST_DATABASE_URL is not set")
         pytest.skip("PostgreSQL tests skipped: set COORD_TEST_DATABASE_URL=postgresql+psycopg://…")
+    schema = f"coord_test_{os.getpid()}"
     try:
         engine = sa.create_engine(url)
         with engine.begin() as conn:
-            conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(sa.text("CREATE SCHEMA public"))
-        engine.dispose()
+            conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public"))
+            conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
     except sa.exc.OperationalError as exc:
         if required:
             pytest.fail(f"PostgreSQL at COORD_TEST_DATABASE_URL is unreachable: {exc}")
         pytest.skip(f"PostgreSQL tests skipped: cannot connect ({exc.__class__.__name__})")
-    return url
+    separator = "&" if "?" in url else "?"
+    yield f"{url}{separator}options=-csearch_path%3D{schema},public"
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+    engine.dispose()
 
 
 def settings_for(database_url: str, **extra) -> dict:
@@ -69,17 +75,21 @@ def settings_for(database_url: str, **extra) -> dict:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """A migrated database, once per backend for the whole session."""
     if request.param == "sqlite":
-        url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "coord-test.db")
+        urls = iter(["sqlite:///" + str(tmp_path_factory.mktemp("db") / "coord-test.db")])
     else:
-        url = _postgres_url()
+        urls = _postgres_url()
+    url = next(urls)
     app = create_app(settings_for(url))
     with app.app_context():
         upgrade()
         db.engine.dispose()
-    return url
+    yield url
+    next(urls, None)
 
 
 def _empty_tables() -> None:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from flask import current_app
 
 from coord.db import db
 
 
 def test_models_match_migrations(app):
     with db.engine.connect() as conn:
-        context = MigrationContext.configure(
-            conn, opts={"compare_type": True, "render_as_batch": True}
-        )
+        settings = current_app.extensions["migrate"].configure_args
+        context = MigrationContext.configure(conn, opts=dict(settings))
         diff = compare_metadata(context, db.metadata)
     assert diff == [], "models and migrations differ; run `flask db migrate`:\n" + "\n".join(
         map(str, diff)
