@@ -81,7 +81,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     cli.init_app(app)
     app.register_blueprint(views.bp)
 
-    import proposals.models  # noqa: F401 (until the proposal views import them)
+    import proposals.comment_views
+    import proposals.models  # noqa: F401 (every model is known to migrations)
+    import proposals.deliberation_views
+    import proposals.moderation_views
+    import proposals.views
     import stakeholders.api
     import stakeholders.demo
     import stakeholders.views
@@ -90,4 +94,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(stakeholders.views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(stakeholders.api.bp)
+    app.register_blueprint(proposals.views.bp)
+    app.register_blueprint(proposals.comment_views.bp)
+    app.register_blueprint(proposals.deliberation_views.bp)
+    app.register_blueprint(proposals.moderation_views.bp)
     return app

@@ -22,3 +22,31 @@ demo_loading = _signals.signal(
     "demo-loading",
     doc="The demo community is being loaded; sender is the shared dict of created objects.",
 )
+proposal_published = _signals.signal(
+    "proposal-published",
+    doc="A proposal became visible; sender is the Proposal, `actor` the Actor.",
+)
+proposal_transitioned = _signals.signal(
+    "proposal-transitioned",
+    doc="A proposal changed state; sender is the Proposal, with `actor`, `action`, `from_state`.",
+)
+proposal_edited = _signals.signal(
+    "proposal-edited",
+    doc="A published proposal got a new version; sender is the Proposal, `actor` the Actor.",
+)
+comment_posted = _signals.signal(
+    "comment-posted",
+    doc="A comment or reply was posted; sender is the Comment, `actor` the Actor.",
+)
+position_declared = _signals.signal(
+    "position-declared",
+    doc="A stakeholder declared or changed a position; sender is the Position, `actor` the Actor.",
+)
+amendment_decided = _signals.signal(
+    "amendment-decided",
+    doc="An amendment was accepted or rejected; sender is the Amendment, `actor` the Actor.",
+)
+report_handled = _signals.signal(
+    "report-handled",
+    doc="A moderator hid an item or dismissed its reports; sender is the Report, with `actor`.",
+)

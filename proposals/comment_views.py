@@ -1,0 +1,7 @@
+"""Pages and actions (being built)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("comment", __name__)
