@@ -82,8 +82,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(views.bp)
 
     import proposals.comment_views
-    import proposals.models  # noqa: F401 (every model is known to migrations)
     import proposals.deliberation_views
+    import proposals.models
     import proposals.moderation_views
     import proposals.views
     import stakeholders.api
