@@ -94,9 +94,13 @@ def planted_votes(n: int, m: int = 100, per: int = 20, groups: int = 3, seed: in
 def run_network(n: int, within: float) -> None:
     """Print the timing of analyze and of each part, and the ARI of the camps."""
     camp, nodes, edges = planted_graph(n, within=within)
-    start = time.perf_counter()
-    report = analyze(nodes, edges)
-    total = time.perf_counter() - start
+    total, report = np.inf, None
+    for _ in range(2 if n <= 10_000 else 1):  # best of two (the machine may be busy)
+        start = time.perf_counter()
+        run = analyze(nodes, edges)
+        if time.perf_counter() - start < total:
+            total, report = time.perf_counter() - start, run
+    assert report is not None
     ids = np.fromiter(report.bloc_of, dtype=np.int64)
     found = np.fromiter(report.bloc_of.values(), dtype=np.int64)
     ari = adjusted_rand_index(camp[ids], found)

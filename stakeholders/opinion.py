@@ -12,18 +12,22 @@ high dimensional opinion spaces", Recerca 26(2), and the open-source ``polismath
 2. **Vote matrix.** Rows are participants, columns statements; agree = +1, disagree = -1,
    pass = 0 and a missing vote = 0. A repeated vote on the same statement replaces the
    earlier one (the last vote wins).
-3. **PCA to two dimensions** with ``numpy.linalg.svd`` on the column-centred matrix. Each
+3. **PCA to two dimensions** with ``numpy.linalg.svd`` on the column-centred matrix (for
+   large matrices the same right singular vectors are taken from the SVD of the small
+   ``n_statements x n_statements`` Gram matrix, which is much faster). Each
    participant's projection is multiplied by ``sqrt(n_statements / n_voted)`` (Pol.is's
    sparsity-aware scaling: someone who voted on few statements would otherwise be pulled
    towards the centre). Component signs are fixed so that the largest loading of each
    component is positive, which makes the map deterministic.
 4. **Groups** by k-means (k-means++ initialisation, fixed seed, several restarts) on the
    2-d coordinates for every k in ``2..max_k``; the k with the best mean silhouette
-   (Rousseeuw 1987) wins. With more than ``SILHOUETTE_SAMPLE`` participants the silhouette
-   is computed on a fixed random sample of that size (as scikit-learn's ``sample_size``).
+   (Rousseeuw 1987) wins. With more than ``SILHOUETTE_SAMPLE`` participants k is chosen on
+   a fixed random sample of that size (k-means and silhouette, as scikit-learn's
+   ``sample_size``) and the winner's centres are then refined by Lloyd iterations on
+   everybody.
    A single group is returned when fewer than four participants are on the map, when the
    map has (almost) no spread (everybody voted alike), or when no k reaches a silhouette
-   of ``min_silhouette``.
+   of ``min_silhouette`` (default 0: like Pol.is, split whenever the map allows it).
 5. **Representative statements** of a group (Pol.is "repness"): for each statement and
    direction (agree, disagree) the Laplace-smoothed rates ``p = (n_dir + 1) / (n_seen + 2)``
    inside the group and among everybody else, their ratio, a two-proportion z-score of the
@@ -31,7 +35,7 @@ high dimensional opinion spaces", Recerca 26(2), and the open-source ``polismath
    direction with the larger two-proportion z is kept; a statement is representative when
    both z-scores exceed 1.2816 (90 % one-sided), ranked by ``ratio * z * p * z_p``, at
    most ``MAX_REPRESENTATIVE`` per group. When none is significant the best positive one
-   is given alone, so that every group has a description.
+   is given alone, so that every group has a description (a single group has none).
 6. **Consensus** (group-aware consensus, Pol.is): for each statement the product over
    groups of ``(agree + 1) / (votes + 2)`` (votes include passes); statements whose
    geometric mean over groups reaches ``consensus_threshold`` are bridging statements,
