@@ -2,6 +2,337 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
+
+from coord.db import db
+from coord.errors import DomainError
+from coord.models import Community
+from coord.permissions import require
+from coord.text import render_markdown
+from coord.web import form_error, form_status, int_arg
+from proposals import amendments, comments, lifecycle, positions, queries, services
+from proposals import permissions as perm
+from proposals.diff import diff_lines
+from proposals.forms import KIND_CHOICES_LABELS, VISIBILITY_LABELS, ProposalForm, TransitionForm
+from proposals.models import (
+    Follow,
+    Proposal,
+    ProposalInvite,
+    ProposalTransition,
+    ProposalVersion,
+)
+from proposals.viewer import viewer_for
+from proposals.vocabulary import CATEGORIES
+from stakeholders import acting
+from stakeholders.models import Kind, Stakeholder
 
 bp = Blueprint("proposals", __name__)
+
+
+@bp.record_once
+def _register_filters(state) -> None:
+    filters = state.app.jinja_env.filters
+    filters["state_label"] = lambda s: _(lifecycle.STATE_LABELS.get(s, s))
+    filters["proposal_kind_label"] = lambda k: _(lifecycle.KIND_LABELS.get(k, k))
+
+
+def _visible_or_404(proposal_id: int) -> Proposal:
+    proposal = db.get_or_404(Proposal, proposal_id)
+    require(perm.can_view(current_user, proposal), 404)
+    return proposal
+
+
+def _local_tz() -> ZoneInfo:
+    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
+def _deadline_utc(value: datetime | None) -> datetime | None:
+    """The form's local wall-clock time, as UTC."""
+    return value.replace(tzinfo=_local_tz()).astimezone(UTC) if value else None
+
+
+def _form(proposal: Proposal | None = None) -> ProposalForm:
+    form = ProposalForm(obj=proposal) if request.method == "GET" and proposal else ProposalForm()
+    if proposal is None:
+        form.kind.choices = [
+            SelectChoice(k, KIND_CHOICES_LABELS[k]) for k in ("consultation", "request")
+        ]
+        form.community_id.choices = [
+            SelectChoice(c.id, c.name)
+            for c in db.session.scalars(sa.select(Community).order_by(Community.id))
+        ]
+    else:  # kind and community are fixed once created
+        del form.kind
+        del form.community_id
+    form.category.choices = [SelectChoice("", _("None"))] + [
+        SelectChoice(k, _(v)) for k, v in CATEGORIES.items()
+    ]
+    form.visibility.choices = [SelectChoice(k, v) for k, v in VISIBILITY_LABELS.items()]
+    form.invited.choices = [
+        SelectChoice(s.id, s.name)
+        for s in db.session.scalars(
+            sa.select(Stakeholder)
+            .where(Stakeholder.kind != Kind.RESIDENT, Stakeholder.deleted_at.is_(None))
+            .order_by(Stakeholder.name)
+        )
+    ]
+    if request.method == "GET" and proposal is not None:
+        form.body.data = proposal.body_source
+        form.visibility.data = proposal.visibility.value
+        form.invited.data = [i.stakeholder_id for i in _invites(proposal)]
+        if proposal.deadline_at:
+            form.deadline.data = proposal.deadline_at.astimezone(_local_tz()).replace(tzinfo=None)
+    return form
+
+
+def _invites(proposal: Proposal) -> list[ProposalInvite]:
+    return db.session.scalars(
+        sa.select(ProposalInvite).where(ProposalInvite.proposal_id == proposal.id)
+    ).all()
+
+
+def _form_data(form: ProposalForm) -> dict[str, Any]:
+    rv = {
+        "title": form.title.data,
+        "summary": form.summary.data,
+        "body": form.body.data or "",
+        "category": form.category.data or "",
+        "deadline": _deadline_utc(form.deadline.data),
+        "visibility": form.visibility.data,
+        "invited": form.invited.data or [],
+    }
+    if "kind" in form:
+        rv.update(kind=form.kind.data, community_id=form.community_id.data)
+    return rv
+
+
+@bp.get("/proposals")
+def index():
+    filters = queries.Filters(
+        community_id=int_arg("community"),
+        kind=request.args.get("kind") if request.args.get("kind") in lifecycle.KINDS else None,
+        status=request.args.get("status") or None,
+        category=request.args.get("category")
+        if request.args.get("category") in CATEGORIES
+        else None,
+        author_kind=request.args.get("author_kind") or None,
+        q=(request.args.get("q") or "")[:100],
+        sort=request.args.get("sort") if request.args.get("sort") in queries.SORTS else "newest",
+    )
+    page = db.paginate(
+        queries.proposal_list(current_user, filters),
+        per_page=current_app.config["PAGE_SIZE"],
+        error_out=False,
+    )
+    communities = db.session.scalars(sa.select(Community).order_by(Community.id)).all()
+    return render_template(
+        "proposals/index.html",
+        page=page,
+        filters=filters,
+        communities=communities,
+        kinds=lifecycle.KINDS,
+        categories=CATEGORIES,
+        states=lifecycle.STATES,
+        author_kinds=list(Kind),
+    )
+
+
+@bp.route("/proposals/new", methods=["GET", "POST"])
+@login_required
+def create():
+    form = _form()
+    if request.method == "GET":
+        form.community_id.data = int_arg("community") or form.community_id.data
+        form.kind.data = request.args.get("kind", "consultation")
+    preview = None
+    if form.validate_on_submit():
+        if form.preview.data:
+            preview = render_markdown(form.body.data or "")
+        else:
+            actor = acting.require_actor()
+            data = _form_data(form) | {"publish": bool(form.publish.data)}
+            try:
+                proposal = services.create_proposal(actor, data)
+            except DomainError as exc:
+                form_error(form, exc)
+            else:
+                db.session.commit()
+                published = lifecycle.is_public(proposal.kind, proposal.status)
+                flash(
+                    _("The proposal was published.") if published else _("The draft was saved."),
+                    "success",
+                )
+                return redirect(url_for(".detail", proposal_id=proposal.id))
+    return render_template(
+        "proposals/form.html", form=form, preview_html=preview, proposal=None
+    ), form_status(form)
+
+
+@bp.get("/proposals/<int:proposal_id>")
+def detail(proposal_id: int):
+    proposal = db.session.scalar(
+        sa.select(Proposal)
+        .options(sa.orm.joinedload(Proposal.author), sa.orm.joinedload(Proposal.community))
+        .where(Proposal.id == proposal_id)
+    )
+    if proposal is None or not perm.can_view(current_user, proposal):
+        abort(404)
+    viewer = viewer_for(proposal)
+    timeline = db.session.scalars(
+        sa.select(ProposalTransition)
+        .options(sa.orm.joinedload(ProposalTransition.actor))
+        .where(ProposalTransition.proposal_id == proposal.id)
+        .order_by(ProposalTransition.id)
+    ).all()
+    following = (
+        viewer.user is not None
+        and db.session.scalar(
+            sa.select(Follow.id).where(
+                Follow.proposal_id == proposal.id, Follow.user_id == viewer.user.id
+            )
+        )
+        is not None
+    )
+    context: dict[str, Any] = {}
+    for part in (comments, positions, amendments):
+        context.update(part.page_context(proposal, viewer, request.args))
+    return render_template(
+        "proposals/detail.html",
+        proposal=proposal,
+        viewer=viewer,
+        timeline=timeline,
+        following=following,
+        actions=lifecycle.allowed_actions(proposal.kind, proposal.status, viewer.roles),
+        transition_form=TransitionForm(),
+        state_labels=lifecycle.STATE_LABELS,
+        action_labels=lifecycle.ACTION_LABELS,
+        categories=CATEGORIES,
+        **context,
+    )
+
+
+@bp.route("/proposals/<int:proposal_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(proposal_id: int):
+    proposal = _visible_or_404(proposal_id)
+    actor = acting.require_actor()
+    require(perm.can_edit(current_user, actor.stakeholder.id, proposal))
+    form = _form(proposal)
+    preview = None
+    if form.validate_on_submit():
+        if form.preview.data:
+            preview = render_markdown(form.body.data or "")
+        else:
+            try:
+                services.edit_proposal(actor, proposal, _form_data(form), note=form.note.data or "")
+                if form.publish.data and proposal.published_at is None:
+                    services.publish_proposal(actor, proposal)
+            except DomainError as exc:
+                form_error(form, exc)
+            else:
+                db.session.commit()
+                flash(_("The proposal was saved."), "success")
+                return redirect(url_for(".detail", proposal_id=proposal.id))
+    return render_template(
+        "proposals/form.html", form=form, preview_html=preview, proposal=proposal
+    ), form_status(form)
+
+
+@bp.post("/proposals/<int:proposal_id>/transition")
+@login_required
+def transition(proposal_id: int):
+    proposal = _visible_or_404(proposal_id)
+    actor = acting.require_actor()
+    form = TransitionForm()
+    target = url_for(".detail", proposal_id=proposal.id)
+    if not form.validate_on_submit():
+        flash(_("Choose an action."), "error")
+        return redirect(target)
+    try:
+        services.transition_proposal(actor, proposal, form.action.data, form.reason.data or "")
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        label = lifecycle.STATE_LABELS.get(proposal.status, proposal.status)
+        flash(_("The proposal is now: %(state)s.", state=_(label)), "success")
+    return redirect(target)
+
+
+@bp.post("/proposals/<int:proposal_id>/follow")
+@login_required
+def follow(proposal_id: int):
+    proposal = _visible_or_404(proposal_id)
+    actor = acting.require_actor()
+    if request.form.get("follow") == "0":
+        services.unfollow(actor, proposal)
+        message = _("You no longer follow this proposal.")
+    else:
+        services.follow(actor, proposal)
+        message = _("You follow this proposal and will be notified of changes.")
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for(".detail", proposal_id=proposal.id))
+
+
+def _versions(proposal: Proposal) -> list[ProposalVersion]:
+    return db.session.scalars(
+        sa.select(ProposalVersion)
+        .options(sa.orm.joinedload(ProposalVersion.actor))
+        .where(ProposalVersion.proposal_id == proposal.id)
+        .order_by(ProposalVersion.number)
+    ).all()
+
+
+@bp.get("/proposals/<int:proposal_id>/versions")
+def versions(proposal_id: int):
+    proposal = _visible_or_404(proposal_id)
+    return render_template(
+        "proposals/versions.html", proposal=proposal, versions=_versions(proposal)
+    )
+
+
+@bp.get("/proposals/<int:proposal_id>/versions/<int:number>")
+def version(proposal_id: int, number: int):
+    proposal = _visible_or_404(proposal_id)
+    row = db.session.scalar(
+        sa.select(ProposalVersion).where(
+            ProposalVersion.proposal_id == proposal.id, ProposalVersion.number == number
+        )
+    )
+    if row is None:
+        abort(404)
+    return render_template("proposals/version.html", proposal=proposal, version=row)
+
+
+@bp.get("/proposals/<int:proposal_id>/diff")
+def diff(proposal_id: int):
+    proposal = _visible_or_404(proposal_id)
+    by_number = {v.number: v for v in _versions(proposal)}
+    if not by_number:
+        abort(404)
+    newest = max(by_number)
+    a = request.args.get("a", type=int) or max(newest - 1, 1)
+    b = request.args.get("b", type=int) or newest
+    if a not in by_number or b not in by_number:
+        abort(404)
+    old, new = by_number[a], by_number[b]
+    return render_template(
+        "proposals/diff.html",
+        proposal=proposal,
+        old=old,
+        new=new,
+        numbers=sorted(by_number),
+        title_lines=diff_lines(old.title, new.title),
+        summary_lines=diff_lines(old.summary, new.summary),
+        body_lines=diff_lines(old.body_source, new.body_source),
+    )
