@@ -89,6 +89,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     import stakeholders.api
     import stakeholders.demo
     import stakeholders.views
+    import voting.models  # noqa: F401 (every model is known to migrations)
     from coord import api
 
     app.register_blueprint(stakeholders.views.bp)

@@ -177,3 +177,93 @@ class ResidentProfile(db.Model):
     @property
     def masked_phone(self) -> str:
         return crypto.mask(self.phone)
+
+
+class RelationType(enum.StrEnum):
+    """Declared relation types; the sign follows from the type (see RELATION_SIGNS)."""
+
+    COOPERATION = "cooperation"
+    ALLIANCE = "alliance"
+    CONTRACT = "contract"
+    SUPERVISION = "supervision"
+    MEMBERSHIP = "membership"
+    AFFILIATION = "affiliation"
+    DISPUTE = "dispute"
+    CONFLICT = "conflict"
+
+
+RELATION_SIGNS = {
+    RelationType.COOPERATION: 1,
+    RelationType.ALLIANCE: 1,
+    RelationType.CONTRACT: 1,
+    RelationType.SUPERVISION: 1,
+    RelationType.MEMBERSHIP: 1,
+    RelationType.AFFILIATION: 1,
+    RelationType.DISPUTE: -1,
+    RelationType.CONFLICT: -1,
+}
+
+
+class RelationStatus(enum.StrEnum):
+    CLAIMED = "claimed"  # declared by one side
+    CONFIRMED = "confirmed"  # confirmed by the other side
+    DISPUTED = "disputed"  # the other side disagrees (both sides are shown)
+    VERIFIED = "verified"  # checked by the residents committee
+    RETRACTED = "retracted"  # withdrawn by its declarer (kept for the record)
+
+
+class RelationVisibility(enum.StrEnum):
+    PUBLIC = "public"
+    MANAGERS = "managers"  # residents committee and street office only
+
+
+class Relation(db.Model):
+    """A declared relation between two stakeholders, with its evidence and status."""
+
+    __tablename__ = "relations"
+    __table_args__ = (
+        sa.UniqueConstraint("source_id", "target_id", "type"),
+        sa.CheckConstraint("source_id <> target_id", name="not_self"),
+        sa.CheckConstraint("sign IN (-1, 1)", name="sign"),
+        sa.CheckConstraint("strength BETWEEN 1 AND 3", name="strength"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(sa.ForeignKey("stakeholders.id"), index=True)
+    target_id: Mapped[int] = mapped_column(sa.ForeignKey("stakeholders.id"), index=True)
+    type: Mapped[RelationType] = mapped_column(enum_column(RelationType))
+    sign: Mapped[int]
+    strength: Mapped[int] = mapped_column(default=1)
+    note: Mapped[str] = mapped_column(sa.String(500), default="")
+    evidence: Mapped[str] = mapped_column(sa.String(1000), default="")
+    status: Mapped[RelationStatus] = mapped_column(
+        enum_column(RelationStatus), default=RelationStatus.CLAIMED, index=True
+    )
+    visibility: Mapped[RelationVisibility] = mapped_column(
+        enum_column(RelationVisibility), default=RelationVisibility.PUBLIC
+    )
+    community_id: Mapped[int | None] = mapped_column(sa.ForeignKey("communities.id"), index=True)
+    declared_by_user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    response_note: Mapped[str] = mapped_column(sa.String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    source: Mapped[Stakeholder] = relationship(foreign_keys=[source_id])
+    target: Mapped[Stakeholder] = relationship(foreign_keys=[target_id])
+
+
+class NetworkSnapshot(db.Model):
+    """A computed network report of a community (cached; recomputed when inputs change)."""
+
+    __tablename__ = "network_snapshots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(sa.ForeignKey("communities.id"), index=True)
+    #: Digest of the inputs (relations, positions, reactions) the report was computed from.
+    inputs_digest: Mapped[str] = mapped_column(sa.String(64))
+    #: pending | running | done | failed
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    progress: Mapped[float] = mapped_column(default=0.0)
+    report: Mapped[dict | None] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
