@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,12 +30,26 @@ from proposals.models import (
     ProposalTransition,
     ProposalVersion,
 )
-from proposals.viewer import viewer_for
+from proposals.viewer import Viewer, viewer_for
 from proposals.vocabulary import CATEGORIES
 from stakeholders import acting
 from stakeholders.models import Kind, Stakeholder
 
 bp = Blueprint("proposals", __name__)
+
+#: Sections that higher packages add to the proposal page: (template, context function).
+_detail_parts: list[tuple[str, Callable[[Proposal, Viewer], dict[str, Any] | None]]] = []
+
+
+def add_detail_part(
+    template: str, context: Callable[[Proposal, Viewer], dict[str, Any] | None]
+) -> None:
+    """Show `template` on every proposal page with `context(proposal, viewer)` as `part`.
+
+    Higher packages (voting, the network pages) use this instead of being imported here.
+    The context function must run a fixed number of queries; returning None hides the part.
+    """
+    _detail_parts.append((template, context))
 
 
 @bp.record_once
@@ -204,6 +219,11 @@ def detail(proposal_id: int):
     context: dict[str, Any] = {}
     for part in (comments, positions, amendments):
         context.update(part.page_context(proposal, viewer, request.args))
+    extra_parts = [
+        (template, part)
+        for template, fn in _detail_parts
+        if (part := fn(proposal, viewer)) is not None
+    ]
     return render_template(
         "proposals/detail.html",
         proposal=proposal,
@@ -215,6 +235,7 @@ def detail(proposal_id: int):
         state_labels=lifecycle.STATE_LABELS,
         action_labels=lifecycle.ACTION_LABELS,
         categories=CATEGORIES,
+        extra_parts=extra_parts,
         **context,
     )
 
