@@ -231,7 +231,7 @@ RAW_EDGES = st.lists(
 
 
 @given(RAW_EDGES)
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=20, deadline=None)
 def test_invariants_on_random_small_graphs(raw: list) -> None:
     nodes = [(i, KINDS[i % 4]) for i in range(10)]
     edges = [e for e in raw if e[0] != e[1]]
@@ -833,8 +833,10 @@ def test_infer_relations_scales() -> None:
     what = np.argsort(rng.random((n, m)), axis=1)[:, :40].ravel()
     value = np.where(rng.random(who.size) < 0.2, 0, taste[side[who], what])
     stances = list(zip(who.tolist(), what.tolist(), value.tolist(), strict=True))
-    start = time.perf_counter()
-    rels = infer_relations(stances, min_shared=5, threshold=0.5)
-    elapsed = time.perf_counter() - start
-    assert rels
-    assert elapsed < 3.0  # about 0.2 s on an idle 2-core machine; slack for busy CI
+    elapsed = []
+    for _ in range(2):  # best of two: the machine may be busy with other work
+        start = time.perf_counter()
+        rels = infer_relations(stances, min_shared=5, threshold=0.5)
+        elapsed.append(time.perf_counter() - start)
+    assert len(rels) > 100_000
+    assert min(elapsed) < 2.0  # about 0.3 s on an idle 2-core machine; slack for busy CI
