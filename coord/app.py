@@ -85,6 +85,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     import proposals.deliberation_views
     import proposals.models
     import proposals.moderation_views
+    import proposals.tender_models
+    import proposals.tracking_models
     import proposals.views
     import stakeholders.api
     import stakeholders.demo
@@ -99,4 +101,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(proposals.comment_views.bp)
     app.register_blueprint(proposals.deliberation_views.bp)
     app.register_blueprint(proposals.moderation_views.bp)
+
+    import proposals.api
+    import proposals.notify  # (connects its signal receivers)
+    from coord import notification_views
+
+    app.register_blueprint(notification_views.bp)
+    app.register_blueprint(proposals.api.bp)
     return app

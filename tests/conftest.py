@@ -45,7 +45,10 @@ def _postgres_url() -> Iterator[str]:
     try:
         engine = sa.create_engine(url)
         with engine.begin() as conn:
-            conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public"))
+            # Extensions are per database: keep them in a schema of their own, on the path.
+            conn.execute(sa.text("CREATE SCHEMA IF NOT EXISTS coord_extensions"))
+            conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA coord_extensions"))
+            conn.execute(sa.text("ALTER EXTENSION pg_trgm SET SCHEMA coord_extensions"))
             conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
             conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
     except sa.exc.OperationalError as exc:
@@ -53,7 +56,7 @@ def _postgres_url() -> Iterator[str]:
             pytest.fail(f"PostgreSQL at COORD_TEST_DATABASE_URL is unreachable: {exc}")
         pytest.skip(f"PostgreSQL tests skipped: cannot connect ({exc.__class__.__name__})")
     separator = "&" if "?" in url else "?"
-    yield f"{url}{separator}options=-csearch_path%3D{schema},public"
+    yield f"{url}{separator}options=-csearch_path%3D{schema},coord_extensions"
     with engine.begin() as conn:
         conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
     engine.dispose()
