@@ -1,0 +1,179 @@
+"""The notification centre: list, mark read, settings; the unread badge; the digest command."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import click
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask.cli import AppGroup
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, RadioField, SelectMultipleField, StringField, SubmitField
+from wtforms.validators import Length, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from coord import notifications
+from coord.cli import coord_cli
+from coord.db import db
+from coord.errors import DomainError
+from coord.forms import strip_text
+from coord.models import Notification
+from coord.security import is_safe_next
+from coord.web import form_error, form_status
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("notifications", __name__, url_prefix="/notifications")
+
+PER_PAGE = 30
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A multiple choice shown as a list of checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class SettingsForm(FlaskForm):
+    email_address = StringField(
+        _l("Email address"),
+        filters=[strip_text],
+        validators=[
+            Optional(),
+            Length(max=notifications.EMAIL_MAX_LENGTH),
+            Regexp(notifications.EMAIL_RE, message=_l("Enter a valid email address.")),
+        ],
+    )
+    remove_email = BooleanField(_l("Remove my email address"))
+    email = BooleanField(_l("Send me notifications by email"))
+    delivery = RadioField(
+        _l("Email delivery"),
+        choices=[
+            ("single", _l("One email for each notification")),
+            ("digest", _l("One daily digest instead of single emails")),
+        ],
+        default="single",
+    )
+    muted = MultiCheckboxField(_l("Do not notify me of"), validators=[Optional()])
+    submit = SubmitField(_l("Save settings"))
+
+
+def _settings_form() -> SettingsForm:
+    form = SettingsForm()
+    form.muted.choices = [(kind, _(label)) for kind, label in notifications.KINDS.items()]
+    if request.method == "GET":
+        settings = notifications.settings_of(current_user)
+        form.email.data = settings.email
+        form.delivery.data = "digest" if settings.digest else "single"
+        form.muted.data = sorted(settings.muted)
+    return form
+
+
+@bp.get("/")
+@login_required
+def index():
+    unread_only = request.args.get("unread") == "1"
+    query = sa.select(Notification).where(Notification.user_id == current_user.id)
+    if unread_only:
+        query = query.where(Notification.read_at.is_(None))
+    page = db.paginate(
+        query.order_by(Notification.id.desc()), per_page=PER_PAGE, max_per_page=PER_PAGE
+    )
+    return render_template(
+        "notifications/index.html",
+        page=page,
+        items=[(n, notifications.text_of(n)) for n in page.items],
+        unread_only=unread_only,
+    )
+
+
+def _back() -> str:
+    target = request.form.get("next")
+    return target if is_safe_next(target) else url_for(".index")
+
+
+@bp.post("/<int:notification_id>/read")
+@login_required
+def read(notification_id: int):
+    notification = db.session.get(Notification, notification_id)
+    if notification is None or notification.user_id != current_user.id:
+        abort(404)
+    notifications.mark_read(current_user, notification)
+    db.session.commit()
+    if request.form.get("open") == "1" and is_safe_next(notification.url):
+        return redirect(notification.url)
+    return redirect(_back())
+
+
+@bp.post("/read-all")
+@login_required
+def read_all():
+    count = notifications.mark_all_read(current_user)
+    db.session.commit()
+    if count:
+        flash(_("All notifications are marked as read."), "success")
+    return redirect(_back())
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@login_required
+def settings():
+    form = _settings_form()
+    if form.validate_on_submit():
+        try:
+            notifications.save_settings(
+                current_user,
+                email=form.email.data,
+                digest=form.delivery.data == "digest",
+                muted=form.muted.data or [],
+                email_address=form.email_address.data or None,
+                remove_email=form.remove_email.data,
+            )
+        except DomainError as exc:
+            form_error(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Your notification settings were saved."), "success")
+            return redirect(url_for(".settings"))
+    current = notifications.mask_email(notifications.email_of(current_user))
+    return render_template(
+        "notifications/settings.html", form=form, masked_email=current
+    ), form_status(form)
+
+
+def unread_notifications() -> int:
+    """Count the signed-in user's unread notifications, once per request (0 when signed out)."""
+    if "unread_notifications" not in g:
+        count = 0
+        if current_user.is_authenticated:
+            try:
+                count = notifications.unread_count(current_user)
+            except sa.exc.SQLAlchemyError:  # e.g. while rendering an error page
+                log.warning("could not count unread notifications", exc_info=True)
+        g.unread_notifications = count
+    return g.unread_notifications
+
+
+@bp.app_context_processor
+def _inject_unread() -> dict:
+    return {"unread_notifications": unread_notifications}
+
+
+notifications_cli = AppGroup("notifications", help="Notifications and their emails.")
+
+
+@notifications_cli.command("digest")
+@click.option("--hours", default=24, show_default=True, help="Include notifications this new.")
+def digest_command(hours: int) -> None:
+    """Send each digest user one mail with their unsent notifications; mark them emailed."""
+    sent = notifications.send_digests(window=timedelta(hours=hours))
+    click.echo(f"Sent {sent} digest email(s).")
+
+
+coord_cli.add_command(notifications_cli)
