@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectMultipleField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -55,8 +56,8 @@ class SettingsForm(FlaskForm):
     delivery = RadioField(
         _l("Email delivery"),
         choices=[
-            ("single", _l("One email for each notification")),
-            ("digest", _l("One daily digest instead of single emails")),
+            SelectChoice("single", _l("One email for each notification")),
+            SelectChoice("digest", _l("One daily digest instead of single emails")),
         ],
         default="single",
     )
@@ -66,7 +67,9 @@ class SettingsForm(FlaskForm):
 
 def _settings_form() -> SettingsForm:
     form = SettingsForm()
-    form.muted.choices = [(kind, _(label)) for kind, label in notifications.KINDS.items()]
+    form.muted.choices = [
+        SelectChoice(kind, _(label)) for kind, label in notifications.KINDS.items()
+    ]
     if request.method == "GET":
         settings = notifications.settings_of(current_user)
         form.email.data = settings.email
