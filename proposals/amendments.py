@@ -125,7 +125,7 @@ def propose_amendment(actor: Actor, proposal: Proposal, data: dict[str, Any]) ->
     if not isinstance(base_version, int) or not 1 <= base_version <= proposal.version:
         raise DomainError(str(_l("Amend an existing version of the proposal.")))
     title = clean_text(data.get("title") or "").strip()
-    body = clean_text(data.get("body") or "").strip("\n")
+    body = clean_text(data.get("body") or "")
     rationale = clean_text(data.get("rationale") or "").strip()
     if not title:
         raise DomainError(str(_l("Give the proposal a title.")), field="title")
@@ -145,7 +145,7 @@ def propose_amendment(actor: Actor, proposal: Proposal, data: dict[str, Any]) ->
             field="rationale",
         )
     base = version_text(proposal, base_version)
-    if base is not None and (base[0], base[1].strip("\n")) == (title, body):
+    if base is not None and _same_text(base, (title, body)):
         raise DomainError(str(_l("The amendment does not change the text.")), field="body")
     amendment = Amendment(
         proposal_id=proposal.id,
