@@ -72,6 +72,8 @@ class Panelist(db.Model):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
     share_index: Mapped[int]
     share_digest: Mapped[str] = mapped_column(sa.String(64), default="")
+    #: The share, encrypted with the platform data key until its member takes it; erased then.
+    share_sealed: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     share_shown_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     recused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
