@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 import sqlalchemy as sa
 from flask import g
 
@@ -106,7 +108,20 @@ def roles_for(user: User | None, actor_id: int | None, proposal: Proposal) -> fr
         rv.add("moderator")
     if proposal.community.street_id in street_office_street_ids(user):
         rv.add("street_office")
+    for provider in _role_providers:
+        rv.update(provider(user, actor_id, proposal))
     return frozenset(rv)
+
+
+#: Functions (user, actor_id, proposal) → extra lifecycle role names, added by higher
+#: modules that know about them (plan reviewers, request handlers: proposals.tracking_roles).
+_role_providers: list[Callable[[User, int | None, Proposal], Iterable[str]]] = []
+
+
+def add_role_provider(provider: Callable[[User, int | None, Proposal], Iterable[str]]) -> None:
+    """Let `provider` add lifecycle roles in `roles_for` (called for signed-in users only)."""
+    if provider not in _role_providers:
+        _role_providers.append(provider)
 
 
 def _is_invited(user: User, proposal: Proposal) -> bool:
