@@ -21,10 +21,12 @@ from flask_login import current_user
 from coord.api import api_blueprint, community_json, json_body
 from coord.db import db
 from coord.errors import DomainError
+from coord.extensions import limiter
 from coord.forms import strip_text
 from coord.web import MAX_ID
 from proposals import amendments, comments, lifecycle, moderation, positions, queries, services
 from proposals import permissions as perm
+from proposals.comment_views import limits_disabled, user_key
 from proposals.models import (
     Amendment,
     Comment,
@@ -255,7 +257,7 @@ def proposal_json(p: Proposal) -> dict[str, Any]:
         "last_activity_at": _when(p.last_activity_at),
         "comment_count": p.comment_count,
         "hidden": p.is_hidden,
-        "hidden_reason": p.hidden_reason,
+        "hidden_reason": moderation.hidden_reason_text(p.hidden_reason) or None,
         "url": url_for("proposals.detail", proposal_id=p.id),
     }
 
@@ -518,7 +520,13 @@ def unfollow(proposal_id: int):
     return jsonify(following=False)
 
 
+def _posting_limit() -> str:
+    """The web's limit on posting comments and positions applies here too."""
+    return current_app.config.get("RATELIMIT_COMMENT_POSTS", "10 per minute")
+
+
 @bp.post("/proposals/<int:proposal_id>/comments")
+@limiter.limit(_posting_limit, key_func=user_key, exempt_when=limits_disabled)
 def post_comment(proposal_id: int):
     proposal = _visible_or_404(proposal_id)
     actor = acting.require_actor()
@@ -535,6 +543,7 @@ def post_comment(proposal_id: int):
 
 
 @bp.put("/proposals/<int:proposal_id>/position")
+@limiter.limit(_posting_limit, key_func=user_key, exempt_when=limits_disabled)
 def declare_position(proposal_id: int):
     proposal = _visible_or_404(proposal_id)
     actor = acting.require_actor()

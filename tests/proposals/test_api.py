@@ -486,3 +486,15 @@ def test_declare_a_position(client, make_user, make_proposal):
         client.get(f"/api/v1/proposals/{proposal.id}/positions").json["items"][0]["stance"]
         == "oppose"
     )
+
+
+def test_posting_by_api_is_rate_limited(make_app, make_user, make_proposal):
+    author = make_user("author")
+    url = f"/api/v1/proposals/{make_proposal(author).id}/comments"
+    headers = auth(author)
+    db.session.rollback()  # release SQLite's write lock for the other app's requests
+    limited = make_app(RATELIMIT_ENABLED=True, RATELIMIT_COMMENT_POSTS="2 per minute")
+    client = limited.test_client()
+    for _ in range(2):
+        assert client.post(url, json={"body": "好"}, headers=headers).status_code == 201
+    assert_json_error(client.post(url, json={"body": "好"}, headers=headers), 429)
