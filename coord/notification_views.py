@@ -91,7 +91,7 @@ def index():
     return render_template(
         "notifications/index.html",
         page=page,
-        items=[(n, notifications.text_of(n)) for n in page.items],
+        items=list(zip(page.items, notifications.texts_of(page.items), strict=True)),
         unread_only=unread_only,
     )
 

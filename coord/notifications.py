@@ -2,7 +2,10 @@
 
 A notification stores an English msgid (`message`) and its `params`; both are translated
 when shown, in the reader's language (see `render`). A parameter that is itself a msgid
-(a state or a stance label) is stored as ``{"msgid": "Deliberation"}`` — see `translatable`.
+(a state or a stance label) is stored as ``{"msgid": "Deliberation"}`` (`translatable`); a
+stakeholder's name is stored as a reference, ``{"stakeholder": 12}`` (`stakeholder_ref`),
+and looked up when shown — so a name erased with its account disappears from every
+notification too ("deleted user"). No other personal data belongs in a notification.
 
 Single mails are composed while the action runs (in the recipient's language) and handed
 to the mail transport only after the session commits; a rolled-back action sends nothing.
@@ -69,6 +72,11 @@ def register_kind(kind: str, label: str) -> None:
 def translatable(msgid: str) -> dict[str, str]:
     """Wrap a msgid used as a notification parameter, so it is translated when shown."""
     return {"msgid": msgid}
+
+
+def stakeholder_ref(stakeholder_id: int) -> dict[str, int]:
+    """Refer to a stakeholder in a notification parameter; its current name is shown."""
+    return {"stakeholder": stakeholder_id}
 
 
 @dataclass(frozen=True)
@@ -187,7 +195,11 @@ def notify(notes: Iterable[Note]) -> int:
     rows: list[dict[str, Any]] = []
     mails: list[EmailMessage] = []
     seen: set[int] = set()
+    notes = list(notes)
+    names: dict[int, str | None] | None = None
     for note in notes:
+        if note.kind not in KINDS:
+            raise ValueError(f"unknown notification kind {note.kind!r}")
         user = note.user
         settings = settings_of(user)
         if user.id in seen or not user.is_active or note.kind in settings.muted:
@@ -195,7 +207,9 @@ def notify(notes: Iterable[Note]) -> int:
         seen.add(user.id)
         mail = None
         if settings.email and not settings.digest:
-            mail = _single_mail(user, note)
+            if names is None:  # one query for every name these mails mention
+                names = stakeholder_names(_stakeholder_ids(n.params for n in notes))
+            mail = _single_mail(user, note, names)
         rows.append(
             {
                 "user_id": user.id,
@@ -217,15 +231,49 @@ def notify(notes: Iterable[Note]) -> int:
     return len(rows)
 
 
-def _param(value: Any) -> Any:
-    if isinstance(value, dict) and isinstance(value.get("msgid"), str):
-        return gettext(value["msgid"])
+def _stakeholder_ids(all_params: Iterable[dict[str, Any] | None]) -> set[int]:
+    return {
+        v["stakeholder"]
+        for params in all_params
+        for v in (params or {}).values()
+        if isinstance(v, dict) and isinstance(v.get("stakeholder"), int)
+    }
+
+
+_STAKEHOLDERS = sa.table(
+    "stakeholders", sa.column("id"), sa.column("name"), sa.column("deleted_at")
+)
+
+
+def stakeholder_names(ids: Iterable[int]) -> dict[int, str | None]:
+    """Map stakeholder ids to their public names (None when deleted), in one query."""
+    ids = set(ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(_STAKEHOLDERS.c.id, _STAKEHOLDERS.c.name, _STAKEHOLDERS.c.deleted_at).where(
+            _STAKEHOLDERS.c.id.in_(ids)
+        )
+    )
+    return {r.id: (None if r.deleted_at is not None else r.name) for r in rows}
+
+
+def _param(value: Any, names: dict[int, str | None]) -> Any:
+    if isinstance(value, dict):
+        if isinstance(value.get("msgid"), str):
+            return gettext(value["msgid"])
+        if "stakeholder" in value:
+            return names.get(value["stakeholder"]) or gettext("deleted user")
     return value
 
 
-def render(message: str, params: dict[str, Any] | None) -> str:
-    """Translate a stored msgid and fill in its (translated) parameters."""
-    values = {k: _param(v) for k, v in (params or {}).items()}
+def render(
+    message: str, params: dict[str, Any] | None, names: dict[int, str | None] | None = None
+) -> str:
+    """Translate a stored msgid and fill in its parameters (translated, names looked up)."""
+    if names is None:
+        names = stakeholder_names(_stakeholder_ids([params]))
+    values = {k: _param(v, names) for k, v in (params or {}).items()}
     for template in (gettext(message), message):
         try:
             return template % values if values else template
@@ -234,9 +282,15 @@ def render(message: str, params: dict[str, Any] | None) -> str:
     return message
 
 
+def texts_of(items: list[Notification]) -> list[str]:
+    """Return the texts of notifications in the current language (one query for names)."""
+    names = stakeholder_names(_stakeholder_ids(n.params for n in items))
+    return [render(n.message, n.params, names) for n in items]
+
+
 def text_of(notification: Notification) -> str:
     """Return a notification's text in the current language."""
-    return render(notification.message, notification.params)
+    return texts_of([notification])[0]
 
 
 def unread_count(user: User) -> int:
@@ -316,12 +370,12 @@ def compose(address: str, subject: str, body: str) -> EmailMessage:
     return rv
 
 
-def _single_mail(user: User, note: Note) -> EmailMessage | None:
+def _single_mail(user: User, note: Note, names: dict[int, str | None]) -> EmailMessage | None:
     address = email_of(user)
     if not address:
         return None
     with force_locale(_user_locale(user)):
-        text = render(note.message, note.params)
+        text = render(note.message, note.params, names)
         subject = gettext("Coord: %(message)s", message=text)
         link = absolute_url(note.url)
         body = "\n\n".join(part for part in (text, link, "-- \n" + _footer()) if part)
@@ -402,14 +456,16 @@ def _forget_outbox(session: Session, transaction: SessionTransaction) -> None:
 # -- Daily digest -----------------------------------------------------------------------------
 
 
-def _digest_mail(user: User, address: str, items: list[Notification]) -> EmailMessage:
+def _digest_mail(
+    user: User, address: str, items: list[Notification], names: dict[int, str | None]
+) -> EmailMessage:
     with force_locale(_user_locale(user)):
         subject = ngettext(
             "Coord: %(num)d new notification", "Coord: %(num)d new notifications", len(items)
         )
         lines = [gettext("Your notifications of the last day:"), ""]
         for item in items:
-            lines.append("- " + text_of(item))
+            lines.append("- " + render(item.message, item.params, names))
             if item.url:
                 lines.append("  " + absolute_url(item.url))
         lines += ["", "-- ", _footer()]
@@ -438,6 +494,7 @@ def send_digests(now: datetime | None = None, window: timedelta = timedelta(days
     by_user: dict[int, tuple[User, list[Notification]]] = {}
     for notification, user in rows:
         by_user.setdefault(user.id, (user, []))[1].append(notification)
+    names = stakeholder_names(_stakeholder_ids(n.params for n, _u in rows))
     sent = 0
     for user, items in by_user.values():
         settings = settings_of(user)
@@ -445,7 +502,7 @@ def send_digests(now: datetime | None = None, window: timedelta = timedelta(days
         if not (settings.email and settings.digest and address):
             continue
         try:
-            deliver(_digest_mail(user, address, items))
+            deliver(_digest_mail(user, address, items, names))
         except (OSError, smtplib.SMTPException):
             log.exception("could not send the digest to user %s", user.id)
             continue
@@ -485,11 +542,11 @@ def _on_user_data_requested(user: User) -> tuple[str, dict[str, Any]]:
         "items": [
             {
                 "kind": n.kind,
-                "text": text_of(n),
+                "text": text,
                 "url": n.url,
                 "created_at": n.created_at.isoformat(),
                 "read_at": n.read_at.isoformat() if n.read_at else None,
             }
-            for n in notifications
+            for n, text in zip(notifications, texts_of(notifications), strict=True)
         ],
     }

@@ -22,7 +22,7 @@ from werkzeug.routing import BuildError
 from coord import signals
 from coord.db import db
 from coord.models import Community, User
-from coord.notifications import N_, Note, notify, register_kind, translatable
+from coord.notifications import N_, Note, notify, register_kind, stakeholder_ref, translatable
 from proposals import lifecycle
 from proposals.models import (
     Amendment,
@@ -218,8 +218,9 @@ def proposal_url(proposal_id: int, anchor: str | None = None) -> str:
     return f"{rv}#{anchor}" if anchor else rv
 
 
-def _name(actor: Actor | None) -> str:
-    return actor.stakeholder.name if actor is not None else ""
+def _name(stakeholder_id: int) -> dict[str, int]:
+    """A stakeholder's name as a parameter: looked up when shown, so erasure reaches it."""
+    return stakeholder_ref(stakeholder_id)
 
 
 def _base(proposal: Proposal, **params: Any) -> dict[str, Any]:
@@ -241,7 +242,7 @@ def on_comment_posted(comment: Comment, actor: Actor | None = None, **extra: Any
         return
     parent = db.session.get(Comment, comment.parent_id) if comment.parent_id else None
     parent_author = parent.user_id if parent is not None and not parent.is_deleted else None
-    params = _base(proposal, name=comment.actor.name if comment.actor else _name(actor))
+    params = _base(proposal, name=_name(comment.actor_id))
     url = proposal_url(proposal.id, f"comment-{comment.id}" if comment.id else None)
     notes = []
     for user in recipients(proposal, user_ids=[parent_author], actor=actor):
@@ -266,7 +267,7 @@ def on_position_declared(position: Position, actor: Actor | None = None, **extra
     stance = getattr(position.stance, "value", position.stance)
     params = _base(
         proposal,
-        name=position.stakeholder.name if position.stakeholder else _name(actor),
+        name=_name(position.stakeholder_id),
         stance=translatable(STANCE_LABELS.get(stance, stance)),
     )
     url = proposal_url(proposal.id, "positions")
@@ -281,7 +282,10 @@ def on_proposal_transitioned(proposal: Proposal, actor: Actor | None = None, **e
     if actor is None:
         message, params = MESSAGES["state_system"], _base(proposal, state=state)
     else:
-        message, params = MESSAGES["state"], _base(proposal, name=_name(actor), state=state)
+        message, params = (
+            MESSAGES["state"],
+            _base(proposal, name=_name(actor.stakeholder.id), state=state),
+        )
     url = proposal_url(proposal.id)
     notify(Note(user, STATE, message, params, url) for user in recipients(proposal, actor=actor))
 
@@ -296,7 +300,8 @@ def on_amendment_decided(amendment: Amendment, actor: Actor | None = None, **ext
         return
     outcome = "accepted" if amendment.status == AmendmentStatus.ACCEPTED else "rejected"
     own, other = MESSAGES[f"amendment_{outcome}_own"], MESSAGES[f"amendment_{outcome}"]
-    params = _base(proposal, name=_name(actor), amendment=amendment.title)
+    decider = actor.stakeholder.id if actor is not None else None
+    params = _base(proposal, name=_name(decider) if decider else "", amendment=amendment.title)
     url = proposal_url(proposal.id, f"amendment-{amendment.id}")
     users = recipients(
         proposal, user_ids=[amendment.user_id, *_author_user_ids(proposal)], actor=actor

@@ -16,6 +16,7 @@ from coord.db import db, utcnow
 from coord.errors import DomainError
 from coord.models import Notification, User
 from coord.notifications import Note
+from stakeholders.models import Stakeholder
 
 from helpers import PASSWORD, form_errors, use_english
 
@@ -106,6 +107,25 @@ def test_render_translates_the_message_and_msgid_parameters(app):
         assert "表决中" in notifications.render(STATE_MESSAGE, params)
 
 
+def test_stakeholder_names_are_looked_up_when_shown(make_user):
+    user = make_user("laowang", display_name="老王")
+    me = db.session.scalar(sa.select(Stakeholder).where(Stakeholder.user_id == user.id))
+    params = {"name": notifications.stakeholder_ref(me.id), "title": "加装电梯方案"}
+    with force_locale("en"):
+        assert notifications.render(MESSAGE, params) == "老王 commented on “加装电梯方案”."
+        me.name = "王师傅"
+        db.session.commit()
+        assert notifications.render(MESSAGE, params) == "王师傅 commented on “加装电梯方案”."
+        me.deleted_at = utcnow()
+        db.session.commit()
+        assert notifications.render(MESSAGE, params) == "deleted user commented on “加装电梯方案”."
+
+
+def test_unknown_kinds_are_a_programming_error(make_user):
+    with pytest.raises(ValueError, match="unknown notification kind"):
+        notifications.notify([note(make_user(), kind="gossip")])
+
+
 def test_render_survives_parameters_that_do_not_fit(app):
     with force_locale("en"):
         assert notifications.render(MESSAGE, {"title": "x"}) == MESSAGE
@@ -177,6 +197,17 @@ def test_single_mail_is_sent_only_after_commit(make_user, outbox):
     body = mail.get_content()
     assert "/proposals/1#comment-2" in body and "/notifications/settings" in body
     assert inbox(user)[0].emailed_at is not None
+
+
+def test_mail_names_the_stakeholder(make_user, outbox):
+    user = with_email(make_user())
+    speaker = make_user("speaker", display_name="李四")
+    ref = notifications.stakeholder_ref(
+        db.session.scalar(sa.select(Stakeholder.id).where(Stakeholder.user_id == speaker.id))
+    )
+    notifications.notify([note(user, name=ref)])
+    db.session.commit()
+    assert outbox[0][1]["Subject"] == "Coord: 李四 commented on “加装电梯方案”."
 
 
 def test_mail_is_written_in_the_recipients_language(make_user, outbox):

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import g
 from flask_babel import force_locale, gettext
 
-from coord import notifications, signals
+from coord import accounts, notifications, signals
 from coord.db import db, utcnow
 from coord.models import Notification, User
 from proposals import notify, services
@@ -37,7 +37,7 @@ from stakeholders.models import (
 )
 from stakeholders.permissions import forget_roles
 
-from helpers import identity
+from helpers import PASSWORD, identity
 
 
 def actor_for(user: User, stakeholder=None) -> Actor:
@@ -97,9 +97,23 @@ def test_new_comment_notifies_followers_but_not_the_commenter(people, make_propo
     assert kinds(fan1) == [] and kinds(bystander) == []
     note = inbox(author)[0]
     assert note.message == notify.MESSAGES["comment"]
-    assert note.params == {"name": "fan1", "title": proposal.title}
+    assert note.params == {"name": {"stakeholder": identity(fan1).id}, "title": proposal.title}
+    with force_locale("en"):
+        assert notifications.text_of(note) == f"fan1 commented on “{proposal.title}”."
     assert note.url == f"/proposals/{proposal.id}#comment-{comment.id}"
     assert note.read_at is None and note.emailed_at is None
+
+
+def test_an_erased_name_disappears_from_notifications(people, make_proposal):
+    author, fan1, *_ = people
+    proposal = make_proposal(author)
+    add_comment(proposal, fan1)
+    accounts.delete_account(fan1, PASSWORD)
+    db.session.commit()
+    [note] = inbox(author)
+    assert "fan1" not in str(note.params)
+    with force_locale("en"):
+        assert notifications.text_of(note) == f"deleted user commented on “{proposal.title}”."
 
 
 def test_reply_notifies_the_parent_author_once(people, make_proposal):
@@ -232,9 +246,10 @@ def test_position_notifies_the_author_and_followers(people, make_org, make_propo
     assert kinds(author) == ["position"] and kinds(fan1) == ["position"]
     assert kinds(bystander) == [] and kinds(fan2) == []
     note = inbox(fan1)[0]
-    assert note.params["name"] == "安居物业"
     with force_locale("en"):
-        assert notifications.text_of(note).endswith(": Conditional support.")
+        assert notifications.text_of(note) == (
+            f"安居物业 declared a position on “{proposal.title}”: Conditional support."
+        )
 
 
 def test_amendment_decision_tells_its_author_personally(people, make_proposal):
