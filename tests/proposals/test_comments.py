@@ -576,8 +576,19 @@ def test_reacting_through_the_route_and_twice(client, login_as, world, page):
     assert (c.agree_count, count(CommentReaction)) == (1, 1)
 
 
-def test_posting_is_rate_limited_per_user(make_app, world):
-    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_COMMENT_POSTS="2 per minute")
+@pytest.fixture
+def limited_app(make_app):
+    """An app with rate limits on; the shared limiter is put back as it was afterwards."""
+    from coord.extensions import limiter
+
+    enabled = limiter.enabled
+    yield make_app(RATELIMIT_ENABLED=True, RATELIMIT_COMMENT_POSTS="2 per minute")
+    limiter.reset()
+    limiter.enabled = enabled
+
+
+def test_posting_is_rate_limited_per_user(limited_app, world):
+    app = limited_app
     client = app.test_client()
     url = f"/proposals/{world.proposal.id}/comments"
     tokens = [world.alice.session_token, world.bob.session_token]
@@ -587,6 +598,12 @@ def test_posting_is_rate_limited_per_user(make_app, world):
             s["_user_id"] = token
         assert [client.post(url, data={"body": "x"}).status_code for _ in expected] == expected
     assert count(Comment) == 3
+
+
+def test_an_app_with_limits_off_never_limits_posting(client, login_as, world):
+    login_as(world.alice)
+    url = f"/proposals/{world.proposal.id}/comments"
+    assert {client.post(url, data={"body": "y"}).status_code for _ in range(12)} == {302}
 
 
 # --- the proposal page -------------------------------------------------------------------
