@@ -396,6 +396,7 @@ def amendment_diff(amendment: Amendment, proposal: Proposal) -> dict[str, Any]:
     return {
         "base_title": base[0],
         "title_changed": base[0] != amendment.title,
+        "title_lines": diff_lines(base[0], amendment.title),
         "diff": diff_lines(base[1], amendment.body_source),
     }
 

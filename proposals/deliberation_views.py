@@ -12,7 +12,16 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -34,12 +43,14 @@ from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from coord.db import db
 from coord.errors import DomainError
+from coord.extensions import limiter
 from coord.forms import strip_text
 from coord.i18n import AUDIT_LABELS
 from coord.permissions import require
 from coord.web import act, form_error, form_status, int_arg
 from proposals import amendments, lifecycle, positions
 from proposals import permissions as perm
+from proposals.comment_views import user_key
 from proposals.diff import diff_lines
 from proposals.models import Amendment, AmendmentStatus, Position, PositionStance, Proposal
 from proposals.negotiation import STANCE_LABELS
@@ -61,6 +72,10 @@ AUDIT_LABELS.update(
         "amendment.reject": _l("rejected an amendment"),
     }
 )
+
+
+def _posting_limit() -> str:
+    return current_app.config.get("RATELIMIT_DELIBERATION_POSTS", "20 per minute")
 
 
 class CheckboxesField(SelectMultipleField):
@@ -211,6 +226,7 @@ def _amendment_choices(proposal: Proposal, current: Position | None) -> list[Sel
 
 
 @bp.route("/proposals/<int:proposal_id>/position", methods=["GET", "POST"])
+@limiter.limit(_posting_limit, key_func=user_key, methods=["POST"])
 @login_required
 def position(proposal_id: int):
     proposal = _visible(proposal_id)
@@ -281,6 +297,7 @@ def position_history(position_id: int):
 
 
 @bp.route("/proposals/<int:proposal_id>/amendments/new", methods=["GET", "POST"])
+@limiter.limit(_posting_limit, key_func=user_key, methods=["POST"])
 @login_required
 def amendment_new(proposal_id: int):
     proposal = _visible(proposal_id)
@@ -361,6 +378,7 @@ def amendment(amendment_id: int):
 
 
 @bp.post("/amendments/<int:amendment_id>/support")
+@limiter.limit(_posting_limit, key_func=user_key, methods=["POST"])
 @login_required
 def amendment_support(amendment_id: int) -> Response:
     amendment, proposal = _amendment(amendment_id)

@@ -80,7 +80,8 @@ class Cell:
 
     @property
     def lean(self) -> str:
-        """Say which side the cell leans to: "support", "oppose", "mixed" or "none".
+        """Say which side the cell leans to: "support", "oppose", "mixed" (as many for as
+        against), "neutral" (only neutral positions) or "none".
 
         Conditional support counts as support here: it is a "yes, if".
         """
@@ -91,7 +92,7 @@ class Cell:
             return "support"
         if con > pro:
             return "oppose"
-        return "mixed"
+        return "mixed" if pro else "neutral"
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,13 @@ from proposals.models import (
     Amendment,
     AmendmentStatus,
     AmendmentSupport,
+    Position,
     PositionStance,
     ProposalVersion,
 )
 from proposals.viewer import Viewer
 from stakeholders.acting import Actor
+from stakeholders.models import Kind, Stakeholder
 
 from helpers import form_errors, identity, use_english
 
@@ -577,3 +579,55 @@ def test_no_amending_or_supporting_once_the_proposal_is_withdrawn(
     assert client.post(f"/amendments/{world['amendment'].id}/support").status_code == 403
     assert client.get(f"/amendments/{world['amendment'].id}").status_code == 200
     assert db.session.scalar(sa.select(sa.func.count(AmendmentSupport.id))) == 0
+
+
+def test_proposal_page_queries_do_not_grow_with_positions_and_amendments(
+    client, login_as, count_queries, make_resident, lift
+):
+    wang, li = make_resident("wang"), make_resident("liming")
+    first = propose(wang, lift)
+    positions.declare_position(
+        actor_for(li),
+        lift,
+        {
+            "stance": "conditional",
+            "conditions": "一楼不出资",
+            "condition_amendment_id": first.id,
+            "interests": ["cost"],
+        },
+    )
+    amendments.support_amendment(actor_for(li), first)
+    db.session.commit()
+    login_as(li)
+    url = f"/proposals/{lift.id}"
+
+    def count() -> int:
+        db.session.expire_all()
+        with count_queries() as counter:
+            assert client.get(url).status_code == 200
+        return counter.count
+
+    few = count()
+    kinds = list(Kind)
+    for n in range(199):
+        s = Stakeholder(kind=kinds[n % 4], name=f"相关方{n}")
+        db.session.add(s)
+        db.session.flush()
+        db.session.add(
+            Position(
+                proposal_id=lift.id,
+                stakeholder_id=s.id,
+                user_id=wang.id,
+                stance=list(PositionStance)[n % 4],
+                interests=["cost", "noise", "health"][: n % 4],
+                tags=["标签"],
+                conditions="条件" if n % 4 == 2 else "",
+                condition_amendment_id=first.id if n % 8 == 2 else None,
+            )
+        )
+    for n in range(19):
+        propose(wang, lift, body=BODY + f"补充{n}。\n")
+    db.session.commit()
+    many = count()
+    assert few == many
+    assert many <= 30  # the whole page, comments and timeline included

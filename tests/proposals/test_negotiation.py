@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import ast
+import sys
+from pathlib import Path
+
 import pytest
 
+from proposals import merge, negotiation
 from proposals.negotiation import (
     KINDS,
     STANCE_LABELS,
@@ -104,7 +109,8 @@ def test_interest_matrix():
         (Cell(conditional=2, oppose=1), "support"),
         (Cell(oppose=2, support=1), "oppose"),
         (Cell(conditional=1, oppose=1), "mixed"),
-        (Cell(neutral=3), "mixed"),
+        (Cell(neutral=3), "neutral"),
+        (Cell(support=1, oppose=1, neutral=5), "mixed"),
     ],
 )
 def test_cell_lean(cell, lean):
@@ -164,3 +170,19 @@ def test_open_conditions_and_the_amendments_that_address_them():
 
 def test_labels_cover_every_stance():
     assert set(STANCE_LABELS) == set(STANCES)
+
+
+@pytest.mark.parametrize("module", [merge, negotiation])
+def test_pure_modules_use_the_standard_library_only(module):
+    tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    } | {
+        node.module.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
+    }
+    assert imported <= set(sys.stdlib_module_names) | {"__future__"}, imported

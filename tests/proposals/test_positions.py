@@ -493,3 +493,18 @@ def test_proposal_page_shows_positions_and_the_panel(client, login_as, make_resi
     use_english(client)
     page = client.get(f"/proposals/{lift.id}").get_data(True)
     assert "Your condition was met" in page and "No open conditions." in page
+
+
+def test_declaring_is_rate_limited_per_user(make_app, make_resident, lift):
+    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_DELIBERATION_POSTS="2 per minute")
+    li = make_resident("liming")
+    token, url = li.session_token, f"/proposals/{lift.id}/position"
+    db.session.rollback()  # end this session's transaction: the other app writes
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = token
+    codes = [client.post(url, data=_form(stance=s)).status_code for s in ("support", "oppose")]
+    codes.append(client.post(url, data=_form(stance="neutral")).status_code)
+    assert codes == [302, 302, 429]
+    position = db.session.scalar(sa.select(Position))
+    assert position.stance == PositionStance.OPPOSE
