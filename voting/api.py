@@ -1,0 +1,131 @@
+"""JSON endpoints of polls: read a poll, cast or change a ballot, results, bulletin board."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, jsonify
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from coord.api import api_blueprint, json_body
+from coord.db import db
+from coord.errors import DomainError
+from stakeholders import acting
+from voting import permissions as perm
+from voting import services, views
+from voting.models import Poll, PollStatus
+
+bp = api_blueprint("voting_api", __name__)
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def poll_json(poll: Poll) -> dict[str, Any]:
+    """Serialise a poll and its rules (never who voted)."""
+    s = poll.settings or {}
+    return {
+        "id": poll.id,
+        "title": poll.title,
+        "description": poll.description,
+        "community_id": poll.community_id,
+        "proposal_id": poll.proposal_id,
+        "method": poll.method,
+        "options": poll.options,
+        "params": s.get("params") or {},
+        "unit": s.get("unit"),
+        "eligibility": s.get("eligibility"),
+        "rule": s.get("rule"),
+        "shares": s.get("shares") or {},
+        "min_groups": s.get("min_groups"),
+        "quorum": s.get("quorum") or 0,
+        "kind_quorum": s.get("kind_quorum") or {},
+        "secret": poll.is_secret,
+        "live_results": poll.live_results,
+        "status": poll.status.value,
+        "opens_at": _iso(poll.opens_at),
+        "closes_at": _iso(poll.closes_at),
+        "frozen": poll.frozen_at is not None,
+        "closed_at": _iso(poll.closed_at),
+        "electorate_size": poll.electorate_size,
+        "ballots_digest": poll.ballots_digest,
+    }
+
+
+def _load(poll_id: int) -> Poll:
+    poll = db.get_or_404(Poll, poll_id)
+    if not perm.can_view(current_user, poll):
+        abort(404)
+    if services.is_due(poll):
+        db.session.commit()
+        services.settle(poll)
+        db.session.commit()
+    return poll
+
+
+@bp.get("/polls/<int:poll_id>")
+def poll(poll_id: int):
+    p = _load(poll_id)
+    rv = poll_json(p)
+    actor = acting.current_actor() if current_user.is_authenticated else None
+    voter_id = views._voter_id(p, actor)
+    rv["voted"] = voter_id is not None and services.has_voted(p, voter_id)
+    return jsonify(rv)
+
+
+def _choice(body: dict[str, Any]) -> Any:
+    if "choice" not in body:
+        abort(400, _('Send the ballot as {"choice": …}.'))
+    return body["choice"]
+
+
+@bp.post("/polls/<int:poll_id>/ballots")
+def cast(poll_id: int):
+    p = _load(poll_id)
+    actor = acting.require_actor()
+    body = json_body()
+    try:
+        receipt = services.cast_ballot(actor, p, _choice(body))
+    except DomainError:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return jsonify(receipt=receipt.receipt, nonce=receipt.nonce, content=receipt.content), 201
+
+
+@bp.put("/polls/<int:poll_id>/ballots/mine")
+def change(poll_id: int):
+    p = _load(poll_id)
+    actor = acting.require_actor()
+    body = json_body()
+    reason = body.get("reason") or ""
+    if not isinstance(reason, str):
+        abort(400, _("The reason must be text."))
+    try:
+        receipt = services.change_ballot(actor, p, _choice(body), reason)
+    except DomainError:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return jsonify(receipt=receipt.receipt, nonce=receipt.nonce, content=receipt.content)
+
+
+@bp.get("/polls/<int:poll_id>/results")
+def results(poll_id: int):
+    p = _load(poll_id)
+    shown = views.shown_result(p)
+    if shown is None:
+        abort(403, _("The results are hidden until the poll closes."))
+    return jsonify(views._export(p, shown))
+
+
+@bp.get("/polls/<int:poll_id>/bulletin")
+def bulletin(poll_id: int):
+    p = _load(poll_id)
+    if p.status != PollStatus.CLOSED or p.result is None:
+        abort(403, _("The bulletin board is published when the poll closes."))
+    return jsonify(
+        poll=poll_json(p), ballots_digest=p.ballots_digest, ballots=views.bulletin_lines(p)
+    )
