@@ -90,6 +90,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     import proposals.views
     import stakeholders.api
     import stakeholders.demo
+    import stakeholders.demo_relations
+    import stakeholders.network_api
+    import stakeholders.network_views
     import stakeholders.views
     import voting.models  # noqa: F401 (every model is known to migrations)
     from coord import api
@@ -108,6 +111,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(notification_views.bp)
     app.register_blueprint(proposals.api.bp)
+
+    import proposals.demo_tenders  # (its demo receiver runs after stakeholders.demo)
+    import proposals.tender_api
+    import proposals.tender_views
+
+    app.register_blueprint(proposals.tender_views.bp)
+    app.register_blueprint(proposals.tender_api.bp)
 
     import voting.api
     import voting.views
