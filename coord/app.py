@@ -90,9 +90,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     import proposals.views
     import stakeholders.api
     import stakeholders.demo
-    import stakeholders.demo_relations
-    import stakeholders.network_api
-    import stakeholders.network_views
     import stakeholders.views
     import voting.models  # noqa: F401 (every model is known to migrations)
     from coord import api
