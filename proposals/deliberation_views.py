@@ -185,6 +185,14 @@ class RejectForm(FlaskForm):
     submit = SubmitField(_l("Reject the amendment"))
 
 
+def _refused(form: FlaskForm, error: DomainError) -> None:
+    """Show a refused use case on the form; without a field of its own, it is flashed and
+    still counts as an error of the form (so the page answers 422)."""
+    form_error(form, error)
+    if getattr(form, error.field or "", None) is None:
+        form.form_errors.append(error.message)
+
+
 def _actor() -> Actor:
     """Return the acting identity; 403 when the request claims another one."""
     actor = acting.require_actor()
@@ -260,7 +268,7 @@ def position(proposal_id: int):
         try:
             positions.declare_position(actor, proposal, data)
         except DomainError as exc:
-            form_error(form, exc)
+            _refused(form, exc)
         else:
             db.session.commit()
             flash(_("Your position was saved."), "success")
@@ -319,7 +327,7 @@ def amendment_new(proposal_id: int):
         try:
             amendment = amendments.propose_amendment(actor, proposal, data)
         except DomainError as exc:
-            form_error(form, exc)
+            _refused(form, exc)
         else:
             db.session.commit()
             flash(_("Your amendment was proposed."), "success")
@@ -415,7 +423,7 @@ def amendment_reject(amendment_id: int):
         try:
             amendments.reject_amendment(actor, amendment, form.reason.data)
         except DomainError as exc:
-            form_error(form, exc)
+            _refused(form, exc)
         else:
             db.session.commit()
             flash(_("The amendment was rejected."), "success")
@@ -431,6 +439,9 @@ def amendment_accept(amendment_id: int):
     require(amendments.is_owner(actor, proposal))
     if amendment.status != AmendmentStatus.OPEN:
         flash(_("This amendment has already been decided or withdrawn."), "error")
+        return redirect(url_for(".amendment", amendment_id=amendment.id))
+    if not lifecycle.is_open_for_discussion(proposal.kind, proposal.status):
+        flash(_("This proposal is not open for amendments."), "error")
         return redirect(url_for(".amendment", amendment_id=amendment.id))
     plan = amendments.accept_plan(amendment, proposal)
     form = AcceptForm()
@@ -450,7 +461,7 @@ def amendment_accept(amendment_id: int):
                 note=form.note.data or "",
             )
         except DomainError as exc:
-            form_error(form, exc)
+            _refused(form, exc)
             plan = amendments.accept_plan(amendment, proposal)
             if plan.version != form.version.data:  # changed meanwhile: start from the new text
                 form.version.data, form.title.data, form.body.data = (
@@ -458,6 +469,7 @@ def amendment_accept(amendment_id: int):
                     plan.title,
                     plan.body,
                 )
+                form.version.raw_data = None  # render the new number, not the one posted
         else:
             db.session.commit()
             flash(_("The amendment was accepted as version %(n)d.", n=number), "success")

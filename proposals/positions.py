@@ -179,11 +179,9 @@ def declare_position(actor: Actor, proposal: Proposal, data: dict[str, Any]) -> 
         db.session.add(position)
     else:
         db.session.add(_revision(position))
-        if (position.conditions, position.condition_amendment_id) != (
-            clean["conditions"],
-            clean["condition_amendment_id"],
-        ):
-            position.condition_met_at = None  # a new condition is not met yet
+        if position.condition_amendment_id != clean["condition_amendment_id"]:
+            # "Met" means: the amendment named as meeting the condition was accepted.
+            position.condition_met_at = None
     for key, value in clean.items():
         setattr(position, key, value)
     position.user_id = actor.user.id

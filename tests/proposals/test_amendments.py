@@ -631,3 +631,23 @@ def test_proposal_page_queries_do_not_grow_with_positions_and_amendments(
     many = count()
     assert few == many
     assert many <= 30  # the whole page, comments and timeline included
+
+
+def test_accepting_a_text_resolved_against_an_old_version_starts_again(
+    client, login_as, committee, world, lift, owner
+):
+    amendment = world["amendment"]
+    edit(owner, lift, BODY.replace("费用由全体业主分摊。", "费用由政府补贴一半。"))
+    login_as(committee.admin_user, acting_as=committee)
+    use_english(client)
+    stale = {"version": 1, "title": lift.title, "body": "随便", "acting_as": committee.id}
+    r = client.post(f"/amendments/{amendment.id}/accept", data=stale)
+    page = r.get_data(True)
+    assert r.status_code == 422 and "The proposal has changed in the meantime" in page
+    assert 'name="version" type="hidden" value="2"' in page and "&lt;&lt;&lt;&lt;" in page
+    db.session.expire_all()
+    assert lift.version == 2 and amendment.status == AmendmentStatus.OPEN
+    services.transition_proposal(owner, lift, "withdraw", "暂缓")
+    db.session.commit()
+    r = client.get(f"/amendments/{amendment.id}/accept")
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/amendments/{amendment.id}")

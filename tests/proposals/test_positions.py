@@ -233,12 +233,12 @@ def test_condition_met_when_the_linked_amendment_is_accepted(make_resident, lift
     db.session.expire_all()
     assert position.condition_met_at is not None
     assert bystander.condition_met_at is None
-    # Keeping the condition (and the link) keeps it met; a new condition is open again.
+    # Keeping the link keeps it met (the text may be clarified); without it, it is open again.
     declare(
         li,
         lift,
         stance="conditional",
-        conditions=LI_MING_CONDITIONS,
+        conditions=LI_MING_CONDITIONS + "。",
         condition_amendment_id=fix.id,
         statement="谢谢",
     )
