@@ -1,0 +1,193 @@
+"""Stances from deliberation for the stakeholder network (see `stakeholders.stances`).
+
+Registers two stance sources, from public behaviour only — published proposals with public
+visibility that are not hidden, and their visible comments:
+
+* positions: ``proposal/<id>``, support and conditional support +1, oppose -1, neutral 0;
+* comments and reactions: ``proposal/<id>/comment/<id>``, the author +1 (a comment speaks
+  for its author, as in Pol.is), agree +1, disagree -1, pass 0.
+
+New positions and comments mark the community's network as changed. Imported by
+`create_app`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import sqlalchemy as sa
+from flask import url_for
+
+from coord import signals
+from coord.db import db
+from proposals import lifecycle
+from proposals.models import (
+    Comment,
+    CommentReaction,
+    Position,
+    PositionStance,
+    Proposal,
+    Reaction,
+    Visibility,
+)
+from stakeholders import network_service
+from stakeholders.stances import register_stance_source
+
+POSITION_VALUES = {
+    PositionStance.SUPPORT: 1,
+    PositionStance.CONDITIONAL: 1,
+    PositionStance.OPPOSE: -1,
+    PositionStance.NEUTRAL: 0,
+}
+REACTION_VALUES = {Reaction.AGREE: 1, Reaction.DISAGREE: -1, Reaction.PASS: 0}
+
+
+def public_clause() -> sa.ColumnElement[bool]:
+    """A WHERE clause on `Proposal` for what everybody may see: published, public, not hidden."""
+    states = [
+        sa.and_(
+            Proposal.kind == kind,
+            Proposal.status.in_(
+                [s for s in lifecycle.STATES[kind] if lifecycle.is_public(kind, s)]
+            ),
+        )
+        for kind in lifecycle.KINDS
+    ]
+    return sa.and_(
+        sa.or_(*states),
+        Proposal.visibility == Visibility.PUBLIC,
+        Proposal.hidden_reason.is_(None),
+    )
+
+
+def public_proposal_ids(community_id: int) -> sa.Select:
+    """Select the ids of a community's public proposals."""
+    return sa.select(Proposal.id).where(Proposal.community_id == community_id, public_clause())
+
+
+def _visible_comments(community_id: int) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        Comment.proposal_id.in_(public_proposal_ids(community_id)),
+        Comment.deleted_at.is_(None),
+        Comment.hidden_reason.is_(None),
+    )
+
+
+def position_stances(community_id: int) -> Iterator[tuple]:
+    """Yield (stakeholder, proposal item, value, when) for public positions."""
+    rows = db.session.execute(
+        sa.select(
+            Position.stakeholder_id, Position.proposal_id, Position.stance, Position.updated_at
+        )
+        .where(Position.proposal_id.in_(public_proposal_ids(community_id)))
+        .order_by(Position.id)
+    )
+    for sid, pid, stance, when in rows:
+        yield sid, f"proposal/{pid}", POSITION_VALUES[PositionStance(stance)], when
+
+
+def comment_stances(community_id: int) -> Iterator[tuple]:
+    """Yield the authors' own stances and the reactions on visible comments."""
+    authors = db.session.execute(
+        sa.select(Comment.actor_id, Comment.proposal_id, Comment.id, Comment.created_at)
+        .where(_visible_comments(community_id))
+        .order_by(Comment.id)
+    )
+    for sid, pid, cid, when in authors:
+        yield sid, f"proposal/{pid}/comment/{cid}", 1, when
+    reactions = db.session.execute(
+        sa.select(
+            CommentReaction.actor_id,
+            CommentReaction.proposal_id,
+            CommentReaction.comment_id,
+            CommentReaction.value,
+            CommentReaction.updated_at,
+        )
+        .join(Comment, Comment.id == CommentReaction.comment_id)
+        .where(_visible_comments(community_id))
+        .order_by(CommentReaction.id)
+    )
+    for sid, pid, cid, value, when in reactions:
+        yield sid, f"proposal/{pid}/comment/{cid}", REACTION_VALUES[Reaction(value)], when
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def position_version(community_id: int) -> list:
+    """Change marker of the community's public positions (one query)."""
+    row = db.session.execute(
+        sa.select(
+            sa.func.count(), sa.func.max(Position.id), sa.func.max(Position.updated_at)
+        ).where(Position.proposal_id.in_(public_proposal_ids(community_id)))
+    ).one()
+    return [row[0], row[1], _iso(row[2]), _proposals_version(community_id)]
+
+
+def comment_version(community_id: int) -> list:
+    """Change marker of the community's visible comments and reactions (one query)."""
+    visible = _visible_comments(community_id)
+    reactions = sa.select(CommentReaction.id).join(
+        Comment, Comment.id == CommentReaction.comment_id
+    )
+    row = db.session.execute(
+        sa.select(
+            sa.select(sa.func.count()).select_from(Comment).where(visible).scalar_subquery(),
+            sa.select(sa.func.max(Comment.id)).where(visible).scalar_subquery(),
+            reactions.with_only_columns(sa.func.count()).where(visible).scalar_subquery(),
+            reactions.with_only_columns(sa.func.max(CommentReaction.id))
+            .where(visible)
+            .scalar_subquery(),
+            reactions.with_only_columns(sa.func.max(CommentReaction.updated_at))
+            .where(visible)
+            .scalar_subquery(),
+        )
+    ).one()
+    return [*(str(v) for v in row), _proposals_version(community_id)]
+
+
+def _proposals_version(community_id: int) -> list:
+    row = db.session.execute(
+        sa.select(sa.func.count(), sa.func.sum(Proposal.id)).where(
+            Proposal.community_id == community_id, public_clause()
+        )
+    ).one()
+    return [row[0], row[1]]
+
+
+def proposal_labels(topics: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """Name ``proposal/<id>`` topics by the titles of public proposals (one query)."""
+    ids = {int(t.split("/")[1]) for t in topics if t.startswith("proposal/") and t[9:].isdigit()}
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Proposal.id, Proposal.title).where(Proposal.id.in_(ids), public_clause())
+    )
+    return {
+        f"proposal/{pid}": (title, url_for("proposals.detail", proposal_id=pid))
+        for pid, title in rows
+    }
+
+
+register_stance_source(
+    position_stances, name="proposals.positions", version=position_version, labels=proposal_labels
+)
+register_stance_source(comment_stances, name="proposals.comments", version=comment_version)
+
+
+def _mark(community_id: int | None) -> None:
+    if community_id is not None:
+        network_service.mark_dirty([community_id])
+
+
+@signals.position_declared.connect
+def _on_position(position: Position, **extra) -> None:
+    proposal = db.session.get(Proposal, position.proposal_id)
+    _mark(proposal.community_id if proposal else None)
+
+
+@signals.comment_posted.connect
+def _on_comment(comment: Comment, **extra) -> None:
+    proposal = db.session.get(Proposal, comment.proposal_id)
+    _mark(proposal.community_id if proposal else None)
