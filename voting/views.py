@@ -406,8 +406,8 @@ def _render_detail(poll: Poll, *, error: str | None = None, submitted: Any = Non
         can_cast_as=actor is not None and perm.can_cast_for(current_user, actor.stakeholder),
         can_manage=can_manage,
         results_visible=perm.results_visible(poll),
-        extend_form=ExtendForm(formdata=None),
-        close_form=CloseForm(formdata=None),
+        extend_form=ExtendForm(formdata=None, prefix="extend"),
+        close_form=CloseForm(formdata=None, prefix="close"),
         error=error,
         values=values,
         option_label=lambda label: option_label(poll, label),
@@ -563,7 +563,7 @@ def extend(poll_id: int):
     poll = _load(poll_id)
     actor = _actor()
     require(perm.can_manage(current_user, actor.stakeholder.id, poll))
-    form = ExtendForm()
+    form = ExtendForm(prefix="extend")
     if not form.validate_on_submit():
         flash(_("Give the new closing time and a reason."), "error")
     else:
@@ -584,7 +584,7 @@ def close(poll_id: int):
     poll = _load(poll_id)
     actor = _actor()
     require(perm.can_manage(current_user, actor.stakeholder.id, poll))
-    form = CloseForm()
+    form = CloseForm(prefix="close")
     if not form.validate_on_submit():
         flash(_("Give a reason for closing early."), "error")
         return redirect(url_for(".detail", poll_id=poll.id))
@@ -619,7 +619,7 @@ def _visible_result(poll_id: int) -> tuple[Poll, dict[str, Any]]:
     return poll, shown
 
 
-def _bars(items: dict[str, Any], poll: Poll, fmt=None) -> list[dict[str, Any]]:
+def _bars(items: dict[str, Any], poll: Poll, winners: list[str], fmt=None) -> list[dict[str, Any]]:
     top = max([float(v) for v in items.values()] + [0.0])
     return [
         {
@@ -627,6 +627,7 @@ def _bars(items: dict[str, Any], poll: Poll, fmt=None) -> list[dict[str, Any]]:
             "value": float(v),
             "text": fmt(v) if fmt else _number(v),
             "width": (float(v) / top * 100) if top else 0.0,
+            "winner": k in winners,
         }
         for k, v in items.items()
     ]
@@ -642,22 +643,27 @@ def _number(value: Any) -> str:
 def results_page(poll_id: int):
     poll, shown = _visible_result(poll_id)
     details = shown["overall"]["details"]
-    bars = None
+    bars, chart_title = None, _("Votes per option")
+    winners = shown["overall"]["winners"]
     if poll.method in ("yes_no", "plurality", "approval"):
-        bars = _bars(details["counts"], poll)
+        bars = _bars(details["counts"], poll, winners)
     elif poll.method == "score":
-        bars = _bars(details["averages"], poll, lambda v: f"{v:.2f}")
+        bars = _bars(details["averages"], poll, winners, lambda v: f"{v:.2f}")
+        chart_title = _("Average score per option")
     elif poll.method == "borda":
-        bars = _bars(details["points"], poll)
+        bars = _bars(details["points"], poll, winners)
+        chart_title = _("Borda points per option")
     elif poll.method in ("irv", "stv") and details.get("rounds"):
         first = details["rounds"][0]
-        bars = _bars(first.get("counts") or first.get("votes") or {}, poll)
+        bars = _bars(first.get("counts") or first.get("votes") or {}, poll, winners)
+        chart_title = _("First preferences per option")
     return render_template(
         "voting/results.html",
         poll=poll,
         r=shown,
         d=details,
         bars=bars,
+        chart_title=chart_title,
         kinds=KINDS,
         min_group=MIN_GROUP_BALLOTS,
         decision_labels=DECISION_LABELS,

@@ -1,0 +1,191 @@
+"""Story 1 in a real browser: a secret ranked poll on the lift consultation, opening to receipts.
+
+The Lanyuan residents committee puts its consultation on adding a lift to building 3 to a
+secret instant-runoff poll over three cost-sharing options; Wang Guihua, Li Ming and three
+neighbours rank the options (Wang Guihua by dragging); the committee closes the poll early
+with a reason; the results page explains every round; Wang Guihua finds her receipt code on
+the bulletin board.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask
+from playwright.sync_api import Page, expect
+
+from coord.cli import DEMO_PASSWORD
+from coord.db import db, utcnow
+from coord.models import User
+from proposals import services as proposal_services
+from stakeholders.acting import Actor
+from stakeholders.models import Function, Stakeholder
+
+Translate = Callable[..., str]
+Shot = Callable[[Page, str], Path]
+
+COMMITTEE = "兰苑社区居委会"
+TITLE = "3号楼加装电梯：费用如何分摊"
+OPTIONS = ["按楼层递增分摊", "全体住户平均分摊", "一楼住户免缴、其余按楼层分摊"]
+# (login, ranking as option indices, most preferred first)
+VOTERS = [
+    ("wangguihua", [0, 1]),
+    ("liming", [2, 1, 0]),
+    ("resident01", [0]),
+    ("resident03", [1, 0]),
+    ("resident05", [1]),
+]
+
+
+def sign_in(page: Page, t: Translate, username: str) -> None:
+    """Sign in through the login form."""
+    page.goto("/login")
+    page.get_by_label(t("Username")).fill(username)
+    page.get_by_label(t("Password"), exact=True).fill(DEMO_PASSWORD)
+    page.get_by_role("button", name=t("Sign in")).click()
+    expect(page.get_by_role("navigation", name=t("Main"))).to_be_visible()
+    expect(page).not_to_have_url(re.compile(r"/login"))
+
+
+def _consultation(live_app: Flask) -> int:
+    """The committee's consultation, in deliberation (created through the services)."""
+    with live_app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.username == "lanyuan_rc"))
+        committee = db.session.scalar(
+            sa.select(Stakeholder).where(
+                Stakeholder.function == Function.RESIDENTS_COMMITTEE, Stakeholder.name == COMMITTEE
+            )
+        )
+        proposal = proposal_services.create_proposal(
+            Actor(user, committee),
+            {
+                "kind": "consultation",
+                "community_id": committee.community_id,
+                "title": TITLE,
+                "summary": "加装电梯的费用分摊方案征询，请3号楼及全体居民投票。",
+                "body": "三种分摊方案见附表。",
+                "visibility": "public",
+                "publish": True,
+            },
+        )
+        db.session.commit()
+        rv = proposal.id
+        db.session.remove()
+    return rv
+
+
+def test_committee_runs_a_secret_ranked_poll_and_a_voter_finds_her_receipt(
+    live_app: Flask, page: Page, new_page: Callable[[], Page], t: Translate, shot: Shot
+) -> None:
+    proposal_id = _consultation(live_app)
+
+    # The committee member acts as the residents committee and opens the poll from the proposal.
+    committee = page
+    sign_in(committee, t, "lanyuan_rc")
+    acting_as = committee.get_by_label(t("Acting as"))
+    org_id = (
+        acting_as.locator("option")
+        .filter(has_text=re.compile(f"^{COMMITTEE}（"))
+        .get_attribute("value")
+    )
+    with committee.expect_navigation():
+        acting_as.select_option(org_id)
+    committee.goto(f"/proposals/{proposal_id}")
+    poll_section = committee.locator("#poll")
+    expect(poll_section).to_contain_text(t("Vote"))
+    poll_section.get_by_role("link", name=t("Open a poll")).click()
+    expect(committee.get_by_role("heading", name=t("Open a poll"))).to_be_visible()
+    expect(committee.get_by_label(t("Title"))).to_have_value(TITLE)
+    committee.get_by_label(t("Voting method")).select_option("irv")
+    expect(
+        committee.get_by_label(t("Threshold"), exact=True)
+    ).to_be_hidden()  # yes/no settings hidden
+    committee.get_by_label(t("Options"), exact=True).fill("\n".join(OPTIONS))
+    committee.get_by_label(t("Secret ballot")).check()
+    closes = (utcnow() + timedelta(days=7)).astimezone().strftime("%Y-%m-%dT%H:%M")
+    committee.get_by_label(t("Closes at")).fill(closes)
+    shot(committee, "voting-01-open-poll")
+    committee.get_by_role("button", name=t("Open the poll")).click()
+    expect(committee.get_by_role("status")).to_contain_text(t("The poll was opened."))
+    expect(committee.get_by_role("heading", name=TITLE)).to_be_visible()
+    poll_url = committee.url
+    assert re.search(r"/polls/\d+$", poll_url)
+    expect(committee.locator(".badge.secret")).to_be_visible()
+
+    # Five residents rank the options; Wang Guihua drags, the others type the numbers.
+    receipts: dict[str, str] = {}
+    for login, ranking in VOTERS:
+        voter = new_page()
+        sign_in(voter, t, login)
+        voter.goto(poll_url)
+        ballot = voter.locator("form.ballot-form")
+        expect(ballot).to_be_visible()
+        if login == "wangguihua":
+            rows = voter.locator("ol.ranking .rank-row")
+            # Drag the second option above the first, then put the first back on top.
+            rows.nth(1).drag_to(rows.nth(0))
+            rows = voter.locator("ol.ranking .rank-row")
+            expect(rows.nth(0)).to_contain_text(OPTIONS[1])
+            rows.filter(has_text=OPTIONS[0]).drag_to(rows.nth(0))
+            rank = voter.get_by_label(t("Rank of %(option)s", option=OPTIONS[0]))
+            expect(rank).to_have_value("1")
+            expect(voter.get_by_label(t("Rank of %(option)s", option=OPTIONS[1]))).to_have_value(
+                "2"
+            )
+            # Keep it a partial ranking: clear the third option's number.
+            voter.get_by_label(t("Rank of %(option)s", option=OPTIONS[2])).fill("")
+            shot(voter, "voting-02-ranked-ballot")
+        else:
+            for place, index in enumerate(ranking, 1):
+                voter.get_by_label(t("Rank of %(option)s", option=OPTIONS[index])).fill(str(place))
+        voter.get_by_role("button", name=t("Cast my ballot")).click()
+        expect(voter.get_by_role("heading", name=t("Your ballot was cast"))).to_be_visible()
+        code = voter.locator("#receipt-code").inner_text().strip()
+        assert re.fullmatch(r"[0-9a-f]{64}", code)
+        receipts[login] = code
+        if login == "wangguihua":
+            shot(voter, "voting-03-receipt")
+            wang = voter
+        else:
+            voter.context.close()
+    assert len(set(receipts.values())) == len(VOTERS)
+
+    # Shown once: going back to the receipt page does not show it again.
+    wang.goto(poll_url + "/receipt")
+    expect(wang.locator("#receipt-code")).to_have_count(0)
+    expect(wang.get_by_text(t("You have voted"))).to_be_visible()
+
+    # The committee closes the poll early, with a reason; the results explain every round.
+    committee.goto(poll_url)
+    committee.get_by_label(t("Reason for closing now")).fill("三个楼栋代表均已投票，提前结束。")
+    committee.get_by_role("button", name=t("Close the poll now")).click()
+    expect(committee.get_by_role("status")).to_contain_text(t("The poll was closed and counted."))
+    expect(committee.get_by_role("heading", name=t("Round %(n)d", n=1))).to_be_visible()
+    expect(committee.get_by_role("heading", name=t("Round %(n)d", n=2))).to_be_visible()
+    expect(committee.locator(".rounds")).to_contain_text(
+        t("No option has more than half. Eliminated: %(x)s.", x=OPTIONS[2])
+    )
+    expect(committee.locator(".winners")).to_contain_text(OPTIONS[1])
+    expect(committee.locator(".poll-chart svg")).to_be_visible()
+    shot(committee, "voting-04-results-rounds")
+
+    # Wang Guihua finds her receipt code on the bulletin board.
+    wang.goto(poll_url)
+    wang.get_by_role("link", name=t("Bulletin board")).click()
+    expect(wang.get_by_role("heading", name=t("Bulletin board"))).to_be_visible()
+    expect(wang.locator("table.bulletin tbody tr")).to_have_count(len(VOTERS))
+    wang.get_by_label(t("Find my receipt code")).fill(receipts["wangguihua"][:12])
+    wang.get_by_role("button", name=t("Find")).click()
+    found = wang.locator("tr.found")
+    expect(found).to_have_count(1)
+    expect(found).to_contain_text(receipts["wangguihua"])
+    expect(found).to_contain_text(OPTIONS[0])
+    shot(wang, "voting-05-bulletin-receipt")
+
+    # The consultation shows the closed poll.
+    wang.goto(f"/proposals/{proposal_id}")
+    expect(wang.locator("#poll")).to_contain_text(t("Closed"))
