@@ -520,13 +520,18 @@ def unfollow(proposal_id: int):
     return jsonify(following=False)
 
 
-def _posting_limit() -> str:
-    """The web's limit on posting comments and positions applies here too."""
+def _comment_limit() -> str:
+    """The web's limit on posting comments applies here too."""
     return current_app.config.get("RATELIMIT_COMMENT_POSTS", "10 per minute")
 
 
+def _position_limit() -> str:
+    """The web's limit on declaring positions (and other deliberation posts) applies too."""
+    return current_app.config.get("RATELIMIT_DELIBERATION_POSTS", "20 per minute")
+
+
 @bp.post("/proposals/<int:proposal_id>/comments")
-@limiter.limit(_posting_limit, key_func=user_key, exempt_when=limits_disabled)
+@limiter.limit(_comment_limit, key_func=user_key, exempt_when=limits_disabled)
 def post_comment(proposal_id: int):
     proposal = _visible_or_404(proposal_id)
     actor = acting.require_actor()
@@ -543,7 +548,7 @@ def post_comment(proposal_id: int):
 
 
 @bp.put("/proposals/<int:proposal_id>/position")
-@limiter.limit(_posting_limit, key_func=user_key, exempt_when=limits_disabled)
+@limiter.limit(_position_limit, key_func=user_key, exempt_when=limits_disabled)
 def declare_position(proposal_id: int):
     proposal = _visible_or_404(proposal_id)
     actor = acting.require_actor()
