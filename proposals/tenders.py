@@ -811,7 +811,7 @@ def _open_one(tender: Tender, bid: Bid, private: bytes) -> tuple[dict[str, Any] 
         )
         amount = Decimal(payload["price"])
     except (sealing.SealError, ValueError, KeyError, TypeError, InvalidOperation):
-        return None, "cannot_open"
+        return None, flag or "cannot_open"
     if (
         (payload.get("tender"), payload.get("bidder"), payload.get("version"))
         != (
@@ -1245,25 +1245,29 @@ def price_points(lowest: Decimal, price: Decimal, weight: int) -> float:
 def deviations(
     scores: Iterable[tuple[int, int, str, int]], limit: float = DEVIATION_POINTS
 ) -> dict[int, list[dict[str, Any]]]:
-    """Flag scores more than `limit` points from the mean of the other members' scores on the
-    same bid and criterion: {user id: [{"bid_id", "criterion", "score", "others_mean"}]}."""
+    """Flag scores more than `limit` points from the panel's median score on the same bid and
+    criterion: {user id: [{"bid_id", "criterion", "score", "panel_median"}]}.
+
+    The median (not the mean, not standard deviations) because panels are small: with three
+    members one outlier pulls the mean and the spread so far that everyone, or no one, would
+    be flagged; the median stays with the majority. With two members the median is their
+    mean, so both are flagged when they are more than 2 × `limit` apart."""
     by_item: dict[tuple[int, str], dict[int, int]] = defaultdict(dict)
     for user_id, bid_id, criterion, score in scores:
         by_item[(bid_id, criterion)][user_id] = score
     rv: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for (bid_id, criterion), marks in sorted(by_item.items()):
-        for user_id, score in marks.items():
-            others = [s for u, s in marks.items() if u != user_id]
-            if not others:
-                continue
-            mean = statistics.fmean(others)
-            if abs(score - mean) > limit:
+        if len(marks) < 2:
+            continue
+        median = statistics.median(marks.values())
+        for user_id, score in sorted(marks.items()):
+            if abs(score - median) > limit:
                 rv[user_id].append(
                     {
                         "bid_id": bid_id,
                         "criterion": criterion,
                         "score": score,
-                        "others_mean": round(mean, 1),
+                        "panel_median": float(median),
                     }
                 )
     return dict(rv)
