@@ -108,6 +108,9 @@ class RequestEvent(db.Model):
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stakeholders.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: On an `assigned` or `transferred` event (the start of a handler's custody): when the
+    #: receiving handler first acted on the request (the custody's first response).
+    responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Milestone(db.Model):
