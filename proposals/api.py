@@ -23,6 +23,7 @@ from coord.db import db
 from coord.errors import DomainError
 from coord.extensions import limiter
 from coord.forms import strip_text
+from coord.text import clean_text
 from coord.web import MAX_ID
 from proposals import amendments, comments, lifecycle, moderation, positions, queries, services
 from proposals import permissions as perm
@@ -380,7 +381,7 @@ def index():
         status=_arg_choice("status", _STATES),
         category=_arg_choice("category", CATEGORIES),
         author_kind=_arg_choice("author_kind", [k.value for k in Kind]),
-        q=(request.args.get("q") or "")[:MAX_QUERY],
+        q=clean_text(request.args.get("q") or "")[:MAX_QUERY],  # no NUL: PostgreSQL refuses it
         sort=_arg_choice("sort", queries.SORTS) or "newest",
     )
     per_page = _arg_int("per_page", current_app.config["PAGE_SIZE"], MAX_PER_PAGE)
