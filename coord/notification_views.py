@@ -50,6 +50,7 @@ class SettingsForm(FlaskForm):
             Length(max=notifications.EMAIL_MAX_LENGTH),
             Regexp(notifications.EMAIL_RE, message=_l("Enter a valid email address.")),
         ],
+        render_kw={"autocomplete": "email", "inputmode": "email", "spellcheck": "false"},
     )
     remove_email = BooleanField(_l("Remove my email address"))
     email = BooleanField(_l("Send me notifications by email"))
