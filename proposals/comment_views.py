@@ -70,6 +70,7 @@ def _form_page(
         form=form,
         proposal=proposal,
         parent=parent,
+        failed=status != 200,
         max_length=comments.MAX_LENGTH,
     ), status
 
@@ -95,6 +96,18 @@ def create(proposal_id: int):
     db.session.commit()
     flash(_("Your reply was posted.") if parent else _("Your comment was posted."), "success")
     return redirect(comment_url(comment))
+
+
+@bp.get("/comments/<int:comment_id>/reply")
+@login_required
+def reply(comment_id: int):
+    parent, proposal = _visible_comment(comment_id)
+    refusal = comments.participation_refusal(current_user, proposal)
+    if refusal is not None:
+        raise DomainError(refusal, status=403)
+    if parent.is_deleted or parent.is_hidden:
+        raise DomainError(_("This comment cannot be replied to."), status=409)
+    return _form_page(CommentForm(formdata=None), proposal, parent, 200)
 
 
 @bp.get("/comments/<int:comment_id>")

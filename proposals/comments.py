@@ -33,6 +33,7 @@ from coord import audit, signals
 from coord.db import db, utcnow
 from coord.errors import Conflict, DomainError, NotAllowed
 from coord.forms import strip_text
+from coord.i18n import KIND_LABELS
 from coord.text import SANITIZER_VERSION, clean_text, render_markdown
 from coord.web import MAX_ID
 from proposals import lifecycle, services
@@ -399,26 +400,32 @@ def sort_threads(comments: list[Comment], sort: str) -> list[Comment]:
 
 
 def _viewer_marks(proposal: Proposal, viewer: Viewer) -> tuple[dict[int, str], set[int]]:
+    """Return the viewer's reactions and the comments they reported, in one query."""
     if viewer.user is None:
         return {}, set()
-    reactions = {
-        cid: Reaction(value).value
-        for cid, value in db.session.execute(
-            sa.select(CommentReaction.comment_id, CommentReaction.value).where(
-                CommentReaction.proposal_id == proposal.id,
-                CommentReaction.user_id == viewer.user.id,
-            )
-        )
-    }
-    reported = set(
-        db.session.scalars(
-            sa.select(Report.target_id).where(
-                Report.proposal_id == proposal.id,
-                Report.target_type == "comment",
-                Report.user_id == viewer.user.id,
-            )
-        )
+    marks = sa.union_all(
+        sa.select(
+            CommentReaction.comment_id.label("comment_id"),
+            sa.type_coerce(CommentReaction.value, sa.String(24)).label("mark"),
+        ).where(
+            CommentReaction.proposal_id == proposal.id,
+            CommentReaction.user_id == viewer.user.id,
+        ),
+        sa.select(
+            Report.target_id.label("comment_id"), sa.literal("reported", sa.String(24))
+        ).where(
+            Report.proposal_id == proposal.id,
+            Report.target_type == "comment",
+            Report.user_id == viewer.user.id,
+        ),
     )
+    reactions: dict[int, str] = {}
+    reported: set[int] = set()
+    for comment_id, mark in db.session.execute(marks):
+        if mark == "reported":
+            reported.add(comment_id)
+        else:
+            reactions[comment_id] = mark
     return reactions, reported
 
 
@@ -469,7 +476,8 @@ def page_context(proposal: Proposal, viewer: Viewer, args: Any) -> dict[str, Any
     (key, label) choices), `comment_total` (rows shown, deleted included), `comment_count`
     (live comments), `comment_stances` ((value, label) choices), `comment_stance_counts`,
     `comment_form` (a `CommentForm`, or None when the viewer cannot post),
-    `comment_refusal` (why not, or None), `comment_max_length`, `comment_can_moderate`.
+    `comment_refusal` (why not, or None), `comment_max_length`, `comment_can_moderate`,
+    `comment_kind_labels` (stakeholder kind → translated label).
     """
     sort = args.get("sort") if args is not None else None
     sort = sort if sort in SORT_LABELS else "oldest"
@@ -503,4 +511,5 @@ def page_context(proposal: Proposal, viewer: Viewer, args: Any) -> dict[str, Any
         "comment_refusal": refusal,
         "comment_max_length": MAX_LENGTH,
         "comment_can_moderate": viewer.can_moderate,
+        "comment_kind_labels": {key: str(label) for key, label in KIND_LABELS.items()},
     }

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -17,7 +26,7 @@ from coord.extensions import limiter
 from coord.forms import strip_text
 from coord.models import Community
 from coord.permissions import require
-from coord.web import MAX_ID, act, form_error
+from coord.web import MAX_ID, act, form_error, int_arg
 from proposals import moderation
 from proposals import permissions as perm
 from proposals.comment_views import comment_url, limits_disabled, proposal_url, user_key
@@ -113,6 +122,18 @@ def report():
     if loaded is not None and not perm.can_view(current_user, loaded[1]):
         loaded = None
     return _report_page(form, loaded, status)
+
+
+@bp.get("/reports/new")
+@login_required
+def new_report():
+    form = ReportForm(formdata=None)
+    form.target_type.data = request.args.get("target_type", "")
+    form.target_id.data = int_arg("target_id")
+    loaded = moderation.load_target(form.target_type.data, form.target_id.data)
+    if loaded is None or not perm.can_view(current_user, loaded[1]):
+        abort(404)
+    return _report_page(form, loaded, 200)
 
 
 def _report_page(form: ReportForm, loaded, status: int) -> tuple[str, int]:

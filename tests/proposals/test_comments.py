@@ -468,6 +468,8 @@ ROUTES = [
     ("POST", "/comments/{d}/delete", {}, "committee", 302, 404, 302),
     ("POST", "/comments/{c}/react", {"value": "agree"}, "bob", 302, 302, 302),
     ("POST", "/comments/{d}/react", {"value": "agree"}, "bob", 302, 404, 302),
+    ("GET", "/comments/{c}/reply", None, "bob", 302, 200, 200),
+    ("GET", "/comments/{d}/reply", None, "bob", 302, 404, 200),
     ("GET", "/comments/{c}/history", None, "anyone", 200, 200, 200),
     ("GET", "/comments/{d}/history", None, "bob", 404, 404, 200),
     ("GET", "/comments/{c}", None, "anyone", 302, 302, 302),
@@ -549,6 +551,38 @@ def test_replying_across_proposals_through_the_form_is_refused(client, login_as,
     assert r.status_code == 422
     assert "only reply to a comment on this proposal" in r.get_data(as_text=True)
     assert count(Comment) == 2
+
+
+def test_reply_page_works_without_javascript(client, login_as, world, page):
+    login_as(world.bob)
+    use_english(client)
+    html = client.get(f"/comments/{page['c']}/reply").get_data(as_text=True)
+    assert "公开的评论" in html and f'name="parent_id" value="{page["c"]}"' in html
+    assert "not posted yet" not in html
+    r = client.post(
+        f"/proposals/{world.proposal.id}/comments", data={"body": "回复", "parent_id": page["c"]}
+    )
+    reply = db.session.scalar(sa.select(Comment).where(Comment.parent_id == page["c"]))
+    assert r.headers["Location"].endswith(f"#comment-{reply.id}") and reply.depth == 1
+    comments.delete_comment(actor_of(world.alice), db.session.get(Comment, page["c"]))
+    db.session.commit()
+    r = client.get(f"/comments/{page['c']}/reply")
+    assert r.status_code == 409 and "cannot be replied to" in r.get_data(as_text=True)
+    world.proposal.status = "voting"
+    db.session.commit()
+    r = client.get(f"/comments/{reply.id}/reply")
+    assert r.status_code == 403 and "closed" in r.get_data(as_text=True)
+
+
+def test_the_page_offers_in_place_replies_through_a_script_file(client, login_as, world, page):
+    login_as(world.bob)
+    html = client.get(f"/proposals/{world.proposal.id}").get_data(as_text=True)
+    assert '<template id="comment-reply-template">' in html
+    assert '<script src="/static/js/comments.js" defer></script>' in html
+    assert f'href="/comments/{page["c"]}/reply" data-reply-to="{page["c"]}"' in html
+    script = client.get("/static/js/comments.js")
+    assert script.status_code == 200
+    script.close()
 
 
 def test_edit_page_is_prefilled_and_history_shows_every_text(client, login_as, world, page):
@@ -722,6 +756,13 @@ def _bulk_comments(proposal, user, n: int, reactor) -> None:
     db.session.commit()
 
 
+def _is_discussion_query(statement: str) -> bool:
+    """The thread query and the viewer's marks (other parts of the page read comments too)."""
+    return "ORDER BY comments.path" in statement or (
+        "comment_reactions" in statement and "reports" in statement
+    )
+
+
 def test_query_count_of_the_page_does_not_depend_on_the_number_of_comments(
     client, login_as, world, count_queries, make_resident
 ):
@@ -740,4 +781,8 @@ def test_query_count_of_the_page_does_not_depend_on_the_number_of_comments(
             assert r.get_data(as_text=True).count('class="comment-item"') == n
             counts.append(counter.count)
         assert counts[0] == counts[1], counts
-        assert counts[1] <= 15, counter.statements
+        # The discussion's own share: the thread with its authors, and the viewer's marks.
+        mine = [q for q in counter.statements if _is_discussion_query(q)]
+        assert len(mine) == (1 if who is None else 2), mine
+        if who is None:
+            assert counts[1] <= 15, counter.statements

@@ -300,6 +300,9 @@ ROUTES = [
         302,
         302,
     ),
+    ("GET", "/reports/new?target_type=comment&target_id={c}", None, 302, 200, 200),
+    ("GET", "/reports/new?target_type=comment&target_id=999999", None, 302, 404, 404),
+    ("GET", "/reports/new?target_type=alien&target_id={c}", None, 302, 404, 404),
     ("GET", "/communities/{community}/moderation", None, 302, 403, 200),
     ("GET", "/communities/999999/moderation", None, 302, 404, 404),
     ("POST", "/reports/{r}/hide", {"reason": "违规"}, 302, 403, 302),
@@ -339,6 +342,17 @@ def test_reporting_through_the_form_thanks_and_returns_to_the_comment(client, lo
         "/reports", data={"target_type": "comment", "target_id": world.comment.id, "reason": "再报"}
     )
     assert r.status_code == 409 and "You have already reported this." in r.get_data(as_text=True)
+
+
+def test_the_report_link_opens_a_form_for_that_item(client, login_as, world):
+    login_as(world.residents[1])
+    use_english(client)
+    page = client.get(f"/proposals/{world.proposal.id}").get_data(as_text=True)
+    link = f"/reports/new?target_type=comment&amp;target_id={world.comment.id}"
+    assert link in page
+    form = client.get(link.replace("&amp;", "&")).get_data(as_text=True)
+    assert "A comment on 广场舞时间" in form
+    assert f'name="target_id" value="{world.comment.id}"' in form
 
 
 def test_a_report_without_reason_keeps_the_form(client, login_as, world):
