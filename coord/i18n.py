@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, has_request_context, session
+import flask_babel
+from flask import Flask, current_app, g, has_app_context, has_request_context, session
 from flask_babel import Babel, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -23,30 +26,75 @@ def select_locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
-def _datetime(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
-    return format_datetime(value, fmt) if value else ""
+def _datetime(value: datetime | None, fmt: str | None = None) -> str:
+    """Show a UTC time in the configured zone; the default numeric form needs no locale data."""
+    if not value:
+        return ""
+    if fmt is not None:
+        return format_datetime(value, fmt)
+    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
-KIND_LABELS = {
-    "government": _l("Government"),
-    "business": _l("Business"),
-    "social_organization": _l("Social organisation"),
-    "resident": _l("Resident"),
+@lru_cache(maxsize=8192)
+def _lookup(locale: str, msgid: str) -> str:
+    return flask_babel.gettext(msgid)
+
+
+@lru_cache(maxsize=8192)
+def _lookup_plural(locale: str, singular: str, plural: str, n: int) -> str:
+    return flask_babel.ngettext(singular, plural, n)
+
+
+def _locale_key() -> str:
+    if not has_app_context():
+        return ""
+    if "_locale_key" not in g:
+        g._locale_key = str(get_locale())
+    return g._locale_key
+
+
+def cached_gettext(msgid: str) -> str:
+    """Translate like gettext, remembering translations per locale (catalogs do not change
+    while the app runs): templates call it thousands of times on a long page."""
+    return _lookup(_locale_key(), msgid)
+
+
+def cached_ngettext(singular: str, plural: str, n: int) -> str:
+    """Plural form of `cached_gettext`."""
+    return _lookup_plural(_locale_key(), singular, plural, n)
+
+
+def N_(msgid: str) -> str:
+    """Mark a string for extraction; it is translated where it is shown."""
+    return msgid
+
+
+KIND_MSGIDS = {
+    "government": N_("Government"),
+    "business": N_("Business"),
+    "social_organization": N_("Social organisation"),
+    "resident": N_("Resident"),
 }
 
-FUNCTION_LABELS = {
-    "street_office": _l("Street office"),
-    "department": _l("Department"),
-    "residents_committee": _l("Residents committee"),
-    "owners_committee": _l("Owners committee"),
-    "property_manager": _l("Property manager"),
-    "volunteer_association": _l("Volunteer association"),
-    "contractor": _l("Contractor"),
-    "shop": _l("Shop"),
-    "other": _l("Other"),
+FUNCTION_MSGIDS = {
+    "street_office": N_("Street office"),
+    "department": N_("Department"),
+    "residents_committee": N_("Residents committee"),
+    "owners_committee": N_("Owners committee"),
+    "property_manager": N_("Property manager"),
+    "volunteer_association": N_("Volunteer association"),
+    "contractor": N_("Contractor"),
+    "shop": N_("Shop"),
+    "other": N_("Other"),
 }
 
-ROLE_LABELS = {"admin": _l("Admin"), "member": _l("Member"), "delegate": _l("Delegate")}
+ROLE_MSGIDS = {"admin": N_("Admin"), "member": N_("Member"), "delegate": N_("Delegate")}
+
+#: The same labels, lazily translated, for forms and Python code.
+KIND_LABELS = {key: _l(msgid) for key, msgid in KIND_MSGIDS.items()}
+FUNCTION_LABELS = {key: _l(msgid) for key, msgid in FUNCTION_MSGIDS.items()}
+ROLE_LABELS = {key: _l(msgid) for key, msgid in ROLE_MSGIDS.items()}
 
 #: Labels of audit actions on the supervision page; packages add their own.
 AUDIT_LABELS = {
@@ -63,16 +111,21 @@ AUDIT_LABELS = {
 
 
 def _label(table: dict, value: object) -> str:
+    """Translate the label of an enum value or key (msgids: cached; lazy strings: as they are)."""
     key = getattr(value, "value", value)
-    return str(table.get(key, key or ""))
+    label = table.get(key)
+    if label is None:
+        return str(key or "")
+    return cached_gettext(label) if isinstance(label, str) else str(label)
 
 
 def init_app(app: Flask, babel: Babel) -> None:
     """Bind Flask-Babel and register the template helpers."""
     babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.install_gettext_callables(cached_gettext, cached_ngettext, newstyle=True)
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.filters["datetime"] = _datetime
-    app.jinja_env.filters["kind_label"] = lambda v: _label(KIND_LABELS, v)
-    app.jinja_env.filters["function_label"] = lambda v: _label(FUNCTION_LABELS, v)
-    app.jinja_env.filters["role_label"] = lambda v: _label(ROLE_LABELS, v)
+    app.jinja_env.filters["kind_label"] = lambda v: _label(KIND_MSGIDS, v)
+    app.jinja_env.filters["function_label"] = lambda v: _label(FUNCTION_MSGIDS, v)
+    app.jinja_env.filters["role_label"] = lambda v: _label(ROLE_MSGIDS, v)
     app.jinja_env.filters["action_label"] = lambda v: _label(AUDIT_LABELS, v)
