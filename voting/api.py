@@ -19,6 +19,18 @@ from voting.models import Poll, PollStatus
 bp = api_blueprint("voting_api", __name__)
 
 
+def _authenticate_first() -> None:
+    """Load the user before the CSRF check, so that token-authenticated writes are exempt.
+
+    `coord.api`'s check reads `g.auth_via_token`, which the token loader sets only once
+    `current_user` is first touched; without this a ballot sent with a token gets a 400.
+    """
+    current_user._get_current_object()
+
+
+bp.before_request_funcs.setdefault(None, []).insert(0, _authenticate_first)
+
+
 def _iso(value) -> str | None:
     return value.isoformat() if value else None
 

@@ -6,7 +6,7 @@ Integrity rules worth knowing:
   (poll, voter); `cast_ballot` writes the participation and the ballot in the caller's one
   transaction, and a duplicate becomes `Conflict` ("already voted"), never a 500.
 - Every write on a poll locks its row first. On PostgreSQL, casting takes a shared lock
-  (`FOR SHARE`: many voters at once) and closing, extending, editing and opening take an
+  (`FOR KEY SHARE`: many voters at once) and closing, extending, editing and opening take an
   exclusive one (`FOR UPDATE`), so no ballot lands after close. On SQLite every writer
   already holds the database's write lock (`BEGIN IMMEDIATE`, see coord.db).
 - Times are the server's (`utcnow()`); a client never says what time it is.
@@ -72,7 +72,9 @@ def _lock(poll: Poll, *, shared: bool = False) -> Poll:
     """Lock the poll's row for the rest of the transaction and reload it."""
     poll_id = _ident(poll)
     if _is_postgres():
-        stmt = sa.select(Poll).where(Poll.id == poll_id).with_for_update(read=shared)
+        stmt = (
+            sa.select(Poll).where(Poll.id == poll_id).with_for_update(read=shared, key_share=shared)
+        )
     else:
         # The first statement writes, so even a deferred transaction takes the write lock.
         db.session.execute(sa.text("UPDATE polls SET id = id WHERE id = :id"), {"id": poll_id})

@@ -426,6 +426,22 @@ def test_api_ballots(client, login_as, make_poll, residents, make_user):
     assert _count(Ballot) == 1
 
 
+def test_api_ballot_with_a_token_needs_no_csrf_header(make_app, make_poll, residents):
+    from coord import accounts
+
+    (voter,) = residents(1)
+    poll = make_poll(method="plurality", options=["A", "B"])
+    _token, raw = accounts.create_api_token(voter, "script")
+    url = f"/api/v1/polls/{poll.id}/ballots"
+    db.session.commit()  # and touch nothing more: SQLite's lock stays free for the other app
+    client = make_app(WTF_CSRF_ENABLED=True).test_client()
+    assert client.post(url, json={"choice": "A"}).status_code == 400  # no token: CSRF applies
+    ok = client.post(url, json={"choice": "A"}, headers={"Authorization": f"Bearer {raw}"})
+    assert ok.status_code == 201, ok.json
+    again = client.post(url, json={"choice": "B"}, headers={"Authorization": f"Bearer {raw}"})
+    assert again.status_code == 409
+
+
 def test_recount_command(runner, make_poll, residents):
     poll = _voted_poll(make_poll, residents, "irv", [["A", "B"], ["B"], ["C", "A"]])
     _close(poll)
