@@ -41,7 +41,6 @@ from proposals.models import (
     Comment,
     CommentReaction,
     Position,
-    PositionStance,
     Proposal,
     Reaction,
 )
@@ -61,10 +60,9 @@ from stakeholders.models import (
 from stakeholders.network_report import join
 from stakeholders.opinion import opinion_groups
 
-SUPPORT = (PositionStance.SUPPORT, PositionStance.CONDITIONAL)
-OPPOSE = (PositionStance.OPPOSE,)
 MAX_LISTED = 30
 MAX_BETWEEN = 12
+MAX_GROUP_MEMBERS = 2000
 MAP_POINTS = 400
 MAP_SIZE = 300
 CACHE_SIZE = 64
@@ -112,6 +110,7 @@ class MapData:
     between: list[dict[str, Any]]
     bridges: list[tuple[int, str, float]]
     opinion: dict[str, Any] | None
+    pair: tuple[list[Group], list[Group], str] | None = None
 
 
 _cache: OrderedDict[tuple, MapData] = OrderedDict()
@@ -160,39 +159,43 @@ def _marker(proposal: Proposal, scope: str) -> tuple:
     return (pid, scope, *(str(v) for v in row))
 
 
-def _positions(proposal: Proposal) -> dict[int, Member]:
-    rows = db.session.execute(
-        sa.select(
-            Stakeholder.id,
-            Stakeholder.name,
-            Stakeholder.kind,
-            Stakeholder.function,
-            Stakeholder.deleted_at,
-            Position.stance,
-            Position.interests,
-            ResidentProfile.building,
-        )
-        .join(Position, Position.stakeholder_id == Stakeholder.id)
-        .outerjoin(
-            ResidentProfile,
-            sa.and_(
-                ResidentProfile.user_id == Stakeholder.user_id,
-                ResidentProfile.status == ResidenceStatus.VERIFIED,
-                ResidentProfile.community_id == proposal.community_id,
-            ),
-        )
-        .where(Position.proposal_id == proposal.id)
-        .order_by(Position.id)
+def _people(proposal: Proposal, extra: set[int] | None = None) -> dict[int, Member]:
+    """Load those who declared a position (or, with `extra`, these stakeholders): one query."""
+    query = sa.select(
+        Stakeholder.id,
+        Stakeholder.name,
+        Stakeholder.kind,
+        Stakeholder.function,
+        Stakeholder.deleted_at,
+        ResidentProfile.building,
+    ).outerjoin(
+        ResidentProfile,
+        sa.and_(
+            ResidentProfile.user_id == Stakeholder.user_id,
+            ResidentProfile.status == ResidenceStatus.VERIFIED,
+            ResidentProfile.community_id == proposal.community_id,
+        ),
     )
+    if extra is None:
+        query = (
+            query.add_columns(Position.stance, Position.interests)
+            .join(Position, Position.stakeholder_id == Stakeholder.id)
+            .where(Position.proposal_id == proposal.id)
+            .order_by(Position.id)
+        )
+    else:
+        query = query.add_columns(sa.null(), sa.null()).where(Stakeholder.id.in_(extra))
     rv = {}
-    for sid, name, kind, function, deleted, stance, interests, building in rows:
+    for sid, name, kind, function, deleted, building, stance, interests in db.session.execute(
+        query
+    ):
         rv[sid] = Member(
             sid,
             name if deleted is None else "",
             _value(kind),
             _value(function) if function else None,
             building or None,
-            _value(stance),
+            _value(stance) if stance else "",
             [i for i in (interests or []) if i in INTERESTS],
         )
     return rv
@@ -206,39 +209,37 @@ def _group_key(m: Member) -> tuple:
     return ("residents",)
 
 
-def _sides(members: dict[int, Member]) -> dict[str, list[Group]]:
-    rv: dict[str, dict[tuple, Group]] = {"support": {}, "oppose": {}}
-    for m in members.values():
-        side = (
-            "support"
-            if m.stance in {s.value for s in SUPPORT}
-            else "oppose"
-            if m.stance in {s.value for s in OPPOSE}
-            else None
-        )
-        if side is None:
-            continue
+def _groups(members: list[Member]) -> list[Group]:
+    """Group one side: organisations alone, residents by building; largest first."""
+    found: dict[tuple, Group] = {}
+    for m in members:
         key = _group_key(m)
-        group = rv[side].get(key)
+        group = found.get(key)
         if group is None:
-            group = rv[side][key] = Group(
+            group = found[key] = Group(
                 key,
                 m.name if key[0] == "org" else None,
                 m.building if key[0] == "building" else None,
             )
         group.members.append(m.id)
         group.interests.update(m.interests)
-    return {
-        side: sorted(
-            groups.values(), key=lambda g: (-len(g.members), g.key[0] != "org", str(g.key))
-        )
-        for side, groups in rv.items()
-    }
+    for group in found.values():
+        if group.key[0] != "org" and len(group.members) == 1:
+            only = next(m for m in members if m.id == group.members[0])
+            group.name = only.name  # a single resident is named
+    return sorted(found.values(), key=lambda g: (-len(g.members), g.key[0] != "org", str(g.key)))
 
 
-def _declared_ties(proposal: Proposal, scope: str) -> list[dict[str, Any]]:
-    """Declared relations touching a stakeholder with a position (one query)."""
-    positioned = sa.select(Position.stakeholder_id).where(Position.proposal_id == proposal.id)
+def _sides(members: dict[int, Member]) -> dict[str, list[Group]]:
+    by_stance: dict[str, list[Member]] = {"support": [], "conditional": [], "oppose": []}
+    for m in members.values():
+        if m.stance in by_stance:
+            by_stance[m.stance].append(m)
+    return {side: _groups(ms) for side, ms in by_stance.items()}
+
+
+def _declared_ties(proposal: Proposal, scope: str, people: sa.Select) -> list[dict[str, Any]]:
+    """Declared relations touching one of `people` (a select of stakeholder ids): one query."""
     source = sa.orm.aliased(Stakeholder)
     target = sa.orm.aliased(Stakeholder)
     query = (
@@ -250,14 +251,12 @@ def _declared_ties(proposal: Proposal, scope: str) -> list[dict[str, Any]]:
             Relation.strength,
             Relation.status,
             source.name,
-            source.kind,
             target.name,
-            target.kind,
         )
         .join(source, source.id == Relation.source_id)
         .join(target, target.id == Relation.target_id)
         .where(
-            sa.or_(Relation.source_id.in_(positioned), Relation.target_id.in_(positioned)),
+            sa.or_(Relation.source_id.in_(people), Relation.target_id.in_(people)),
             Relation.status.in_(relations.LIVE_STATUSES),
             relations.community_relations_clause(proposal.community),
             source.deleted_at.is_(None),
@@ -267,9 +266,7 @@ def _declared_ties(proposal: Proposal, scope: str) -> list[dict[str, Any]]:
     if scope != network_service.MANAGERS:
         query = query.where(Relation.visibility == "public")
     rv = []
-    for s, t, type_, sign, strength, status, s_name, s_kind, t_name, t_kind in db.session.execute(
-        query
-    ):
+    for s, t, type_, sign, strength, status, s_name, t_name in db.session.execute(query):
         factor = network_service.DISPUTED_FACTOR if _value(status) == "disputed" else 1.0
         rv.append(
             {
@@ -280,7 +277,6 @@ def _declared_ties(proposal: Proposal, scope: str) -> list[dict[str, Any]]:
                 "weight": strength * factor,
                 "origin": "declared",
                 "names": {s: s_name, t: t_name},
-                "kinds": {s: _value(s_kind), t: _value(t_kind)},
             }
         )
     return rv
@@ -331,7 +327,7 @@ def _opinion(proposal: Proposal) -> dict[str, Any] | None:
             "consensus": [],
             "points": [],
         }
-    statements = {s.statement for g in report.groups for s in g.representative} | {
+    statements = {s.statement for g in report.groups for s in g.representative[:3]} | {
         c.statement for c in report.consensus[:5]
     }
     texts = _statement_texts(statements)
@@ -339,8 +335,8 @@ def _opinion(proposal: Proposal) -> dict[str, Any] | None:
     coords = list(report.coordinates.items())
     step = max(1, len(coords) // MAP_POINTS)
     sample = coords[::step][:MAP_POINTS]
-    xs = [x for _p, (x, _y) in coords] or [0.0]
-    ys = [y for _p, (_x, y) in coords] or [0.0]
+    xs = [x for _p, (x, _y) in coords]
+    ys = [y for _p, (_x, y) in coords]
     span = max(max(xs) - min(xs), max(ys) - min(ys), 1e-9)
     pad = 14
 
@@ -353,6 +349,7 @@ def _opinion(proposal: Proposal) -> dict[str, Any] | None:
         "groups": [
             {
                 "size": len(g.members),
+                "members": sorted(g.members)[:MAX_GROUP_MEMBERS],
                 "statements": [
                     {
                         "id": s.statement,
@@ -393,64 +390,88 @@ def _statement_texts(ids: set) -> dict[int, str]:
     return rv
 
 
+def _pair(
+    sides: dict[str, list[Group]], members: dict[int, Member], opinion: dict | None, proposal
+) -> tuple[list[Group], list[Group], str] | None:
+    """Choose the two sides of the conflict: by positions, else by opinion groups."""
+    if sides["support"] and sides["oppose"]:
+        return sides["support"], sides["oppose"], "positions"
+    if sides["support"] and sides["conditional"]:
+        return sides["support"], sides["conditional"], "positions"
+    if sides["conditional"] and sides["oppose"]:
+        return sides["conditional"], sides["oppose"], "positions"
+    groups = (opinion or {}).get("groups") or []
+    if len(groups) < 2:
+        return None
+    ids = set(groups[0]["members"]) | set(groups[1]["members"])
+    people = _people(proposal, ids - set(members))
+    for sid in ids & set(members):
+        people[sid] = members[sid]
+    a = _groups([people[i] for i in groups[0]["members"] if i in people])
+    b = _groups([people[i] for i in groups[1]["members"] if i in people])
+    return (a, b, "opinion") if a and b else None
+
+
 def compute_map(proposal: Proposal, scope: str) -> MapData:
     """Compute a proposal's conflict map and opinion groups (language neutral)."""
-    members = _positions(proposal)
+    members = _people(proposal)
     sides = _sides(members)
-    ids = set(members)
+    opinion = _opinion(proposal)
+    pair = _pair(sides, members, opinion, proposal)
     report = network_service.latest_report(proposal.community_id, scope)
-    ties = _declared_ties(proposal, scope) + _inferred_ties(report, ids)
-    support = {m for g in sides["support"] for m in g.members}
-    oppose = {m for g in sides["oppose"] for m in g.members}
+    side_a = {m for g in pair[0] for m in g.members} if pair else set()
+    side_b = {m for g in pair[1] for m in g.members} if pair else set()
+    involved = set(members) | side_a | side_b
+    people = sa.select(Position.stakeholder_id).where(Position.proposal_id == proposal.id)
+    if side_a | side_b:
+        people = sa.union(
+            people, sa.select(Stakeholder.id).where(Stakeholder.id.in_(side_a | side_b))
+        )
+    ties = _declared_ties(proposal, scope, people) + _inferred_ties(report, involved)
     between = [
         t
         for t in ties
-        if (t["a"] in support and t["b"] in oppose) or (t["a"] in oppose and t["b"] in support)
+        if (t["a"] in side_a and t["b"] in side_b) or (t["a"] in side_b and t["b"] in side_a)
     ]
     between.sort(key=lambda t: (-t["weight"], t["a"], t["b"]))
-    main = {
-        side: set(sides[side][0].members) if sides[side] else set()
-        for side in ("support", "oppose")
-    }
-    reach: dict[int, dict[str, float]] = defaultdict(lambda: {"support": 0.0, "oppose": 0.0})
-    names: dict[int, str] = {}
+    main_a = set(pair[0][0].members) if pair else set()
+    main_b = set(pair[1][0].members) if pair else set()
+    reach: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    names: dict[int, str] = {m.id: m.name for m in members.values()}
     for t in ties:
+        names.update(t.get("names", {}))
         if t["sign"] <= 0:
             continue
         for x, y in ((t["a"], t["b"]), (t["b"], t["a"])):
-            for side in ("support", "oppose"):
-                if y in main[side] and x not in main[side]:
-                    reach[x][side] += t["weight"]
-            if "names" in t:
-                names[x] = t["names"][x]
+            if y in main_a and x not in main_a:
+                reach[x][0] += t["weight"]
+            if y in main_b and x not in main_b:
+                reach[x][1] += t["weight"]
     bridges = [
-        (x, names.get(x) or (members[x].name if x in members else ""), r["support"] + r["oppose"])
-        for x, r in reach.items()
-        if r["support"] > 0
-        and r["oppose"] > 0
-        and not (x in main["support"] or x in main["oppose"])
+        (x, names.get(x, ""), a + b)
+        for x, (a, b) in reach.items()
+        if a > 0 and b > 0 and x not in main_a and x not in main_b
     ]
     missing = [x for x, name, _w in bridges if not name]
+    missing += [x for t in between[:MAX_BETWEEN] for x in (t["a"], t["b"]) if not names.get(x)]
     if missing:
-        found = dict(
+        names.update(
             db.session.execute(
                 sa.select(Stakeholder.id, Stakeholder.name).where(Stakeholder.id.in_(missing))
-            )
+            ).all()
         )
-        bridges = [(x, name or found.get(x, ""), w) for x, name, w in bridges]
+        bridges = [(x, names.get(x, ""), w) for x, _name, w in bridges]
     bridges.sort(key=lambda b: (-b[2], b[0]))
     for t in between[:MAX_BETWEEN]:
-        for x in (t["a"], t["b"]):
-            if x in members:
-                names.setdefault(x, members[x].name)
         t["names"] = {t["a"]: names.get(t["a"], ""), t["b"]: names.get(t["b"], "")}
     return MapData(
         sides=sides,
         members=members,
-        counts={"support": len(support), "oppose": len(oppose), "all": len(members)},
+        counts={side: sum(len(g.members) for g in groups) for side, groups in sides.items()},
         between=between[:MAX_BETWEEN],
         bridges=bridges[:3],
-        opinion=_opinion(proposal),
+        opinion=opinion,
+        pair=pair,
     )
 
 
@@ -473,59 +494,69 @@ def map_data(proposal: Proposal, scope: str) -> MapData:
 
 
 def group_label(group: Group) -> str:
-    """Name a group for a sentence."""
-    if group.key[0] == "org":
-        return group.name or _("deleted user")
+    """Name a group for a sentence: an organisation or resident by name, else by building."""
+    if group.name:
+        return group.name
     if group.key[0] == "building":
         return _("the residents of building %(building)s", building=group.building)
+    if group.key[0] == "org":
+        return _("deleted user")
     return _("residents")
 
 
 def side_label(groups: list[Group]) -> str:
-    """Name a side by its largest group (and the next when it is nearly as large)."""
+    """Name a side by its largest group ("… and others" when that is less than half of it)."""
     if not groups:
         return ""
-    shown = [groups[0]]
-    if len(groups) > 1 and len(groups[1].members) * 2 >= len(groups[0].members):
-        shown.append(groups[1])
-    return join(group_label(g) for g in shown)
+    total = sum(len(g.members) for g in groups)
+    label = group_label(groups[0])
+    if len(groups[0].members) * 2 < total:
+        return _("%(group)s and others", group=label)
+    return label
+
+
+def _interests(first: list[Group], second: list[Group]) -> list[str]:
+    """The interests at stake: those of the objecting side first (at most two)."""
+    for side in (second, first):
+        counts: Counter = Counter()
+        for g in side[:2]:
+            counts.update(g.interests)
+        if counts:
+            return [k for k, _n in counts.most_common(2)]
+    return []
+
+
+def _lower(label: str) -> str:
+    return label[:1].lower() + label[1:]
 
 
 def summary_sentence(data: MapData) -> str | None:
     """One plain sentence: between whom the conflict is, over what, and who links them."""
-    support, oppose = data.sides["support"], data.sides["oppose"]
-    if not support and not oppose:
-        return None
-    if not oppose:
-        return _("Everyone who declared a position supports this proposal.")
-    if not support:
+    counts = data.counts
+    if data.pair is None:
+        if not any(counts.values()):
+            return None
+        if counts["oppose"] == 0:
+            return _("Everyone who declared a position supports this proposal.")
         return _("Everyone who declared a position opposes this proposal.")
-    first, second = (
-        (oppose, support)
-        if oppose[0].key[0] == "org" and support[0].key[0] != "org"
-        else (support, oppose)
-    )
-    interests = first[0].interests + second[0].interests
-    top = [k for k, _n in interests.most_common(3)]
-    if len(top) == 3 and interests[top[2]] < interests[top[1]]:
-        top = top[:2]
-    labels = [_(INTERESTS[k]) for k in top]
-    rv = _(
-        "The conflict on this proposal is between %(a)s and %(b)s",
-        a=side_label(first),
-        b=side_label(second),
-    )
+    first, second, _basis = data.pair
+    if first[0].key[0] != "org" and second[0].key[0] == "org":
+        first, second = second, first
+    a, b = side_label(first), side_label(second)
+    if a == b:
+        a, b = _("its supporters"), _("its opponents")
+    rv = _("The conflict on this proposal is between %(a)s and %(b)s", a=a, b=b)
+    labels = [_lower(_(INTERESTS[k])) for k in _interests(first, second)]
     if labels:
         rv += _(", over %(interests)s", interests=join(labels))
-    if data.bridges:
-        names = [name for _id, name, _w in data.bridges[:2] if name]
-        if names:
-            rv += _("; ") + ngettext(
-                "%(names)s has ties to both",
-                "%(names)s have ties to both",
-                len(names),
-                names=join(names),
-            )
+    names = [name for _id, name, _w in data.bridges[:2] if name]
+    if names:
+        rv += _("; ") + ngettext(
+            "%(names)s has ties to both",
+            "%(names)s have ties to both",
+            len(names),
+            names=join(names),
+        )
     return rv + _(".")
 
 
@@ -546,19 +577,15 @@ def context(proposal: Proposal, viewer: Viewer) -> dict[str, Any] | None:
         names = t.get("names", {})
         if t["origin"] == "declared":
             what = str(relations.TYPE_LABELS.get(t["type"], t["type"]))
+        elif t["sign"] > 0:
+            what = _(
+                "usually agree (%(agreed)d of %(shared)d)", agreed=t["agreed"], shared=t["shared"]
+            )
         else:
-            what = (
-                _(
-                    "usually agree (%(agreed)d of %(shared)d)",
-                    agreed=t["agreed"],
-                    shared=t["shared"],
-                )
-                if t["sign"] > 0
-                else _(
-                    "usually disagree (%(disagreed)d of %(shared)d)",
-                    disagreed=t["disagreed"],
-                    shared=t["shared"],
-                )
+            what = _(
+                "usually disagree (%(disagreed)d of %(shared)d)",
+                disagreed=t["disagreed"],
+                shared=t["shared"],
             )
         between.append(
             {
@@ -574,13 +601,14 @@ def context(proposal: Proposal, viewer: Viewer) -> dict[str, Any] | None:
         "empty": False,
         "community_id": proposal.community_id,
         "sentence": summary_sentence(data),
+        "basis": data.pair[2] if data.pair else None,
         "sides": {
             side: [
                 {
                     "label": group_label(g),
                     "size": len(g.members),
                     "url": url_for("stakeholders.profile", stakeholder_id=g.members[0])
-                    if g.key[0] == "org"
+                    if g.key[0] == "org" or len(g.members) == 1
                     else None,
                     "interests": [_(INTERESTS[k]) for k, _n in g.interests.most_common(4)],
                 }

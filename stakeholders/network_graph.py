@@ -15,6 +15,7 @@ A fixed number of queries, whatever the size: stakeholders, declared relations, 
 
 from __future__ import annotations
 
+import io
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -394,11 +395,10 @@ def _aggregated(
             {
                 "id": key,
                 "name": ngettext(
-                    "%(label)s (%(num)s stakeholder)",
-                    "%(label)s (%(num)s stakeholders)",
+                    "%(label)s (%(num)d stakeholder)",
+                    "%(label)s (%(num)d stakeholders)",
                     size,
                     label=label,
-                    num=format_decimal(size),
                 ),
                 "kind": "group",
                 "size": size,
@@ -422,10 +422,9 @@ def _aggregated(
                 "strength": max(1, min(3, int(math.log10(count + 1)) + 1)),
                 "count": count,
                 "explanation": ngettext(
-                    "%(num)s relation, total weight %(weight)s",
-                    "%(num)s relations, total weight %(weight)s",
+                    "%(num)d relation, total weight %(weight)s",
+                    "%(num)d relations, total weight %(weight)s",
                     count,
-                    num=format_decimal(count),
                     weight=format_decimal(round(weight, 1)),
                 ),
             }
@@ -504,4 +503,6 @@ def graphml(data: dict[str, Any]) -> str:
             if k not in ("source", "target") and isinstance(v, str | int | float | bool)
         }
         g.add_edge(link["source"], link["target"], key=link["id"], **attrs)
-    return "\n".join(nx.generate_graphml(g, named_key_ids=True)) + "\n"
+    out = io.BytesIO()
+    nx.write_graphml(g, out, encoding="utf-8", named_key_ids=True)
+    return out.getvalue().decode("utf-8")

@@ -323,14 +323,21 @@ def compute(
     *,
     as_of: datetime | None = None,
     progress: Callable[[float], None] | None = None,
+    loaded: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
-    """Compute a community's network report as plain JSON-able data (nothing is stored)."""
+    """Compute a community's network report as plain JSON-able data (nothing is stored).
+
+    `loaded` is called once the inputs are read (background jobs end their transaction
+    there, so that SQLite writers are not kept waiting during the analysis).
+    """
 
     def step(fraction: float) -> None:
         if progress is not None:
             progress(fraction)
 
     inputs = load_inputs(community, scope, as_of=as_of)
+    if loaded is not None:
+        loaded()
     step(0.1)
     inferred, _ = _inferred(inputs)
     step(0.25)
@@ -429,21 +436,26 @@ def compute(
 # -- Snapshots --------------------------------------------------------------------------------
 
 _CACHE_SIZE = 8
-_report_cache: OrderedDict[int, dict[str, Any]] = OrderedDict()
+_report_cache: OrderedDict[tuple[int, str], dict[str, Any]] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
 def report_of(snapshot: NetworkSnapshot | None) -> dict[str, Any] | None:
-    """Return a done snapshot's report (kept parsed in memory for the latest few)."""
+    """Return a done snapshot's report (kept parsed in memory for the latest few).
+
+    The cache key is the id *and* the inputs digest: ids of deleted rows can come back
+    (SQLite reuses them), digests tell reports apart.
+    """
     if snapshot is None or snapshot.status != "done":
         return None
+    key = (snapshot.id, snapshot.inputs_digest)
     with _cache_lock:
-        if snapshot.id in _report_cache:
-            _report_cache.move_to_end(snapshot.id)
-            return _report_cache[snapshot.id]
+        if key in _report_cache:
+            _report_cache.move_to_end(key)
+            return _report_cache[key]
     rv = snapshot.report
     with _cache_lock:
-        _report_cache[snapshot.id] = rv
+        _report_cache[key] = rv
         while len(_report_cache) > _CACHE_SIZE:
             _report_cache.popitem(last=False)
     return rv
@@ -477,14 +489,16 @@ def latest_done_id(community_id: int, scope: str, *, before: datetime | None = N
 
 def latest_report(community_id: int, scope: str) -> dict[str, Any] | None:
     """Return the newest finished report of a community in a scope (one query when cached)."""
-    snapshot_id = latest_done_id(community_id, scope)
-    if snapshot_id is None:
+    row = db.session.execute(
+        latest_done_id_query(community_id, scope).add_columns(NetworkSnapshot.inputs_digest)
+    ).first()
+    if row is None:
         return None
     with _cache_lock:
-        if snapshot_id in _report_cache:
-            _report_cache.move_to_end(snapshot_id)
-            return _report_cache[snapshot_id]
-    return report_of(db.session.get(NetworkSnapshot, snapshot_id))
+        if tuple(row) in _report_cache:
+            _report_cache.move_to_end(tuple(row))
+            return _report_cache[tuple(row)]
+    return report_of(db.session.get(NetworkSnapshot, row[0]))
 
 
 def month_ago_report(community_id: int, scope: str, now: datetime | None = None) -> dict | None:
@@ -583,7 +597,12 @@ def _compute_and_store(
             db.session.commit()
 
     try:
-        report = compute(community, scope, progress=progress)
+        report = compute(
+            community,
+            scope,
+            progress=progress,
+            loaded=db.session.commit if background else None,
+        )
     except Exception:
         log.exception("network report of community %s failed", community.id)
         db.session.rollback()

@@ -48,7 +48,7 @@ from stakeholders.models import (
 
 MAX_NOTE = 500
 MAX_EVIDENCE = 1000
-MIN_REASON = 4
+MIN_REASON = 2  # characters: "不实" is a reason
 
 #: Statuses that count in the network (retracted relations are kept for the record only).
 LIVE_STATUSES = (
