@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from network_helpers import actor, build_world, declare
 
 from coord.db import db, utcnow
 from stakeholders import network_service as service
@@ -17,7 +18,6 @@ from stakeholders import relations, stances
 from stakeholders.models import Membership, MembershipStatus, NetworkSnapshot, Role
 
 from helpers import identity
-from network_helpers import actor, build_world, declare
 
 
 @pytest.fixture

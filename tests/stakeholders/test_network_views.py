@@ -8,13 +8,13 @@ from datetime import timedelta
 
 import networkx as nx
 import pytest
+from network_helpers import build_world, declare
 
 from coord.db import db, utcnow
 from stakeholders import network_graph
 from stakeholders import network_service as service
 
 from helpers import identity, use_english
-from network_helpers import build_world, declare
 
 SECRET_NOTE = "居委会调解中的敏感纠纷"
 

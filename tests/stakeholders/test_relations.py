@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from network_helpers import actor, build_world, declare
 
 from coord.db import db, utcnow
 from coord.errors import Conflict, DomainError, NotAllowed
@@ -12,7 +13,6 @@ from stakeholders import relations
 from stakeholders.models import Relation, RelationStatus
 
 from helpers import identity, use_english
-from network_helpers import actor, build_world, declare
 
 
 @pytest.fixture
