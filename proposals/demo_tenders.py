@@ -4,9 +4,8 @@ Runs after `stakeholders.demo` (receivers run in import order) and uses its orga
 The tender is published and in its enquiry period: Lüyuan Catering asked a question that
 the street office answered; the panel (Social Affairs, the volunteer association and Anju)
 has not taken its opening shares yet, so signing in as `social`, `volunteers` or `anju` shows
-the share page. It also seeds the network ties that story 3 and 4 rely on when they are not
-there yet: Anju's service contracts with both residents committees and the affiliation
-between Heshun and Anju.
+the share page. The network ties the conflict check finds (Anju's service contracts, the
+Heshun–Anju affiliation) are seeded by `stakeholders.demo_relations`.
 """
 
 from __future__ import annotations
@@ -20,44 +19,10 @@ from coord.db import db, utcnow
 from coord.models import User
 from proposals import tenders
 from stakeholders.acting import Actor
-from stakeholders.models import RELATION_SIGNS, Relation, RelationStatus, RelationType
-
-TIES = [
-    ("anju", "lanyuan_rc", RelationType.CONTRACT, "物业服务合同（兰苑小区）"),
-    ("anju", "xinhe_rc", RelationType.CONTRACT, "物业服务合同（新河小区）"),
-    ("heshun", "anju", RelationType.AFFILIATION, "和顺建筑负责人与安居物业一名董事为亲属关系"),
-]
 
 
 def _login(username: str) -> User:
     return db.session.scalar(sa.select(User).where(User.username == username))
-
-
-def _seed_ties(orgs: dict) -> None:
-    for a, b, kind, note in TIES:
-        source, target = orgs[a], orgs[b]
-        exists = db.session.scalar(
-            sa.select(Relation.id).where(
-                sa.or_(
-                    sa.and_(Relation.source_id == source.id, Relation.target_id == target.id),
-                    sa.and_(Relation.source_id == target.id, Relation.target_id == source.id),
-                ),
-                Relation.type == kind,
-            )
-        )
-        if exists is None:
-            db.session.add(
-                Relation(
-                    source_id=source.id,
-                    target_id=target.id,
-                    type=kind,
-                    sign=RELATION_SIGNS[kind],
-                    note=note,
-                    status=RelationStatus.CONFIRMED,
-                    declared_by_user_id=_login(a).id,
-                )
-            )
-    db.session.flush()
 
 
 @signals.demo_loading.connect
@@ -66,7 +31,6 @@ def load(created: dict) -> None:
     orgs = created.get("organisations")
     if not orgs:
         return
-    _seed_ties(orgs)
     now = utcnow()
     office = Actor(_login("qinghe"), orgs["street_office"])
     tender = tenders.create_tender(
