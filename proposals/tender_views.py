@@ -279,6 +279,8 @@ def _load(tender_id: int) -> Tender:
     )
     if tender is None or not perm.can_view(current_user, tender.proposal):
         abort(404)
+    if tenders.refresh(tender):  # what time decided: bidding opens, an award becomes final
+        db.session.commit()
     return tender
 
 
@@ -412,8 +414,6 @@ def create():
 @bp.get("/tenders/<int:tender_id>")
 def detail(tender_id: int):
     tender = _load(tender_id)
-    if tenders.refresh(tender):
-        db.session.commit()
     actor, user = _actor(), _user()
     proposal = tender.proposal
     status = proposal.status
@@ -576,6 +576,7 @@ def bid(tender_id: int):
     tender = _load(tender_id)
     actor = acting.require_actor()
     form = BidForm()
+    refused = False
     if form.validate_on_submit():
         files = [
             tenders.Upload(f.filename or "", f.read())
@@ -592,6 +593,7 @@ def bid(tender_id: int):
                 conditions_confirmed=form.conditions_confirmed.data,
             )
         except DomainError as exc:
+            refused = True
             form_error(form, exc)
         else:
             db.session.commit()
@@ -601,7 +603,7 @@ def bid(tender_id: int):
             )
             return redirect(url_for(".bid", tender_id=tender.id))
     versions = tenders.bid_versions(tender, actor.stakeholder.id)
-    status = 422 if form.errors else 200
+    status = 422 if refused or form.errors else 200
     return render_template(
         "tenders/bid.html",
         tender=tender,
