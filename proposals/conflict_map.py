@@ -393,7 +393,11 @@ def _statement_texts(ids: set) -> dict[int, str]:
 def _pair(
     sides: dict[str, list[Group]], members: dict[int, Member], opinion: dict | None, proposal
 ) -> tuple[list[Group], list[Group], str] | None:
-    """Choose the two sides of the conflict: by positions, else by opinion groups."""
+    """Choose the two sides: (for, against, basis) by positions, else by opinion groups.
+
+    Against is the opposing side, or those who support only on conditions when nobody
+    opposes; without two sides of positions, the two largest opinion groups.
+    """
     if sides["support"] and sides["oppose"]:
         return sides["support"], sides["oppose"], "positions"
     if sides["support"] and sides["conditional"]:
@@ -515,9 +519,9 @@ def side_label(groups: list[Group]) -> str:
     return label
 
 
-def _interests(first: list[Group], second: list[Group]) -> list[str]:
-    """The interests at stake: those of the objecting side first (at most two)."""
-    for side in (second, first):
+def _interests(pro: list[Group], contra: list[Group]) -> list[str]:
+    """The interests at stake: the objections first (at most two)."""
+    for side in (contra, pro):
         counts: Counter = Counter()
         for g in side[:2]:
             counts.update(g.interests)
@@ -539,14 +543,13 @@ def summary_sentence(data: MapData) -> str | None:
         if counts["oppose"] == 0:
             return _("Everyone who declared a position supports this proposal.")
         return _("Everyone who declared a position opposes this proposal.")
-    first, second, _basis = data.pair
-    if first[0].key[0] != "org" and second[0].key[0] == "org":
-        first, second = second, first
+    pro, contra, _basis = data.pair
+    first, second = (contra, pro) if contra[0].key[0] == "org" != pro[0].key[0] else (pro, contra)
     a, b = side_label(first), side_label(second)
     if a == b:
         a, b = _("its supporters"), _("its opponents")
     rv = _("The conflict on this proposal is between %(a)s and %(b)s", a=a, b=b)
-    labels = [_lower(_(INTERESTS[k])) for k in _interests(first, second)]
+    labels = [_lower(_(INTERESTS[k])) for k in _interests(pro, contra)]
     if labels:
         rv += _(", over %(interests)s", interests=join(labels))
     names = [name for _id, name, _w in data.bridges[:2] if name]
@@ -648,14 +651,17 @@ def _moderators(community_id: int) -> list[User]:
     return list(
         db.session.scalars(
             sa.select(User)
-            .join(Membership, Membership.user_id == User.id)
             .where(
-                Membership.organisation_id.in_(committee),
-                Membership.status == MembershipStatus.ACTIVE,
+                User.id.in_(
+                    sa.select(Membership.user_id).where(
+                        Membership.organisation_id.in_(committee),
+                        Membership.status == MembershipStatus.ACTIVE,
+                    )
+                ),
                 User.deleted_at.is_(None),
                 User.is_disabled.is_(False),
             )
-            .distinct()
+            .order_by(User.id)
         )
     )
 
