@@ -16,8 +16,8 @@ use cases add what the lifecycle does not know:
   first response (`RequestEvent.responded_at`, and `TrackedRequest.first_response_at` for
   the current custody). A transfer gives the new handler a fresh first-response deadline
   but never moves the resolution deadline: handing a request on does not buy time.
-- A reopened request keeps its history, counts in `reopen_count` against its handler and
-  gets a new resolution deadline.
+- A reopened request keeps its history and its resolution deadline (a resolution that did
+  not hold was no resolution), and counts in `reopen_count` against its handler.
 
 Lifecycle moves made elsewhere (the proposal page's buttons, the JSON API) are kept in
 step by `_on_transitioned`, which also refuses moves that lack what they need: confirming
@@ -222,7 +222,7 @@ def create_request(actor: Actor, data: dict[str, Any]) -> TrackedRequest:
             "invited": [office.id] if handlers_only and office else [],
         },
     )
-    tracked = tracked_request_of(proposal.id) or _track(proposal)
+    tracked = tracked_request_of(proposal.id) or track(proposal)
     tracked.category = category
     tracked.location = (data.get("location") or "").strip()[:200]
     tracked.grid_id = grid_id
@@ -242,7 +242,7 @@ def create_request(actor: Actor, data: dict[str, Any]) -> TrackedRequest:
     return tracked
 
 
-def _track(proposal: Proposal) -> TrackedRequest:
+def track(proposal: Proposal) -> TrackedRequest:
     """Create the tracking part of a request proposal and its first event."""
     rv = TrackedRequest(
         proposal_id=proposal.id,
@@ -269,7 +269,7 @@ def _track(proposal: Proposal) -> TrackedRequest:
 def _on_published(proposal: Proposal, **extra: Any) -> None:
     """Track every request, however it was filed (form, JSON API)."""
     if proposal.kind == "request" and tracked_request_of(proposal.id) is None:
-        _track(proposal)
+        track(proposal)
 
 
 # -- Who may do what ---------------------------------------------------------------------------
@@ -369,7 +369,7 @@ def _responded(tracked: TrackedRequest, actor: Actor | None, when: datetime) -> 
         custody.responded_at = when
 
 
-def _invite(proposal: Proposal, stakeholder_id: int) -> None:
+def invite(proposal: Proposal, stakeholder_id: int) -> None:
     """Let a handler see a handlers-only request."""
     if proposal.visibility == Visibility.PUBLIC:
         return
@@ -422,7 +422,7 @@ def assign_request(actor: Actor, tracked: TrackedRequest, handler_id: int, note:
     tracked.first_response_due_at = add_workdays(now, first_days)
     tracked.resolution_due_at = add_workdays(now, resolution_days)
     _event(tracked, actor, "assigned", text=note.strip()[:TEXT_MAX], to_id=handler.id, when=now)
-    _invite(proposal, handler.id)
+    invite(proposal, handler.id)
     services.touch(proposal)
     audit.record(
         "request.assign",
@@ -467,7 +467,7 @@ def transfer_request(actor: Actor, tracked: TrackedRequest, handler_id: int, rea
         when=now,
     )
     proposal = tracked.proposal
-    _invite(proposal, handler.id)
+    invite(proposal, handler.id)
     services.touch(proposal)
     audit.record(
         "request.transfer",
@@ -616,8 +616,6 @@ def _on_transitioned(
     elif action == "reopen":
         tracked.reopen_count += 1
         tracked.resolved_at = None
-        _days, resolution_days = request_deadlines(tracked.category)
-        tracked.resolution_due_at = add_workdays(now, resolution_days)
     elif action in ("confirm", "reject", "merge"):
         tracked.closed_at = now
     event_type = {

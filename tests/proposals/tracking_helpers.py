@@ -11,7 +11,9 @@ import struct
 import zlib
 from dataclasses import dataclass, field
 
+import pytest
 import sqlalchemy as sa
+from flask_babel import force_locale
 
 from coord.db import db, utcnow
 from coord.models import Community, Grid, Street, User
@@ -31,6 +33,19 @@ from stakeholders.models import (
 from stakeholders.permissions import forget_roles
 
 from helpers import identity
+
+
+@pytest.fixture(autouse=True)
+def tracking_setup(app, tmp_path, monkeypatch):
+    """Store uploads in a temporary folder; match the services' English messages.
+
+    (Services speak the default language, Chinese, outside a request.) Import this fixture
+    into a test module to use it there.
+    """
+    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(tmp_path / "uploads"))
+    with force_locale("en"):
+        yield
+
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 

@@ -1,0 +1,25 @@
+"""`flask coord tracking …`: reminders of plan review steps that are due or overdue."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from coord.cli import coord_cli
+from coord.db import db
+from proposals import plans
+
+tracking_cli = AppGroup("tracking", help="Plan reviews and tracked requests.")
+coord_cli.add_command(tracking_cli)
+
+
+@tracking_cli.command("remind")
+def remind_command() -> None:
+    """Notify owners and the street office of review steps due within a working day or late.
+
+    Run it every hour or so (cron, a systemd timer): each step is reminded once and
+    flagged overdue once.
+    """
+    counts = plans.send_reminders()
+    db.session.commit()
+    click.echo(f"Reminded {counts.due_soon} step(s) due soon; flagged {counts.overdue} overdue.")
