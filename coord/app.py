@@ -109,6 +109,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(notification_views.bp)
     app.register_blueprint(proposals.api.bp)
 
+    import proposals.dashboard_views
+    import proposals.demo_tracking
+    import proposals.tracking_cli
+    import proposals.tracking_views  # noqa: F401 (demo receiver, CLI and proposal page parts)
+
+    app.register_blueprint(proposals.tracking_views.bp)
+    app.register_blueprint(proposals.dashboard_views.bp)
+
     import proposals.demo_tenders  # (its demo receiver runs after stakeholders.demo)
     import proposals.tender_api
     import proposals.tender_views
