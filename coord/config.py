@@ -33,6 +33,10 @@ RATELIMIT_STORAGE_URI = "memory://"
 RATELIMIT_HEADERS_ENABLED = True
 RATELIMIT_LOGIN_PER_CLIENT = "20 per minute"
 RATELIMIT_LOGIN_PER_ACCOUNT = "5 per minute; 30 per hour"
+RATELIMIT_COMMENT_POSTS = "10 per minute"
+RATELIMIT_COMMENT_REACTIONS = "60 per minute"
+RATELIMIT_REPORTS = "10 per minute"
+RATELIMIT_DELIBERATION_POSTS = "20 per minute"
 
 #: Trust one reverse proxy's X-Forwarded-* headers (client address for rate limits, https).
 PROXY_FIX = False

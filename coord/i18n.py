@@ -38,12 +38,12 @@ def _datetime(value: datetime | None, fmt: str | None = None) -> str:
 
 @lru_cache(maxsize=8192)
 def _lookup(locale: str, msgid: str) -> str:
-    return flask_babel.gettext(msgid)
+    return flask_babel.get_translations().ugettext(msgid)
 
 
 @lru_cache(maxsize=8192)
 def _lookup_plural(locale: str, singular: str, plural: str, n: int) -> str:
-    return flask_babel.ngettext(singular, plural, n)
+    return flask_babel.get_translations().ungettext(singular, plural, n)
 
 
 def _locale_key() -> str:

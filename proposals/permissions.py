@@ -13,13 +13,12 @@ from coord.permissions import is_platform_admin
 from proposals import lifecycle
 from proposals.models import Proposal, ProposalInvite, Visibility
 from stakeholders.models import (
-    Kind,
     ResidenceStatus,
     ResidentProfile,
     Role,
     Stakeholder,
 )
-from stakeholders.permissions import active_roles, committee_ids
+from stakeholders.permissions import active_roles, committee_ids, government_street_ids
 
 
 def _signed_in(user: User | None) -> bool:
@@ -30,7 +29,14 @@ def identity_ids(user: User | None) -> set[int]:
     """Return the ids of every stakeholder the user may act as (own identity and organisations)."""
     if not _signed_in(user):
         return set()
-    own = db.session.scalar(sa.select(Stakeholder.id).where(Stakeholder.user_id == user.id))
+    cache = g.setdefault("_own_identity", {})
+    if user.id not in cache and "identities" in g:  # the acting-as selector loaded them
+        cache[user.id] = next((s.id for s in g.identities if s.user_id == user.id), None)
+    if user.id not in cache:
+        cache[user.id] = db.session.scalar(
+            sa.select(Stakeholder.id).where(Stakeholder.user_id == user.id)
+        )
+    own = cache[user.id]
     return {*active_roles(user), *([own] if own else [])}
 
 
@@ -67,20 +73,6 @@ def member_community_ids(user: User | None) -> set[int]:
     return rv
 
 
-def street_office_street_ids(user: User | None) -> set[int]:
-    """Return the streets whose government units the user works for."""
-    orgs = active_roles(user)
-    if not orgs:
-        return set()
-    return set(
-        db.session.scalars(
-            sa.select(Stakeholder.street_id).where(
-                Stakeholder.id.in_(orgs), Stakeholder.kind == Kind.GOVERNMENT
-            )
-        )
-    ) - {None}
-
-
 def is_author(user: User | None, actor_id: int | None, proposal: Proposal) -> bool:
     """The author is the authoring stakeholder: its resident, its admins, or whoever acts as it."""
     if not _signed_in(user):
@@ -106,7 +98,7 @@ def roles_for(user: User | None, actor_id: int | None, proposal: Proposal) -> fr
             rv.add("buyer")
     if proposal.community_id in committee_ids(user):
         rv.add("moderator")
-    if proposal.community.street_id in street_office_street_ids(user):
+    if proposal.community.street_id in government_street_ids(user):
         rv.add("street_office")
     for provider in _role_providers:
         rv.update(provider(user, actor_id, proposal))

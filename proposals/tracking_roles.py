@@ -15,7 +15,6 @@ dashboard, in contrast, is open to every government unit of the street
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import g
 
 from coord.db import db
 from coord.models import User
@@ -24,7 +23,7 @@ from proposals import permissions as perm
 from proposals.models import Proposal
 from proposals.tracking_models import Plan, ReviewStep, TrackedRequest
 from stakeholders.models import Function, Kind, Stakeholder
-from stakeholders.permissions import active_roles
+from stakeholders.permissions import active_roles, government_street_ids, street_office_ids
 
 #: Organisations that may be assigned requests (handlers).
 HANDLER_FUNCTIONS = frozenset(
@@ -70,33 +69,9 @@ def street_office_of(street_id: int) -> Stakeholder | None:
     )
 
 
-def street_office_ids(user: User | None) -> dict[int, int]:
-    """Map street id → street office id, for the street offices `user` is a member of."""
-    orgs = active_roles(user)
-    if not orgs:
-        return {}
-    cache = g.setdefault("_tracking_street_offices", {})
-    key = (user.id, tuple(sorted(orgs)))
-    if key not in cache:
-        rows = db.session.execute(
-            sa.select(Stakeholder.street_id, Stakeholder.id).where(
-                Stakeholder.id.in_(orgs),
-                Stakeholder.function == Function.STREET_OFFICE,
-                Stakeholder.deleted_at.is_(None),
-            )
-        ).all()
-        cache[key] = {street: org for street, org in rows if street is not None}
-    return cache[key]
-
-
 def is_street_office(user: User | None, street_id: int | None) -> bool:
     """Tell whether `user` works for the street office of `street_id`."""
     return street_id is not None and street_id in street_office_ids(user)
-
-
-def government_street_ids(user: User | None) -> set[int]:
-    """Return the streets whose street office or departments `user` works for."""
-    return perm.street_office_street_ids(user)
 
 
 def can_see_full_dashboard(user: User | None, street_id: int) -> bool:

@@ -198,6 +198,7 @@ def detail(proposal_id: int):
         .options(sa.orm.joinedload(Proposal.author), sa.orm.joinedload(Proposal.community))
         .where(Proposal.id == proposal_id)
     )
+    acting.current_actor()  # loads the user's identities once; the checks below reuse them
     if proposal is None or not perm.can_view(current_user, proposal):
         abort(404)
     viewer = viewer_for(proposal)

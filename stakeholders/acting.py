@@ -36,18 +36,20 @@ def own_identity(user: User) -> Stakeholder | None:
 
 def identities(user: User) -> list[Stakeholder]:
     """Return every stakeholder the user may act as: themself first, then organisations."""
-    orgs = db.session.scalars(
+    orgs = sa.select(Membership.organisation_id).where(
+        Membership.user_id == user.id, Membership.status == MembershipStatus.ACTIVE
+    )
+    rows = db.session.scalars(
         sa.select(Stakeholder)
-        .join(Membership, Membership.organisation_id == Stakeholder.id)
         .where(
-            Membership.user_id == user.id,
-            Membership.status == MembershipStatus.ACTIVE,
-            Stakeholder.deleted_at.is_(None),
+            sa.or_(
+                Stakeholder.user_id == user.id,
+                sa.and_(Stakeholder.id.in_(orgs), Stakeholder.deleted_at.is_(None)),
+            )
         )
         .order_by(Stakeholder.kind, Stakeholder.name)
     ).all()
-    own = own_identity(user)
-    return ([own] if own else []) + list(orgs)
+    return sorted(rows, key=lambda s: s.user_id != user.id)  # themself first
 
 
 def _resolve(user: User, available: list[Stakeholder]) -> Actor | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 from flask import g
 
@@ -19,24 +21,69 @@ from stakeholders.models import (
 )
 
 
-def active_roles(user: User | None) -> dict[int, Role]:
-    """Map organisation id → the user's role, for active memberships (cached per request)."""
+@dataclass(frozen=True)
+class OrgMembership:
+    """An active membership of the current user, with what permissions need of the organisation."""
+
+    role: Role
+    kind: Kind
+    function: Function | None
+    street_id: int | None
+    community_id: int | None
+
+
+def memberships_of(user: User | None) -> dict[int, OrgMembership]:
+    """Map organisation id → the user's active membership (one query, cached per request)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return {}
-    cache = g.setdefault("_active_roles", {})
+    cache = g.setdefault("_memberships", {})
     if user.id not in cache:
         rows = db.session.execute(
-            sa.select(Membership.organisation_id, Membership.role).where(
-                Membership.user_id == user.id, Membership.status == MembershipStatus.ACTIVE
+            sa.select(
+                Membership.organisation_id,
+                Membership.role,
+                Stakeholder.kind,
+                Stakeholder.function,
+                Stakeholder.street_id,
+                Stakeholder.community_id,
+            )
+            .join(Stakeholder, Stakeholder.id == Membership.organisation_id)
+            .where(
+                Membership.user_id == user.id,
+                Membership.status == MembershipStatus.ACTIVE,
+                Stakeholder.deleted_at.is_(None),
             )
         ).all()
-        cache[user.id] = {org_id: role for org_id, role in rows}
+        cache[user.id] = {row[0]: OrgMembership(*row[1:]) for row in rows}
     return cache[user.id]
 
 
+def active_roles(user: User | None) -> dict[int, Role]:
+    """Map organisation id → the user's role, for active memberships."""
+    return {org_id: m.role for org_id, m in memberships_of(user).items()}
+
+
 def forget_roles() -> None:
-    """Drop the per-request role cache after memberships change."""
-    g.pop("_active_roles", None)
+    """Drop the per-request membership cache after memberships change."""
+    g.pop("_memberships", None)
+
+
+def street_office_ids(user: User | None) -> dict[int, int]:
+    """Map street id → id of the street office the user works for."""
+    return {
+        m.street_id: org_id
+        for org_id, m in memberships_of(user).items()
+        if m.function == Function.STREET_OFFICE and m.street_id is not None
+    }
+
+
+def government_street_ids(user: User | None) -> set[int]:
+    """Return the streets whose government units (street office, departments) the user works for."""
+    return {
+        m.street_id
+        for m in memberships_of(user).values()
+        if m.kind == Kind.GOVERNMENT and m.street_id is not None
+    }
 
 
 def is_member(user: User | None, org: Stakeholder, *roles: Role) -> bool:
@@ -86,16 +133,11 @@ def residents_committee_of(community_id: int | None) -> Stakeholder | None:
 
 def committee_ids(user: User | None) -> set[int]:
     """Return the ids of communities whose residents committee `user` belongs to."""
-    roles = active_roles(user)
-    if not roles:
-        return set()
-    rows = db.session.scalars(
-        sa.select(Stakeholder.community_id).where(
-            Stakeholder.id.in_(roles),
-            Stakeholder.function == Function.RESIDENTS_COMMITTEE,
-        )
-    )
-    return {c for c in rows if c is not None}
+    return {
+        m.community_id
+        for m in memberships_of(user).values()
+        if m.function == Function.RESIDENTS_COMMITTEE and m.community_id is not None
+    }
 
 
 def can_verify_residents(user: User | None, community: Community) -> bool:

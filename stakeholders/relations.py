@@ -23,7 +23,6 @@ from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
-from flask import g
 from flask_babel import lazy_gettext as _l
 
 from coord import audit
@@ -37,7 +36,6 @@ from stakeholders import queries
 from stakeholders.acting import Actor
 from stakeholders.models import (
     RELATION_SIGNS,
-    Function,
     Kind,
     Relation,
     RelationStatus,
@@ -101,26 +99,8 @@ def _signed_in(user: User | None) -> bool:
 
 
 def street_office_street_ids(user: User | None) -> set[int]:
-    """Return the streets whose street office the user works for (cached per request)."""
-    if not _signed_in(user):
-        return set()
-    roles = perm.active_roles(user)
-    if not roles:
-        return set()
-    cache = g.setdefault("_street_office_streets", {})
-    if user.id not in cache:
-        cache[user.id] = {
-            s
-            for s in db.session.scalars(
-                sa.select(Stakeholder.street_id).where(
-                    Stakeholder.id.in_(roles),
-                    Stakeholder.function == Function.STREET_OFFICE,
-                    Stakeholder.deleted_at.is_(None),
-                )
-            )
-            if s is not None
-        }
-    return cache[user.id]
+    """Return the streets whose street office the user works for."""
+    return set(perm.street_office_ids(user))
 
 
 def managed_community_ids(user: User | None) -> set[int]:

@@ -15,6 +15,7 @@ from flask_migrate import upgrade
 
 from coord import create_app
 from coord.db import db, utcnow
+from coord.extensions import limiter
 from coord.models import Community, Street, User
 from stakeholders.models import (
     Function,
@@ -160,6 +161,8 @@ def make_app(app: Flask, database_url: str) -> Iterator[Callable[..., Flask]]:
         with extra_app.app_context():
             db.session.remove()
             db.engine.dispose()
+    if apps:  # Flask-Limiter's switch is shared by every app: restore the shared app's
+        limiter.enabled = app.config["RATELIMIT_ENABLED"]
 
 
 @pytest.fixture
