@@ -65,8 +65,9 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
 
 
 def _format(value: float, unit: str) -> str:
-    text = f"{value:.1f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
-    return f"{text}{unit}"
+    """Format a value with at most two decimals (4 → "4", 2.5 → "2.5", 1/3 → "0.33")."""
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return f"{'0' if text == '-0' else text}{unit}"
 
 
 @dataclass(frozen=True)

@@ -120,7 +120,10 @@ def _view() -> View:
     community = db.session.get(Community, community_id) if community_id else None
     if community_id and community is None:
         abort(404)
-    street_id = int_arg("street") or (community.street_id if community else None)
+    asked_street = int_arg("street")
+    if asked_street and db.session.get(Street, asked_street) is None:
+        abort(404)
+    street_id = asked_street or (community.street_id if community else None)
     if street_id is None and streets_allowed:
         street_id = min(streets_allowed)
     full = street_id is not None and street_id in streets_allowed
@@ -368,9 +371,10 @@ def items():
     page_number = max(request.args.get("page", 1, type=int) or 1, 1)
     if metric in dash.REQUEST_METRICS:
         where = dash.request_condition(metric, view.scope, now)
-        base = (
-            sa.select(Proposal, TrackedRequest)
-            .join(TrackedRequest, TrackedRequest.proposal_id == Proposal.id)
+        query = (
+            sa.select(TrackedRequest)
+            .join(Proposal, Proposal.id == TrackedRequest.proposal_id)
+            .options(sa.orm.contains_eager(TrackedRequest.proposal))
             .where(*where)
         )
         total = db.session.scalar(
@@ -379,14 +383,14 @@ def items():
             .join(Proposal, Proposal.id == TrackedRequest.proposal_id)
             .where(*where)
         )
-        query = base.where(perm.visible_filter(current_user)).order_by(
+        query = query.where(perm.visible_filter(current_user)).order_by(
             TrackedRequest.submitted_at.desc(), Proposal.id.desc()
         )
         kind = "requests"
     elif metric in dash.STEP_METRICS:
         where = dash.step_condition(metric, view.scope, now)
         joined = (
-            sa.select(ReviewStep, Proposal)
+            sa.select(ReviewStep)
             .join(Plan, Plan.id == ReviewStep.plan_id)
             .join(Proposal, Proposal.id == Plan.proposal_id)
             .where(*where)
@@ -407,12 +411,16 @@ def items():
     page = db.paginate(query, page=page_number, per_page=50, error_out=False)
     if view.scope.public and total and total < dash.DEFAULT_MIN_GROUP:
         total = None  # the exact small count stays hidden, like on the dashboard
-    ids = set()
-    for first, second in page.items:
-        if kind == "requests":
-            ids.add(second.handler_id)
-        else:
-            ids.add(first.owner_id)
+    plans_of: dict[int, Proposal] = {}
+    if kind == "steps" and page.items:
+        plans_of = dict(
+            db.session.execute(
+                sa.select(Plan.id, Proposal)
+                .join(Proposal, Proposal.id == Plan.proposal_id)
+                .where(Plan.id.in_({step.plan_id for step in page.items}))
+            ).all()
+        )
+    ids = {item.handler_id if kind == "requests" else item.owner_id for item in page.items}
     ids.discard(None)
     names = (
         {s.id: s for s in db.session.scalars(sa.select(Stakeholder).where(Stakeholder.id.in_(ids)))}
@@ -429,4 +437,5 @@ def items():
         names=names,
         now=now,
         metric_label=METRIC_LABELS[metric],
+        plans_of=plans_of,
     )

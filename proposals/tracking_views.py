@@ -325,10 +325,10 @@ def request_index():
     actor = acting.current_actor()
     view = request.args.get("view", "all")
     query = (
-        sa.select(Proposal, TrackedRequest)
-        .join(TrackedRequest, TrackedRequest.proposal_id == Proposal.id)
+        sa.select(TrackedRequest)
+        .join(Proposal, TrackedRequest.proposal_id == Proposal.id)
         .where(Proposal.kind == "request", perm.visible_filter(current_user))
-        .options(sa.orm.joinedload(Proposal.community))
+        .options(sa.orm.contains_eager(TrackedRequest.proposal).joinedload(Proposal.community))
     )
     if view == "mine" and actor is not None:
         query = query.where(Proposal.author_id == actor.stakeholder.id)
@@ -354,7 +354,7 @@ def request_index():
         query = query.where(Proposal.status == status)
     query = query.order_by(TrackedRequest.submitted_at.desc(), Proposal.id.desc())
     page = db.paginate(query, per_page=20, error_out=False)
-    names = _names({t.handler_id for _p, t in page.items})
+    names = _names({t.handler_id for t in page.items})
     return render_template(
         "tracking/requests.html",
         page=page,
