@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import itertools
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -17,7 +18,7 @@ LABELS = ["09-01", "09-08", "09-15", "09-22"]
 
 
 def parse(markup: str) -> ET.Element:
-    return ET.fromstring(markup)
+    return ET.fromstring(markup)  # noqa: S314 (our own markup)
 
 
 def test_the_module_is_pure():
@@ -55,7 +56,7 @@ def test_nice_ticks_cover_the_range():
     for high in (0.3, 1, 3, 9.99, 17, 250, 4321):
         ticks = nice_ticks(0, high)
         assert ticks[0] <= 0 and ticks[-1] >= high
-        steps = {round(b - a, 9) for a, b in zip(ticks, ticks[1:], strict=False)}
+        steps = {round(b - a, 9) for a, b in itertools.pairwise(ticks)}
         assert len(steps) == 1
 
 
