@@ -89,7 +89,7 @@ def test_committee_runs_a_secret_ranked_poll_and_a_voter_finds_her_receipt(
     acting_as = committee.get_by_label(t("Acting as"))
     org_id = (
         acting_as.locator("option")
-        .filter(has_text=re.compile(f"^{COMMITTEE}（"))
+        .filter(has_text=re.compile(f"^{COMMITTEE} ?[（(]"))
         .get_attribute("value")
     )
     with committee.expect_navigation():
