@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, g, jsonify, request
 from flask_babel import gettext as _
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
 
@@ -19,7 +20,10 @@ PREFIX = "/api/v1"
 
 def _csrf_for_session_writes() -> None:
     """Require the CSRF header on writes authenticated by the session cookie (not by a token)."""
-    if request.method in SAFE_METHODS or g.get("auth_via_token"):
+    if request.method in SAFE_METHODS:
+        return
+    _ = current_user.is_authenticated  # load the user first: a token sets g.auth_via_token
+    if g.get("auth_via_token"):
         return
     if not current_app.config.get("WTF_CSRF_ENABLED", True):
         return

@@ -108,3 +108,14 @@ def test_security_headers(client):
     assert "unsafe-inline" not in h["Content-Security-Policy"]
     assert h["X-Content-Type-Options"] == "nosniff"
     assert h["Referrer-Policy"] == "strict-origin-when-cross-origin"
+
+
+def test_token_writes_need_no_csrf_header(make_app, make_user, make_org):
+    org_id = make_org().id
+    _token, raw = accounts.create_api_token(make_user("apiuser"), "script")
+    db.session.commit()  # ends this session's write transaction before the other app's request
+    app = make_app(WTF_CSRF_ENABLED=True)
+    r = app.test_client().post(
+        f"/api/v1/stakeholders/{org_id}/join", headers={"Authorization": f"Bearer {raw}"}
+    )
+    assert r.status_code == 201, r.json
