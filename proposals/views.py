@@ -37,6 +37,14 @@ from stakeholders.models import Kind, Stakeholder
 
 bp = Blueprint("proposals", __name__)
 
+#: Lifecycle buttons on the proposal page for kinds whose other steps have pages of their own
+#: (tenders: the tender pages; plans and requests: their review and tracking sections).
+GENERIC_ACTIONS = {
+    "tender": {"cancel"},
+    "plan": {"withdraw"},
+    "request": set(),
+}
+
 #: Sections that higher packages add to the proposal page: (template, context function).
 _detail_parts: list[tuple[str, Callable[[Proposal, Viewer], dict[str, Any] | None]]] = []
 
@@ -231,7 +239,11 @@ def detail(proposal_id: int):
         viewer=viewer,
         timeline=timeline,
         following=following,
-        actions=lifecycle.allowed_actions(proposal.kind, proposal.status, viewer.roles),
+        actions=[
+            t
+            for t in lifecycle.allowed_actions(proposal.kind, proposal.status, viewer.roles)
+            if t.action in GENERIC_ACTIONS.get(proposal.kind, {t.action})
+        ],
         transition_form=TransitionForm(),
         state_labels=lifecycle.STATE_LABELS,
         action_labels=lifecycle.ACTION_LABELS,
