@@ -67,6 +67,7 @@ class Section:
     title: str
     sentences: list[Sentence]
     empty: str = ""
+    lead: str = ""
 
 
 class Names:
@@ -167,10 +168,6 @@ def conflict_report(
     sections = []
     # 1. Camps
     camp_lines = []
-    if blocs:
-        camp_lines.append(
-            Sentence(polarization_sentence(report["polarization"]["value"]), css="lead")
-        )
     for i, (b, top) in enumerate(zip(blocs, tops, strict=True)):
         members = _ranked(top, degree, kinds)
         shown = [names(m) for m in members[:MAX_CAMP_NAMES]]
@@ -190,7 +187,13 @@ def conflict_report(
             )
         )
     sections.append(
-        Section("camps", _("Main camps"), camp_lines, _("No camps: there are no relations yet."))
+        Section(
+            "camps",
+            _("Main camps"),
+            camp_lines,
+            _("No camps: there are no relations yet."),
+            lead=polarization_sentence(report["polarization"]["value"]) if blocs else "",
+        )
     )
 
     # 2. Strongest conflicts
@@ -251,7 +254,7 @@ def conflict_report(
     more = report.get("triad_count", 0) - len(triads)
     if more > 0:
         triad_lines.append(
-            Sentence(ngettext("… and %(num)d more.", "… and %(num)d more.", more), css="muted")
+            Sentence(_("… and %(num)d more.", num=more), css="muted")
         )
     sections.append(
         Section(
@@ -469,6 +472,7 @@ class GridPoint:
     x: float = 0.0
     y: float = 0.0
     label: bool = False
+    anchor_end: bool = False
 
 
 def power_interest(community: Community, report: dict[str, Any]) -> list[GridPoint]:
@@ -476,8 +480,9 @@ def power_interest(community: Community, report: dict[str, Any]) -> list[GridPoi
 
     Power = 0.5 × kind/function weight + 0.3 × weighted degree (relative to the most
     connected) + 0.2 × resources (members, and supervision and contract relations it holds
-    as the source, relative to the largest). Interest = the proposals (and polls) it took a
-    public stance on, relative to the most active stakeholder. Both lie in [0, 1].
+    as the source, relative to the largest). Interest = 0.6 × the proposals (and polls) it
+    took a public stance on + 0.4 × its stances (positions, comments, reactions, open
+    ballots), each relative to the most active stakeholder. Both lie in [0, 1].
     """
     degree = _degree(report)
     participation = _participation(report)
@@ -504,13 +509,15 @@ def power_interest(community: Community, report: dict[str, Any]) -> list[GridPoi
     resources = {i: math.log1p(members.get(i, 0)) + held.get(i, 0) for i in ids}
     max_res = max(resources.values(), default=0.0) or 1.0
     max_part = max((participation.get(i, 0) for i in ids), default=0) or 1
+    activity = {int(k): int(v) for k, v in report.get("activity", [])}
+    max_act = max((activity.get(i, 0) for i in ids), default=0) or 1
     rv = []
     for i in ids:
         s = rows[i]
         kind = s.kind.value
         base = FUNCTION_POWER.get(s.function.value if s.function else "", KIND_POWER.get(kind, 0.1))
         power = 0.5 * base + 0.3 * degree.get(i, 0.0) / max_degree + 0.2 * resources[i] / max_res
-        interest = participation.get(i, 0) / max_part
+        interest = 0.6 * participation.get(i, 0) / max_part + 0.4 * activity.get(i, 0) / max_act
         quadrant = (
             ("manage" if interest >= 0.5 else "satisfy")
             if power >= 0.5
@@ -521,15 +528,23 @@ def power_interest(community: Community, report: dict[str, Any]) -> list[GridPoi
 
 
 def grid_layout(points: list[GridPoint], width: int, height: int, pad: int) -> list[GridPoint]:
-    """Give points SVG coordinates (interest → x, power → y) and choose which get a label."""
+    """Give points SVG coordinates (interest → x, power → y) and choose which get a label.
+
+    Equal points are spread by a small offset derived from the id (deterministic), labels of
+    points on the right half go to their left, and a label is drawn only where no other
+    label is near.
+    """
     inner_w, inner_h = width - 2 * pad, height - 2 * pad
-    seen: dict[tuple[int, int], int] = {}
+    seen: set[tuple[int, int]] = set()
     for p in points:
-        p.x = round(pad + p.interest * inner_w, 1)
-        p.y = round(height - pad - p.power * inner_h, 1)
-        cell = (int(p.x // 60), int(p.y // 18))
+        dx, dy = (p.id * 37) % 13 - 6, (p.id * 53) % 13 - 6
+        p.x = round(min(width - pad, max(pad, pad + p.interest * inner_w + dx)), 1)
+        p.y = round(min(height - pad, max(pad, height - pad - p.power * inner_h + dy)), 1)
+        p.anchor_end = p.x > pad + inner_w * 0.6
+        cell = (int(p.x // 90), int(p.y // 16))
         p.label = p.kind != "resident" and cell not in seen
-        seen.setdefault(cell, p.id)
+        if p.label:
+            seen.add(cell)
     return points
 
 
