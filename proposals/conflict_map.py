@@ -21,9 +21,11 @@ stakeholders active on a proposal under deliberation.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter, OrderedDict, defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -121,6 +123,29 @@ def _value(x: Any) -> Any:
     return x.value if hasattr(x, "value") else x
 
 
+def _rows(query: sa.Select) -> list[tuple]:
+    """Run a column query and return the driver's plain tuples (no per-row processing).
+
+    Only for columns whose raw values are usable as they are: ids, numbers, strings
+    (enums are stored as their string values); JSON is decoded by `_json`.
+    """
+    result = db.session.connection().execute(query)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
+
+
+@lru_cache(maxsize=1024)
+def _json_text(value: str) -> Any:
+    return tuple(json.loads(value))
+
+
+def _json(value: Any) -> Any:
+    """Decode a JSON list column (SQLite gives text; PostgreSQL already decodes it)."""
+    return _json_text(value) if isinstance(value, str) else value
+
+
 def _marker(proposal: Proposal, scope: str) -> tuple:
     """One query: what changes whenever the map could change."""
     pid = proposal.id
@@ -186,17 +211,15 @@ def _people(proposal: Proposal, extra: set[int] | None = None) -> dict[int, Memb
     else:
         query = query.add_columns(sa.null(), sa.null()).where(Stakeholder.id.in_(extra))
     rv = {}
-    for sid, name, kind, function, deleted, building, stance, interests in db.session.execute(
-        query
-    ):
+    for sid, name, kind, function, deleted, building, stance, interests in _rows(query):
         rv[sid] = Member(
             sid,
             name if deleted is None else "",
-            _value(kind),
-            _value(function) if function else None,
+            kind,
+            function or None,
             building or None,
-            _value(stance) if stance else "",
-            [i for i in (interests or []) if i in INTERESTS],
+            stance or "",
+            [i for i in (_json(interests) or []) if i in INTERESTS],
         )
     return rv
 
@@ -266,13 +289,13 @@ def _declared_ties(proposal: Proposal, scope: str, people: sa.Select) -> list[di
     if scope != network_service.MANAGERS:
         query = query.where(Relation.visibility == "public")
     rv = []
-    for s, t, type_, sign, strength, status, s_name, t_name in db.session.execute(query):
-        factor = network_service.DISPUTED_FACTOR if _value(status) == "disputed" else 1.0
+    for s, t, type_, sign, strength, status, s_name, t_name in _rows(query):
+        factor = network_service.DISPUTED_FACTOR if status == "disputed" else 1.0
         rv.append(
             {
                 "a": s,
                 "b": t,
-                "type": _value(type_),
+                "type": type_,
                 "sign": sign,
                 "weight": strength * factor,
                 "origin": "declared",
@@ -308,17 +331,22 @@ def _opinion(proposal: Proposal) -> dict[str, Any] | None:
         Comment.deleted_at.is_(None),
         Comment.hidden_reason.is_(None),
     )
-    authors = db.session.execute(sa.select(Comment.actor_id, Comment.id).where(visible)).all()
+    authors = _rows(sa.select(Comment.actor_id, Comment.id).where(visible))
     if not authors:
         return None
-    reactions = db.session.execute(
-        sa.select(CommentReaction.actor_id, CommentReaction.comment_id, CommentReaction.value)
-        .join(Comment, Comment.id == CommentReaction.comment_id)
-        .where(visible)
-        .order_by(CommentReaction.id)
-    ).all()
+    value = sa.case(
+        (CommentReaction.value == Reaction.AGREE.value, 1),
+        (CommentReaction.value == Reaction.DISAGREE.value, -1),
+        else_=0,
+    )
+    reactions = _rows(
+        sa.select(CommentReaction.actor_id, CommentReaction.comment_id, value).where(
+            CommentReaction.proposal_id == proposal.id,
+            CommentReaction.comment_id.in_({c for _a, c in authors}),
+        )
+    )
     votes = [(a, c, 1) for a, c in authors]
-    votes.extend((a, c, REACTION_VALUES[Reaction(v)]) for a, c, v in reactions)
+    votes.extend(reactions)
     report = opinion_groups(votes)
     if report.k < 2 or len(report.coordinates) < 4:
         return {
@@ -337,7 +365,8 @@ def _opinion(proposal: Proposal) -> dict[str, Any] | None:
     sample = coords[::step][:MAP_POINTS]
     xs = [x for _p, (x, _y) in coords]
     ys = [y for _p, (_x, y) in coords]
-    span = max(max(xs) - min(xs), max(ys) - min(ys), 1e-9)
+    x0, y0 = min(xs), min(ys)
+    span = max(max(xs) - x0, max(ys) - y0, 1e-9)
     pad = 14
 
     def scale(v: float, lo: float) -> float:
@@ -373,10 +402,16 @@ def _opinion(proposal: Proposal) -> dict[str, Any] | None:
             for c in report.consensus[:5]
             if c.direction == "agree" and c.statement in texts
         ],
-        "points": [
-            (scale(x, min(xs)), scale(y, min(ys)), group_of.get(p, 0)) for p, (x, y) in sample
-        ],
+        "points": _stack(
+            [(scale(x, x0), scale(y, y0), group_of.get(p, 0)) for p, (x, y) in sample]
+        ),
     }
+
+
+def _stack(points: list[tuple[float, float, int]]) -> list[tuple[float, float, int, int, float]]:
+    """Merge participants drawn on the same spot: (x, y, group, how many, radius)."""
+    counts: Counter = Counter((round(x), round(y), g) for x, y, g in points)
+    return [(x, y, g, n, round(4 + 2.5 * (n - 1) ** 0.5, 1)) for (x, y, g), n in counts.items()]
 
 
 def _statement_texts(ids: set) -> dict[int, str]:

@@ -461,10 +461,14 @@ def layout(
         _spiral(groups[b], cx, 0.0, degree, kinds, rv)
         x_cursor = cx + r + SPACING * 1.5
     if -1 in groups:
-        width = max(x_cursor - SPACING * 1.5, radii[-1] * 2)
-        top = max((radii[b] for b in camps), default=0.0) + radii[-1] + SPACING
-        cx = width / 2 if camps else radii[-1]
-        _spiral(groups[-1], cx, top if camps else 0.0, degree, kinds, rv)
+        loose = sorted(groups[-1], key=lambda s: (_KIND_ORDER.get(kinds[s], 9), s))
+        cols = max(1, math.ceil(math.sqrt(len(loose) * 3)))
+        width = (cols - 1) * SPACING * 1.6
+        centre = (x_cursor - SPACING * 1.5) / 2 if camps else width / 2
+        top = max((radii[b] for b in camps), default=0.0) + SPACING * 2 if camps else 0.0
+        for i, sid in enumerate(loose):
+            row, col = divmod(i, cols)
+            rv[sid] = (centre - width / 2 + col * SPACING * 1.6, top + row * SPACING)
     return rv
 
 

@@ -50,6 +50,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import sqlalchemy as sa
 from blinker import Namespace
 from flask import Flask, current_app, has_app_context
@@ -82,6 +83,9 @@ _PREFIX = {PUBLIC: "pub:", MANAGERS: "mgr:"}
 REPORT_VERSION = 1
 INFERRED_SCALE = 2.0
 DISPUTED_FACTOR = 0.5
+#: Above this many pairs sharing an item, each stakeholder keeps only its strongest ties.
+PAIR_LIMIT = 500_000
+NEIGHBOURS = 12
 MAX_EXPLAINED = 20_000  # inferred relations whose shared topics are kept in the report
 MAX_TOPICS = 8  # topics kept per inferred relation and side
 MAX_CONFLICTS = 30
@@ -250,34 +254,129 @@ def _pair(a: int, b: int) -> tuple[int, int]:
     return (a, b) if a < b else (b, a)
 
 
-def _inferred(inputs: Inputs) -> tuple[list[dict[str, Any]], network.InferredRelations]:
+def _co_pairs(rows: list[tuple[int, str, int]]) -> int:
+    """Bound the pairs of stakeholders that share an item (sum over items of k choose 2)."""
+    per_item: dict[str, int] = defaultdict(int)
+    for _sid, item, _v in rows:
+        per_item[item] += 1
+    return sum(k * (k - 1) // 2 for k in per_item.values())
+
+
+def _nearest(
+    rows: list[tuple[int, str, int]],
+    *,
+    neighbours: int,
+    min_shared: int = 3,
+    threshold: float = 0.3,
+    prior: float = 2.0,
+) -> list[tuple[int, int, float, int, int, int]]:
+    """The strongest inferred ties of each stakeholder, in row blocks (bounded memory).
+
+    Same score as `network.infer_relations` — (agreed - disagreed) / (shared + prior), at
+    least `min_shared` shared items and |score| >= `threshold` — but each stakeholder keeps
+    only its `neighbours` strongest ties, so that a proposal on which thousands took a
+    position does not make millions of pairs. Returns (a, b, score, shared, net, both).
+    """
+    last: dict[tuple[int, str], int] = {}
+    for sid, item, value in rows:
+        last[(sid, item)] = value
+    sids = sorted({s for s, _i in last})
+    items = sorted({i for _s, i in last})
+    s_index = {s: n for n, s in enumerate(sids)}
+    i_index = {i: n for n, i in enumerate(items)}
+    r = np.fromiter((s_index[s] for s, _i in last), dtype=np.int64, count=len(last))
+    c = np.fromiter((i_index[i] for _s, i in last), dtype=np.int64, count=len(last))
+    v = np.fromiter(last.values(), dtype=np.float32, count=len(last))
+    n, m = len(sids), len(items)
+    part = sp.csr_array((np.ones(len(last), dtype=np.float32), (r, c)), shape=(n, m))
+    signed = sp.csr_array((v, (r, c)), shape=(n, m))
+    both = abs(signed)
+    dense = n * m <= 50_000_000
+    if dense:
+        part, signed, both = (x.toarray() for x in (part, signed, both))
+    block = max(1, 4_000_000 // max(n, 1))
+    keep = min(neighbours, n - 1)
+    found: dict[tuple[int, int], tuple[float, int, int, int]] = {}
+    for r0 in range(0, n, block):
+        r1 = min(n, r0 + block)
+        products = []
+        for x in (part, signed, both):
+            prod = x[r0:r1] @ x.T
+            products.append(prod if dense else prod.toarray())
+        shared, net, agree_both = products
+        local = np.arange(r1 - r0)
+        shared[local, local + r0] = 0
+        score = net / (shared + prior)
+        ok = (shared >= min_shared) & (np.abs(score) >= threshold) & (net != 0)
+        strength = np.where(ok, np.abs(score), 0.0)
+        if keep <= 0:
+            continue
+        top = np.argpartition(-strength, keep - 1, axis=1)[:, :keep]
+        for row, cols in zip(local.tolist(), top.tolist(), strict=True):
+            for col in cols:
+                if strength[row, col] <= 0:
+                    continue
+                a, b = sids[row + r0], sids[col]
+                key = (a, b) if a < b else (b, a)
+                if key not in found:
+                    found[key] = (
+                        float(score[row, col]),
+                        int(np.rint(shared[row, col])),
+                        int(np.rint(net[row, col])),
+                        int(np.rint(agree_both[row, col])),
+                    )
+    rv = [(a, b, *vals) for (a, b), vals in found.items()]
+    rv.sort(key=lambda t: (-abs(t[2]), t[0], t[1]))
+    return rv
+
+
+def _inferred(inputs: Inputs) -> list[dict[str, Any]]:
     rows = inputs.stances.rows
-    inferred = network.infer_relations(rows) if rows else network.infer_relations([])
     when = inputs.stances.when
+    if _co_pairs(rows) <= PAIR_LIMIT:
+        found = [
+            (r, r.a, r.b, r.sign, r.weight, r.shared, r.agreed, r.disagreed)
+            for r in network.infer_relations(rows)
+        ]
+        stance_of = None
+    else:
+        found = [
+            (None, a, b, 1 if sc > 0 else -1, abs(sc), sh, (bo + ne) // 2, (bo - ne) // 2)
+            for a, b, sc, sh, ne, bo in _nearest(rows, neighbours=NEIGHBOURS)
+        ]
+        stance_of = defaultdict(dict)
+        for sid, item, value in rows:
+            stance_of[sid][item] = value
     out = []
-    for i, r in enumerate(inferred):
+    for i, (rel, a, b, sign, weight, shared, agreed, disagreed) in enumerate(found):
         item: dict[str, Any] = {
-            "a": r.a,
-            "b": r.b,
-            "sign": r.sign,
-            "weight": round(r.weight, 4),
-            "shared": r.shared,
-            "agreed": r.agreed,
-            "disagreed": r.disagreed,
+            "a": a,
+            "b": b,
+            "sign": sign,
+            "weight": round(weight, 4),
+            "shared": shared,
+            "agreed": agreed,
+            "disagreed": disagreed,
         }
         if i < MAX_EXPLAINED:
-            agreed, disagreed = r.items_agreed, r.items_disagreed
-            item["topics_agreed"] = _topics(agreed)
-            item["topics_disagreed"] = _topics(disagreed)
+            if rel is not None:
+                same, opposite = rel.items_agreed, rel.items_disagreed
+            else:
+                sa_, sb_ = stance_of[a], stance_of[b]
+                common = [it for it in sa_ if it in sb_]
+                same = [it for it in common if sa_[it] * sb_[it] > 0]
+                opposite = [it for it in common if sa_[it] * sb_[it] < 0]
+            item["topics_agreed"] = _topics(same)
+            item["topics_disagreed"] = _topics(opposite)
             times = [
                 t
-                for it in (*agreed, *disagreed)
-                for t in (when.get((r.a, it)), when.get((r.b, it)))
+                for it in (*same, *opposite)
+                for t in (when.get((a, it)), when.get((b, it)))
                 if t is not None
             ]
             item["when"] = max(times).isoformat() if times else None
         out.append(item)
-    return out, inferred
+    return out
 
 
 def _topics(items: Iterable[str]) -> list[str]:
@@ -339,7 +438,7 @@ def compute(
     if loaded is not None:
         loaded()
     step(0.1)
-    inferred, _ = _inferred(inputs)
+    inferred = _inferred(inputs)
     step(0.25)
     edges = _edges(inputs, inferred)
     report = network.analyze(
@@ -355,8 +454,10 @@ def compute(
         by_pair[_pair(e.source, e.target)].append(e.id)
     inferred_pairs = {_pair(r["a"], r["b"]) for r in inferred}
     participation: dict[int, set[str]] = defaultdict(set)
-    for sid, item, _value in inputs.stances.rows:
+    activity: dict[int, int] = defaultdict(int)
+    for sid, item, _v in inputs.stances.rows:
         participation[sid].add(stances.topic_of(item))
+        activity[sid] += 1
     brokers = []
     for b in report.brokers[:MAX_REPORT_BROKERS]:
         brokers.append(
@@ -426,6 +527,7 @@ def compute(
         "negative_pairs": [list(p) for _w, p in negative[:MAX_NEGATIVE_PAIRS]],
         "degree": sorted((k, round(v, 3)) for k, v in degree.items()),
         "participation": sorted((k, len(v)) for k, v in participation.items()),
+        "activity": sorted(activity.items()),
         "inferred": inferred,
         "timings": {k: round(v, 4) for k, v in report.timings.items()},
     }

@@ -147,12 +147,14 @@
         data: Object.assign({}, n, { id: String(n.id) }),
         position: { x: n.x || 0, y: n.y || 0 },
       };
-      if (!aggregated && n.bloc !== null && n.bloc !== undefined && n.degree > 0) {
-        const parent = "camp-" + n.bloc;
+      if (!aggregated) {
+        const linked = n.bloc !== null && n.bloc !== undefined && n.degree > 0;
+        const parent = linked ? "camp-" + n.bloc : "camp-none";
         item.data.parent = parent;
         if (!parents.has(parent)) {
           parents.add(parent);
-          out.push({ group: "nodes", data: { id: parent, name: camps[n.bloc] || "", camp: n.bloc } });
+          const name = linked ? camps[n.bloc] || "" : labels.lUnlinked;
+          out.push({ group: "nodes", data: { id: parent, name: name, camp: linked ? n.bloc : -1 } });
         }
       }
       out.push(item);
@@ -189,13 +191,17 @@
       style: style(big),
       layout: { name: "preset", fit: true, padding: 30 },
       minZoom: 0.05,
-      maxZoom: 3,
+      maxZoom: 2,
       wheelSensitivity: 0.3,
       textureOnViewport: big,
       hideEdgesOnViewport: big,
       pixelRatio: big ? 1 : "auto",
       boxSelectionEnabled: false,
     });
+    container.cy = cy; // for tests and the browser console
+    container.dataset.nodes = String(data.nodes.length);
+    container.dataset.links = String(data.links.length);
+    container.dataset.signs = Array.from(new Set(data.links.map((l) => l.sign))).sort().join(",");
     cy.on("tap", "node", (evt) => showNode(evt.target));
     cy.on("tap", "edge", (evt) => showEdge(evt.target));
     cy.on("tap", (evt) => {
@@ -263,7 +269,7 @@
     if (mediator !== undefined && mediator !== null) {
       cy.getElementById(String(mediator)).addClass("mediator");
     }
-    cy.animate({ fit: { eles: nodes, padding: 80 }, duration: 300 });
+    cy.animate({ fit: { eles: nodes, padding: 110 }, duration: 300 });
     return nodes;
   }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from flask_babel import force_locale
 from network_helpers import actor, build_world, declare
 
 from coord.db import db
@@ -18,6 +19,13 @@ SENTENCE = (
     "The conflict on this proposal is between 安居物业 and the residents of building 3, "
     "over cost and noise; 兰苑业主委员会 has ties to both."
 )
+
+
+@pytest.fixture(autouse=True)
+def english(app):
+    """Refusal messages and sentences in English, whatever the default locale's catalog says."""
+    with force_locale("en"):
+        yield
 
 
 @pytest.fixture
@@ -59,8 +67,12 @@ def test_the_sentence_names_the_sides_their_interests_and_who_links_them(world, 
     assert "Relations between the two sides" in page and "dispute" in page
 
 
-def test_sentence_variants(world, proposal, client):
-    use_english(client)
+def test_sentence_variants(world, proposal, app):
+    with app.test_request_context(), force_locale("en"):
+        _sentence_variants(world, proposal)
+
+
+def _sentence_variants(world, proposal):
     first = world.residents[0]
     _stand(actor(first), proposal, "support", ["convenience"])
     data = conflict_map.compute_map(proposal, service.PUBLIC)
@@ -92,7 +104,7 @@ def _comment(who, proposal, text):
     return rv
 
 
-def test_opinion_groups_and_the_bridging_statement(world, proposal, make_resident, client):
+def test_opinion_groups_and_the_bridging_statement(world, proposal, make_resident, client, app):
     use_english(client)
     group_a = [make_resident(f"a{i}", building="1") for i in range(4)]
     group_b = [make_resident(f"b{i}", building="2") for i in range(4)]
@@ -125,8 +137,10 @@ def test_opinion_groups_and_the_bridging_statement(world, proposal, make_residen
     assert "Bridging statements" in page and "施工必须避开夜间" in page
     assert "<svg" in page and " style=" not in page
     # Without positions, the two opinion groups are the sides of the sentence.
-    assert "the residents of building 1" in conflict_map.summary_sentence(data)
-    assert "the residents of building 2" in conflict_map.summary_sentence(data)
+    with app.test_request_context(), force_locale("en"):
+        sentence = conflict_map.summary_sentence(data)
+    assert "the residents of building 1" in sentence
+    assert "the residents of building 2" in sentence
 
 
 def test_public_positions_and_reactions_are_stances_others_are_not(world, make_proposal, client):

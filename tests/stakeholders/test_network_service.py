@@ -8,8 +8,10 @@ import secrets
 import time
 from datetime import timedelta
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
+from flask_babel import force_locale
 from network_helpers import actor, build_world, declare
 
 from coord.db import db, utcnow
@@ -18,6 +20,13 @@ from stakeholders import relations, stances
 from stakeholders.models import Membership, MembershipStatus, NetworkSnapshot, Role
 
 from helpers import identity
+
+
+@pytest.fixture(autouse=True)
+def english(app):
+    """Refusal messages and sentences in English, whatever the default locale's catalog says."""
+    with force_locale("en"):
+        yield
 
 
 @pytest.fixture
@@ -388,3 +397,47 @@ def test_a_new_conflict_is_announced_to_receivers(world):
         service.refresh(world.community, service.MANAGERS)
     pair = tuple(sorted((world.owners.id, world.anju.id)))
     assert heard == [(world.community.id, [pair], [world.volunteers.id])]
+
+
+def test_strongest_ties_match_the_exact_inference_when_nothing_is_cut():
+    from stakeholders import network
+
+    rng = np.random.default_rng(3)
+    rows = [
+        (int(s), f"proposal/{int(i)}", int(v))
+        for s, i, v in zip(
+            rng.integers(1, 40, 900),
+            rng.integers(1, 30, 900),
+            rng.choice([-1, 0, 1], 900),
+            strict=True,
+        )
+    ]
+    exact = {
+        (r.a, r.b): (r.sign, round(r.weight, 6), r.shared, r.agreed, r.disagreed)
+        for r in network.infer_relations(rows)
+    }
+    nearest = {
+        (a, b): (1 if sc > 0 else -1, round(abs(sc), 6), sh, (bo + ne) // 2, (bo - ne) // 2)
+        for a, b, sc, sh, ne, bo in service._nearest(rows, neighbours=100)
+    }
+    assert exact and nearest == exact
+    few = service._nearest(rows, neighbours=2)
+    per_node: dict[int, int] = {}
+    for a, b, *_ in few:
+        per_node[a] = per_node.get(a, 0) + 1
+        per_node[b] = per_node.get(b, 0) + 1
+    assert len(few) < len(exact) and all(abs(sc) >= 0.3 for _a, _b, sc, *_ in few)
+
+
+def test_a_crowded_proposal_keeps_each_stakeholders_strongest_ties(world, monkeypatch):
+    monkeypatch.setattr(service, "PAIR_LIMIT", 0)
+    monkeypatch.setattr(service, "NEIGHBOURS", 1)
+    a, b, c = (identity(r) for r in world.residents)
+    rows = [(s.id, f"proposal/{i}", v) for i in range(1, 5) for s, v in ((a, 1), (b, 1), (c, -1))]
+    monkeypatch.setattr(stances, "_SOURCES", {})
+    stances.register_stance_source(lambda community_id: rows, name="test")
+    report = service.compute(world.community, service.PUBLIC)
+    pairs = {frozenset((r["a"], r["b"])): r for r in report["inferred"]}
+    assert pairs[frozenset((a.id, b.id))]["sign"] == 1
+    assert pairs[frozenset((a.id, b.id))]["topics_agreed"] == [f"proposal/{i}" for i in range(1, 5)]
+    assert len(pairs) <= 3

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import networkx as nx
 import pytest
+from flask_babel import force_locale
 from network_helpers import build_world, declare
 
 from coord.db import db, utcnow
@@ -17,6 +18,13 @@ from stakeholders import network_service as service
 from helpers import identity, use_english
 
 SECRET_NOTE = "居委会调解中的敏感纠纷"
+
+
+@pytest.fixture(autouse=True)
+def english(app):
+    """Refusal messages and sentences in English, whatever the default locale's catalog says."""
+    with force_locale("en"):
+        yield
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from flask_babel import force_locale
 from network_helpers import actor, build_world, declare
 
 from coord.db import db, utcnow
@@ -13,6 +14,13 @@ from stakeholders import relations
 from stakeholders.models import Relation, RelationStatus
 
 from helpers import identity, use_english
+
+
+@pytest.fixture(autouse=True)
+def english(app):
+    """Refusal messages and sentences in English, whatever the default locale's catalog says."""
+    with force_locale("en"):
+        yield
 
 
 @pytest.fixture
