@@ -253,9 +253,7 @@ def conflict_report(
         triad_lines.append(Sentence(text, nodes=nodes, mediator=t.get("mediator"), css="triad"))
     more = report.get("triad_count", 0) - len(triads)
     if more > 0:
-        triad_lines.append(
-            Sentence(_("… and %(num)d more.", num=more), css="muted")
-        )
+        triad_lines.append(Sentence(_("… and %(num)d more.", num=more), css="muted"))
     sections.append(
         Section(
             "triads",
