@@ -10,10 +10,12 @@ from bleach.linkifier import DEFAULT_CALLBACKS
 from markdown_it import MarkdownIt
 
 #: Bump when the allowlist changes, so stored HTML can be re-sanitised.
-SANITIZER_VERSION = 1
+#: 2: headings and tables (proposals carry cost-sharing tables and sections).
+SANITIZER_VERSION = 2
 
 ALLOWED_TAGS = frozenset(
     {"p", "br", "strong", "em", "code", "pre", "blockquote", "ul", "ol", "li", "a"}
+    | {"h2", "h3", "h4", "table", "thead", "tbody", "tr", "th", "td"}
 )
 ALLOWED_ATTRIBUTES = {"a": ["href", "title"]}
 ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
@@ -26,7 +28,7 @@ _INVISIBLE = re.compile(
 )
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
-_markdown.disable(["image"])
+_markdown.enable("table").disable(["image"])
 
 
 def clean_text(value: str) -> str:
@@ -55,6 +57,10 @@ def clean_html(html: str) -> str:
     )
 
 
+_TOP_HEADING = re.compile(r"<(/?)h1>")
+
+
 def render_markdown(source: str) -> str:
-    """Render Markdown (raw HTML disabled) to sanitised HTML."""
-    return clean_html(_markdown.render(clean_text(source)))
+    """Render Markdown (raw HTML disabled) to sanitised HTML; `#` headings become h2, below
+    the page's own title."""
+    return clean_html(_TOP_HEADING.sub(r"<\1h2>", _markdown.render(clean_text(source))))

@@ -84,3 +84,10 @@ def test_clean_html_strips_unknown_tags_and_attributes():
 
 def test_clean_text_removes_control_and_invisible_characters():
     assert clean_text("a\x00b\u200bc\u202ed\r\ne") == "abcd\ne"
+
+
+def test_tables_and_headings_render_without_attributes():
+    html = render_markdown("# 方案\n\n## 费用分摊\n\n| 楼层 | 比例 |\n|:---|---:|\n| 一楼 | 0% |")
+    assert "<h2>方案</h2>" in html and "<h2>费用分摊</h2>" in html  # no h1 inside a page
+    assert "<table>" in html and "<td>一楼</td>" in html
+    assert "style=" not in html  # column alignment attributes are dropped
