@@ -90,6 +90,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     import proposals.views
     import stakeholders.api
     import stakeholders.demo
+    import stakeholders.demo_relations
+    import stakeholders.network_api
+    import stakeholders.network_views
     import stakeholders.views
     import voting.models  # noqa: F401 (every model is known to migrations)
     from coord import api
@@ -131,4 +134,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(voting.views.bp)
     app.register_blueprint(voting.api.bp)
     cli.coord_cli.add_command(voting_cli)
+
+    import proposals.conflict_map
+    import proposals.stances
+    import voting.stances
+
+    app.register_blueprint(stakeholders.network_views.bp)
+    app.register_blueprint(stakeholders.network_api.bp)
     return app
