@@ -14,6 +14,8 @@ New positions and comments mark the community's network as changed. Imported by
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from flask import url_for
@@ -73,9 +75,31 @@ def _visible_comments(community_id: int) -> sa.ColumnElement[bool]:
     )
 
 
+def _raw(query: sa.Select) -> list[tuple]:
+    """The driver's plain tuples (no per-row type processing: these can be many rows)."""
+    result = db.session.connection().execute(query)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
+
+
+def _when(value: Any) -> datetime | None:
+    """A stored UTC timestamp as the driver returns it (text on SQLite), timezone-aware."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+_POSITION_VALUES = {k.value: v for k, v in POSITION_VALUES.items()}
+_REACTION_VALUES = {k.value: v for k, v in REACTION_VALUES.items()}
+
+
 def position_stances(community_id: int) -> Iterator[tuple]:
     """Yield (stakeholder, proposal item, value, when) for public positions."""
-    rows = db.session.execute(
+    rows = _raw(
         sa.select(
             Position.stakeholder_id, Position.proposal_id, Position.stance, Position.updated_at
         )
@@ -83,19 +107,19 @@ def position_stances(community_id: int) -> Iterator[tuple]:
         .order_by(Position.id)
     )
     for sid, pid, stance, when in rows:
-        yield sid, f"proposal/{pid}", POSITION_VALUES[PositionStance(stance)], when
+        yield sid, f"proposal/{pid}", _POSITION_VALUES[stance], _when(when)
 
 
 def comment_stances(community_id: int) -> Iterator[tuple]:
     """Yield the authors' own stances and the reactions on visible comments."""
-    authors = db.session.execute(
+    authors = _raw(
         sa.select(Comment.actor_id, Comment.proposal_id, Comment.id, Comment.created_at)
         .where(_visible_comments(community_id))
         .order_by(Comment.id)
     )
     for sid, pid, cid, when in authors:
-        yield sid, f"proposal/{pid}/comment/{cid}", 1, when
-    reactions = db.session.execute(
+        yield sid, f"proposal/{pid}/comment/{cid}", 1, _when(when)
+    reactions = _raw(
         sa.select(
             CommentReaction.actor_id,
             CommentReaction.proposal_id,
@@ -108,7 +132,7 @@ def comment_stances(community_id: int) -> Iterator[tuple]:
         .order_by(CommentReaction.id)
     )
     for sid, pid, cid, value, when in reactions:
-        yield sid, f"proposal/{pid}/comment/{cid}", REACTION_VALUES[Reaction(value)], when
+        yield sid, f"proposal/{pid}/comment/{cid}", _REACTION_VALUES[value], _when(when)
 
 
 def _iso(value) -> str | None:

@@ -296,38 +296,59 @@ def _nearest(
         part, signed, both = (x.toarray() for x in (part, signed, both))
     block = max(1, 4_000_000 // max(n, 1))
     keep = min(neighbours, n - 1)
-    found: dict[tuple[int, int], tuple[float, int, int, int]] = {}
+    if keep <= 0:
+        return []
+    parts: list[list[np.ndarray]] = [[] for _ in range(6)]
     for r0 in range(0, n, block):
         r1 = min(n, r0 + block)
         products = []
         for x in (part, signed, both):
             prod = x[r0:r1] @ x.T
-            products.append(prod if dense else prod.toarray())
+            products.append(np.asarray(prod if dense else prod.toarray(), dtype=np.float32))
         shared, net, agree_both = products
         local = np.arange(r1 - r0)
         shared[local, local + r0] = 0
-        score = net / (shared + prior)
+        score = net / (shared + np.float32(prior))
         ok = (shared >= min_shared) & (np.abs(score) >= threshold) & (net != 0)
-        strength = np.where(ok, np.abs(score), 0.0)
-        if keep <= 0:
-            continue
+        strength = np.where(ok, np.abs(score), np.float32(0))
         top = np.argpartition(-strength, keep - 1, axis=1)[:, :keep]
-        for row, cols in zip(local.tolist(), top.tolist(), strict=True):
-            for col in cols:
-                if strength[row, col] <= 0:
-                    continue
-                a, b = sids[row + r0], sids[col]
-                key = (a, b) if a < b else (b, a)
-                if key not in found:
-                    found[key] = (
-                        float(score[row, col]),
-                        int(np.rint(shared[row, col])),
-                        int(np.rint(net[row, col])),
-                        int(np.rint(agree_both[row, col])),
-                    )
-    rv = [(a, b, *vals) for (a, b), vals in found.items()]
-    rv.sort(key=lambda t: (-abs(t[2]), t[0], t[1]))
-    return rv
+        rows = np.repeat(local, keep)
+        cols = top.ravel()
+        good = strength[rows, cols] > 0
+        rows, cols = rows[good], cols[good]
+        for store, values in zip(
+            parts,
+            (
+                rows + r0,
+                cols,
+                score[rows, cols],
+                shared[rows, cols],
+                net[rows, cols],
+                agree_both[rows, cols],
+            ),
+            strict=True,
+        ):
+            store.append(values)
+    if not parts[0] or not sum(len(a) for a in parts[0]):
+        return []
+    a, b, sc, sh, ne, bo = (np.concatenate(store) for store in parts)
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    _, first = np.unique(lo * n + hi, return_index=True)
+    lo, hi, sc, sh, ne, bo = (x[first] for x in (lo, hi, sc, sh, ne, bo))
+    order = np.lexsort((hi, lo, -np.abs(sc)))
+    ids = np.asarray(sids)
+    return [
+        (int(x), int(y), float(z), int(u), int(v), int(w))
+        for x, y, z, u, v, w in zip(
+            ids[lo[order]].tolist(),
+            ids[hi[order]].tolist(),
+            sc[order].tolist(),
+            np.rint(sh[order]).astype(np.int64).tolist(),
+            np.rint(ne[order]).astype(np.int64).tolist(),
+            np.rint(bo[order]).astype(np.int64).tolist(),
+            strict=True,
+        )
+    ]
 
 
 def _inferred(inputs: Inputs) -> list[dict[str, Any]]:

@@ -29,6 +29,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 StanceFn = Callable[[int], Iterable[tuple]]
@@ -110,9 +111,10 @@ def version(community_id: int) -> str:
     return hashlib.sha256(json.dumps(parts, default=str, sort_keys=True).encode()).hexdigest()
 
 
+@lru_cache(maxsize=65536)
 def topic_of(item: str) -> str:
     """Return the topic of an item id: ``proposal/12/comment/40`` → ``proposal/12``."""
-    parts = item.split("/")
+    parts = item.split("/", 2)
     return "/".join(parts[:2])
 
 
