@@ -72,73 +72,73 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     login_manager.init_app(app)
 
-    from coord import auth, cli, errors, i18n, security, views
+    _register_packages(app)
+    return app
+
+
+def _register_packages(app: Flask) -> None:
+    """Bind every package: blueprints, CLI commands, and the modules that register signal
+    receivers, demo loaders, proposal page parts and stance sources on import.
+
+    Only this function imports every package (lower packages never import higher ones).
+    """
+    from coord import api, auth, cli, errors, i18n, notification_views, security, views
 
     i18n.init_app(app, babel)
     security.init_app(app)
     errors.register_error_handlers(app)
     auth.init_app(app)
     cli.init_app(app)
-    app.register_blueprint(views.bp)
 
+    import proposals.api
     import proposals.comment_views
+    import proposals.conflict_map
+    import proposals.dashboard_views
     import proposals.deliberation_views
-    import proposals.models
+    import proposals.demo
+    import proposals.demo_tenders
+    import proposals.demo_tracking
     import proposals.moderation_views
+    import proposals.notify
+    import proposals.stances
+    import proposals.tender_api
     import proposals.tender_models
+    import proposals.tender_views
+    import proposals.tracking_cli
     import proposals.tracking_models
+    import proposals.tracking_views
     import proposals.views
     import stakeholders.api
-    import stakeholders.demo
     import stakeholders.demo_relations
     import stakeholders.network_api
     import stakeholders.network_views
     import stakeholders.views
-    import voting.models  # noqa: F401 (every model is known to migrations)
-    from coord import api
-
-    app.register_blueprint(stakeholders.views.bp)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(stakeholders.api.bp)
-    app.register_blueprint(proposals.views.bp)
-    app.register_blueprint(proposals.comment_views.bp)
-    app.register_blueprint(proposals.deliberation_views.bp)
-    app.register_blueprint(proposals.moderation_views.bp)
-
-    import proposals.api
-    import proposals.notify  # (connects its signal receivers)
-    from coord import notification_views
-
-    app.register_blueprint(notification_views.bp)
-    app.register_blueprint(proposals.api.bp)
-
-    import proposals.dashboard_views
-    import proposals.demo_tracking
-    import proposals.tracking_cli
-    import proposals.tracking_views  # noqa: F401 (demo receiver, CLI and proposal page parts)
-
-    app.register_blueprint(proposals.tracking_views.bp)
-    app.register_blueprint(proposals.dashboard_views.bp)
-
-    import proposals.demo_tenders  # (its demo receiver runs after stakeholders.demo)
-    import proposals.tender_api
-    import proposals.tender_views
-
-    app.register_blueprint(proposals.tender_views.bp)
-    app.register_blueprint(proposals.tender_api.bp)
-
     import voting.api
+    import voting.models
+    import voting.stances
     import voting.views
     from voting.cli import voting_cli
 
-    app.register_blueprint(voting.views.bp)
-    app.register_blueprint(voting.api.bp)
+    blueprints = [
+        views.bp,
+        api.bp,
+        notification_views.bp,
+        stakeholders.views.bp,
+        stakeholders.api.bp,
+        stakeholders.network_views.bp,
+        stakeholders.network_api.bp,
+        proposals.views.bp,
+        proposals.api.bp,
+        proposals.comment_views.bp,
+        proposals.deliberation_views.bp,
+        proposals.moderation_views.bp,
+        proposals.tracking_views.bp,
+        proposals.dashboard_views.bp,
+        proposals.tender_views.bp,
+        proposals.tender_api.bp,
+        voting.views.bp,
+        voting.api.bp,
+    ]
+    for blueprint in blueprints:
+        app.register_blueprint(blueprint)
     cli.coord_cli.add_command(voting_cli)
-
-    import proposals.conflict_map
-    import proposals.stances
-    import voting.stances
-
-    app.register_blueprint(stakeholders.network_views.bp)
-    app.register_blueprint(stakeholders.network_api.bp)
-    return app
