@@ -120,6 +120,7 @@ def test_catalog_compiles() -> None:
     write_mo(buf, catalog)
     buf.seek(0)
     compiled = read_mo(buf)
+
     def key(message_id):  # plural ids come back from the .mo as lists
         return tuple(message_id) if isinstance(message_id, list | tuple) else message_id
 
