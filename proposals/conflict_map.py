@@ -116,6 +116,7 @@ class MapData:
 
 
 _cache: OrderedDict[tuple, MapData] = OrderedDict()
+_opinion_cache: OrderedDict[tuple, dict[str, Any] | None] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -127,7 +128,7 @@ def _rows(query: sa.Select) -> list[tuple]:
     """Run a column query and return the driver's plain tuples (no per-row processing).
 
     Only for columns whose raw values are usable as they are: ids, numbers, strings
-    (enums are stored as their string values); JSON is decoded by `_json`.
+    (enums are stored as their string values); JSON is decoded by `_interests_of`.
     """
     result = db.session.connection().execute(query)
     try:
@@ -136,14 +137,17 @@ def _rows(query: sa.Select) -> list[tuple]:
         result.close()
 
 
-@lru_cache(maxsize=1024)
-def _json_text(value: str) -> Any:
-    return tuple(json.loads(value))
+@lru_cache(maxsize=4096)
+def _interest_list(value: str | tuple) -> list[str]:
+    items = json.loads(value) if isinstance(value, str) else value
+    return [i for i in items or () if i in INTERESTS]
 
 
-def _json(value: Any) -> Any:
-    """Decode a JSON list column (SQLite gives text; PostgreSQL already decodes it)."""
-    return _json_text(value) if isinstance(value, str) else value
+def _interests_of(value: Any) -> list[str]:
+    """Known interests of a JSON list column (text on SQLite, decoded on PostgreSQL)."""
+    if value is None:
+        return []
+    return _interest_list(value if isinstance(value, str) else tuple(value))
 
 
 def _marker(proposal: Proposal, scope: str) -> tuple:
@@ -219,7 +223,7 @@ def _people(proposal: Proposal, extra: set[int] | None = None) -> dict[int, Memb
             function or None,
             building or None,
             stance or "",
-            [i for i in (_json(interests) or []) if i in INTERESTS],
+            _interests_of(interests),
         )
     return rv
 
@@ -451,11 +455,17 @@ def _pair(
     return (a, b, "opinion") if a and b else None
 
 
-def compute_map(proposal: Proposal, scope: str) -> MapData:
-    """Compute a proposal's conflict map and opinion groups (language neutral)."""
+def compute_map(
+    proposal: Proposal, scope: str, opinion: dict[str, Any] | bool | None = False
+) -> MapData:
+    """Compute a proposal's conflict map and opinion groups (language neutral).
+
+    `opinion`: the opinion groups when already known (False: compute them).
+    """
     members = _people(proposal)
     sides = _sides(members)
-    opinion = _opinion(proposal)
+    if opinion is False:
+        opinion = _opinion(proposal)
     pair = _pair(sides, members, opinion, proposal)
     report = network_service.latest_report(proposal.community_id, scope)
     side_a = {m for g in pair[0] for m in g.members} if pair else set()
@@ -515,17 +525,28 @@ def compute_map(proposal: Proposal, scope: str) -> MapData:
 
 
 def map_data(proposal: Proposal, scope: str) -> MapData:
-    """Return the proposal's map, from the cache when nothing changed."""
+    """Return the proposal's map, from the cache when nothing changed.
+
+    The opinion groups are cached apart, keyed by the comments and reactions only, so that
+    a new position or relation does not recompute them (and a new reaction reuses nothing
+    else of the map but is cheap to redo).
+    """
     key = _marker(proposal, scope)
     with _lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    rv = compute_map(proposal, scope)
+        opinion_key = (key[0], *key[4:9])
+        opinion = _opinion_cache.get(opinion_key, False)
+    if opinion is False:
+        opinion = _opinion(proposal)
+    rv = compute_map(proposal, scope, opinion)
     with _lock:
         _cache[key] = rv
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
+        _opinion_cache[opinion_key] = opinion
+        for cache in (_cache, _opinion_cache):
+            while len(cache) > CACHE_SIZE:
+                cache.popitem(last=False)
     return rv
 
 

@@ -352,3 +352,4 @@ def load(created: dict) -> None:
             report = network_service.compute(community, scope, as_of=month_ago)
             network_service.store_report(community, scope, report, month_ago)
     db.session.flush()
+    network_service.forget_dirty()  # the pages compute the current reports when first shown

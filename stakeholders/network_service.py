@@ -936,6 +936,11 @@ def mark_dirty(community_ids: Iterable[int]) -> None:
     session.info.setdefault(_DIRTY + "_app", current_app._get_current_object())
 
 
+def forget_dirty() -> None:
+    """Schedule nothing after this transaction (bulk loads such as the demo)."""
+    db.session().info.pop(_DIRTY, None)
+
+
 @sa.event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     dirty = session.info.pop(_DIRTY, None)
