@@ -28,7 +28,9 @@ no figure describes one person.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import gc
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -181,12 +183,13 @@ class StepRow:
 
 @dataclass(frozen=True)
 class Trend:
-    """Weekly series: received and resolved requests, median resolution, satisfaction."""
+    """Weekly series: requests received; requests resolved, their average working days to
+    resolution and average rating."""
 
     weeks: list[date]
     received: list[int]
     resolved: list[int]
-    median_resolution: list[float | None]
+    mean_resolution: list[float | None]
     satisfaction: list[float | None]
 
 
@@ -240,7 +243,33 @@ def epoch(column: Any) -> sa.ColumnElement[float]:
     """Seconds since 1970 (UTC) of a timestamp column, in SQL."""
     if _dialect() == "sqlite":
         return (sa.func.julianday(column) - 2440587.5) * DAY
-    return sa.extract("epoch", column)
+    return sa.cast(sa.extract("epoch", column), sa.Float)
+
+
+def _moment(column: Any) -> sa.ColumnElement[Any]:
+    """A timestamp column as the cheapest value to fetch: SQLite's stored text as it is
+    (numpy parses it much faster than SQL's julianday), PostgreSQL's epoch seconds."""
+    if _dialect() == "sqlite":
+        return sa.type_coerce(column, sa.String)
+    return epoch(column)
+
+
+def _week(column: Any, e0: float) -> sa.ColumnElement[Any]:
+    """Where a timestamp falls: its UTC hour as text on SQLite (cheap to group by; numpy
+    turns the hours into weeks), its week since `e0` on PostgreSQL."""
+    if _dialect() == "sqlite":
+        return sa.func.substr(sa.type_coerce(column, sa.String), 1, 13)
+    return sa.cast(sa.func.floor((epoch(column) - e0) / WEEK), sa.Integer)
+
+
+def _epochs(values: Sequence[Any]) -> np.ndarray:
+    """Epoch seconds from the values of `_moment` or `_hour`."""
+    if not values:
+        return np.zeros(0)
+    if isinstance(values[0], str):
+        text = np.array(values if len(values[0]) > 13 else [v + ":00" for v in values])
+        return text.astype("datetime64[us]").astype(np.int64) / 1e6
+    return np.asarray(values, dtype=np.float64)
 
 
 def _utc_offset() -> float:
@@ -265,7 +294,10 @@ def _request_scope(scope: Scope) -> list[sa.ColumnElement[bool]]:
 
 
 def _is_open() -> sa.ColumnElement[bool]:
-    return Proposal.status.in_(OPEN_STATES)
+    """Submitted, accepted or in progress: neither resolved nor closed (see
+    proposals.requests, which keeps `resolved_at` and `closed_at` in step with the status),
+    so that the figures need no join to the proposals."""
+    return sa.and_(TrackedRequest.resolved_at.is_(None), TrackedRequest.closed_at.is_(None))
 
 
 def _is_overdue(now: datetime) -> sa.ColumnElement[bool]:
@@ -361,27 +393,101 @@ def _group_stats(keys: np.ndarray, values: np.ndarray) -> dict[Any, Stats]:
     return rv
 
 
-def _arrays(rows: Sequence[Sequence[Any]], columns: int) -> list[np.ndarray]:
+def _rows(statement: sa.Select) -> list[tuple[Any, ...]]:
+    """Run a statement and fetch its rows as the database driver returns them.
+
+    These statements select only integers, floats and text (see `_moment`), which need no
+    result processing, and making tens of thousands of `Row` objects would cost more than
+    the query itself.
+    """
+    result = db.session.connection().execute(statement)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
+
+
+def _columns(rows: list[Any], width: int, moments: tuple[int, ...]) -> list[np.ndarray]:
+    """Turn rows into `width` numpy arrays, one per column; `moments` are timestamp columns.
+
+    The other columns must be numbers (no NULL: coalesce them in SQL).
+    """
     if not rows:
-        return [np.zeros(0) for _ in range(columns)]
-    data = np.array([[(-1 if v is None else v) for v in row] for row in rows], dtype=np.float64)
-    return [data[:, i] for i in range(columns)]
+        return [np.zeros(0) for _ in range(width)]
+    columns = list(zip(*rows, strict=True))
+    return [
+        _epochs(values) if i in moments else np.asarray(values, dtype=np.float64)
+        for i, values in enumerate(columns)
+    ]
 
 
-def compute(scope: Scope, now: datetime | None = None) -> Dashboard:
-    """Compute every figure of the dashboard for `scope` (a fixed number of queries)."""
-    now = now or utcnow()
-    calendar = work_calendar()
-    offset = _utc_offset()
-    min_group = int(current_app.config.get("DASHBOARD_MIN_GROUP") or DEFAULT_MIN_GROUP)
-    where = _request_scope(scope)
-    if scope.handler_id is not None:
-        handler_where = [*where, TrackedRequest.handler_id == scope.handler_id]
-    else:
-        handler_where = where
+def _week_index(values: Sequence[Any], e0: float) -> np.ndarray:
+    """The week (since `e0`) of each `_week` value."""
+    if len(values) and isinstance(values[0], str):  # SQLite's hours: parse each one once
+        position = {hour: i for i, hour in enumerate(dict.fromkeys(values))}
+        inverse = np.fromiter(map(position.__getitem__, values), np.int64, len(values))
+        return np.floor((_epochs(list(position)) - e0) / WEEK).astype(np.int64)[inverse]
+    return np.asarray(values, dtype=np.int64)
 
-    # 1. Counts per (community, current handler).
-    counts = db.session.execute(
+
+def _per_week(week_of: np.ndarray, values: Sequence[Any], weeks: int) -> np.ndarray:
+    """Sum `values` per week (weeks outside 0…weeks-1 are left out)."""
+    inside = (week_of >= 0) & (week_of < weeks)
+    weights = np.asarray(values, dtype=np.float64)[inside]
+    return np.bincount(week_of[inside], weights=weights, minlength=weeks)[:weeks]
+
+
+def _weekly(rows: list[tuple[Any, ...]], width: int, e0: float, weeks: int) -> list[np.ndarray]:
+    """Sum the `width` values of (`_week`, value, …) rows per week since `e0`."""
+    if not rows:
+        return [np.zeros(weeks) for _ in range(width)]
+    columns = list(zip(*rows, strict=True))
+    week_of = _week_index(columns[0], e0)
+    return [_per_week(week_of, values, weeks) for values in columns[1:]]
+
+
+_Grouped = tuple[Stats, dict[int, Stats], dict[int, Stats]]
+
+
+def _stats_by(statement: sa.Select) -> _Grouped:
+    """Count, median and 90th percentile of (a, b, value) rows: overall, per a, per b.
+
+    PostgreSQL computes them (``percentile_cont`` over grouping sets); on SQLite the
+    values are fetched (one number per row) and numpy computes the same interpolation.
+    A key of -1 (a NULL coalesced) is left out of the groups.
+    """
+    if _dialect() == "postgresql":
+        sub = statement.subquery()
+        a, b, value = sub.c
+        rows = _rows(
+            sa.select(
+                a,
+                b,
+                sa.func.grouping(a, b),
+                sa.func.count(),
+                sa.func.percentile_cont(0.5).within_group(value),
+                sa.func.percentile_cont(0.9).within_group(value),
+            ).group_by(sa.func.grouping_sets(sa.tuple_(a), sa.tuple_(b), sa.text("()")))
+        )
+        total, by_a, by_b = Stats(), {}, {}
+        for key_a, key_b, grouping, n, median, p90 in rows:
+            if not n:  # the empty grouping set of no rows at all
+                continue
+            stats = Stats(int(n), float(median), float(p90))
+            if grouping == 3:
+                total = stats
+            elif grouping == 1 and key_a != -1:
+                by_a[key_a] = stats
+            elif grouping == 2 and key_b != -1:
+                by_b[key_b] = stats
+        return total, by_a, by_b
+    keys_a, keys_b, values = _columns(_rows(statement), 3, ())
+    return Stats.of(values), _group_stats(keys_a, values), _group_stats(keys_b, values)
+
+
+def _counts_statement(where: list[sa.ColumnElement[bool]], now: datetime) -> sa.Select:
+    """Counts per (community, current handler): one aggregate over a covering index."""
+    return (
         sa.select(
             TrackedRequest.community_id,
             TrackedRequest.handler_id,
@@ -393,66 +499,178 @@ def compute(scope: Scope, now: datetime | None = None) -> Dashboard:
             _count(_resolved_once()),
             _count(TrackedRequest.reopen_count > 0),
         )
-        .join(Proposal, Proposal.id == TrackedRequest.proposal_id)
-        .where(*handler_where)
+        .where(*where)
         .group_by(TrackedRequest.community_id, TrackedRequest.handler_id)
-    ).all()
-
-    # 2. Resolution: first assignment → resolution (current handler), with the rating.
-    resolution_rows = db.session.execute(
-        sa.select(
-            TrackedRequest.community_id,
-            TrackedRequest.handler_id,
-            epoch(TrackedRequest.assigned_at),
-            epoch(TrackedRequest.resolved_at),
-            TrackedRequest.satisfaction,
-        ).where(
-            *handler_where,
-            TrackedRequest.resolved_at.is_not(None),
-            TrackedRequest.assigned_at.is_not(None),
-        )
-    ).all()
-
-    # 3. First response per custody (the handler who had it).
-    custody = (
-        sa.select(
-            TrackedRequest.community_id,
-            RequestEvent.to_handler_id,
-            epoch(RequestEvent.created_at),
-            epoch(RequestEvent.responded_at),
-        )
-        .join(TrackedRequest, TrackedRequest.id == RequestEvent.request_id)
-        .where(
-            *where,
-            RequestEvent.type.in_(CUSTODY),
-            RequestEvent.responded_at.is_not(None),
-        )
     )
-    if scope.handler_id is not None:
-        custody = custody.where(RequestEvent.to_handler_id == scope.handler_id)
-    custody_rows = db.session.execute(custody).all()
 
-    # 4. Requests received per week (local weeks starting on Monday).
+
+def _resolution_aggregated(
+    where: list[sa.ColumnElement[bool]], e0: float, weeks: int
+) -> tuple[_Grouped, np.ndarray, list[np.ndarray]]:
+    """Resolution figures and weekly series from aggregate queries (PostgreSQL)."""
+    resolution = _stats_by(
+        sa.select(
+            TrackedRequest.community_id,
+            sa.func.coalesce(TrackedRequest.handler_id, -1),
+            TrackedRequest.resolution_workdays,
+        ).where(*where, TrackedRequest.resolution_workdays.is_not(None))
+    )
+    received_week = _week(TrackedRequest.submitted_at, e0).label("week")
+    (received,) = _weekly(
+        _rows(
+            sa.select(received_week, sa.func.count())
+            .where(*where)
+            .group_by(sa.literal_column("week"))
+        ),
+        1,
+        e0,
+        weeks,
+    )
+    resolved_week = _week(TrackedRequest.resolved_at, e0).label("week")
+    resolved = _weekly(
+        _rows(
+            sa.select(
+                resolved_week,
+                sa.func.count(),
+                sa.func.sum(TrackedRequest.resolution_workdays),
+                sa.func.count(TrackedRequest.satisfaction),
+                sa.func.coalesce(sa.func.sum(TrackedRequest.satisfaction), 0),
+            )
+            .where(*where, TrackedRequest.resolution_workdays.is_not(None))
+            .group_by(sa.literal_column("week"))
+        ),
+        4,
+        e0,
+        weeks,
+    )
+    return resolution, received, resolved
+
+
+def _requests_fetched(
+    where: list[sa.ColumnElement[bool]], now: datetime, e0: float, weeks: int
+) -> tuple[list[tuple[Any, ...]], _Grouped, np.ndarray, list[np.ndarray]]:
+    """Counts, resolution figures and weekly series from one scan (SQLite).
+
+    Without percentile functions SQLite hands over the durations anyway, one row per
+    request; the conditions the counts need come along as 0/1 columns (the same SQL
+    expressions as `_counts_statement`) and numpy adds them up, which costs less than a
+    second pass over the requests.
+    """
+    flag = lambda condition: sa.case((condition, 1), else_=0)  # noqa: E731
+    rows = _rows(
+        sa.select(
+            TrackedRequest.community_id,
+            sa.func.coalesce(TrackedRequest.handler_id, -1),
+            sa.func.coalesce(TrackedRequest.resolution_workdays, -1.0),
+            _week(TrackedRequest.submitted_at, e0),
+            _week(TrackedRequest.resolved_at, e0),
+            sa.func.coalesce(TrackedRequest.satisfaction, 0),
+            flag(_is_open()),
+            flag(_is_overdue(now)),
+            flag(_resolved_once()),
+            flag(TrackedRequest.reopen_count > 0),
+        ).where(*where)
+    )
+    if not rows:
+        return [], (Stats(), {}, {}), np.zeros(weeks), [np.zeros(weeks) for _ in range(4)]
+    columns = list(zip(*rows, strict=True))
+    community, handler, days = (np.asarray(c, dtype=np.float64) for c in columns[:3])
+    submitted, resolved_at = columns[3], columns[4]
+    rating, is_open, overdue, resolved_once, reopened = (
+        np.asarray(c, dtype=np.float64) for c in columns[5:]
+    )
+    keys, group = np.unique(community * 2**32 + handler + 1, return_inverse=True)
+    sums = [
+        np.bincount(group, weights=w, minlength=len(keys)).astype(np.int64)
+        for w in (np.ones(len(rows)), is_open, overdue, rating > 0, rating, resolved_once, reopened)
+    ]
+    counts = []
+    for i, key in enumerate(keys.astype(np.int64)):
+        c, h = divmod(int(key), 2**32)
+        counts.append((c, h - 1 if h else None, *(int(total[i]) for total in sums)))
+    done = days >= 0
+    resolution = (
+        Stats.of(days[done]),
+        _group_stats(community[done], days[done]),
+        _group_stats(handler[done], days[done]),
+    )
+    received = _per_week(_week_index(submitted, e0), np.ones(len(rows)), weeks)
+    week_of = _week_index([h for h, d in zip(resolved_at, done, strict=True) if d], e0)
+    rated = rating[done]
+    resolved = [
+        _per_week(week_of, values, weeks)
+        for values in (np.ones(int(done.sum())), days[done], rated > 0, rated)
+    ]
+    return counts, resolution, received, resolved
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while tens of thousands of tuples are made (they
+    hold no cycles; collecting while they pile up costs more than the query)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def compute(scope: Scope, now: datetime | None = None) -> Dashboard:
+    """Compute every figure of the dashboard for `scope` (a fixed number of queries)."""
+    with _no_gc():
+        return _compute(scope, now or utcnow())
+
+
+def _compute(scope: Scope, now: datetime) -> Dashboard:
+    calendar = work_calendar()
+    offset = _utc_offset()
+    min_group = int(current_app.config.get("DASHBOARD_MIN_GROUP") or DEFAULT_MIN_GROUP)
+    where = _request_scope(scope)
+    if scope.handler_id is not None:
+        handler_where = [*where, TrackedRequest.handler_id == scope.handler_id]
+    else:
+        handler_where = where
+
     origin_day = scope.start.astimezone(local_tz()).date()
     origin_day -= timedelta(days=origin_day.weekday())
     origin = datetime.combine(origin_day, time(0), tzinfo=local_tz()).astimezone(UTC)
     e0 = origin.timestamp()
-    bucket_expr = (epoch(TrackedRequest.submitted_at) - e0) / WEEK
+
+    weeks = max(1, int(np.ceil((scope.end.timestamp() - e0) / WEEK)))
+
+    # 1. Counts per (community, current handler); 2. resolution (working days from the first
+    # assignment to the resolution, stored when resolved) per community and current handler;
+    # requests received and resolved per week.
     if _dialect() == "sqlite":
-        bucket = sa.cast(bucket_expr, sa.Integer)
+        counts, resolution, received, resolved_weekly = _requests_fetched(
+            handler_where, now, e0, weeks
+        )
     else:
-        bucket = sa.cast(sa.func.floor(bucket_expr), sa.Integer)
-    received_weeks = dict(
-        db.session.execute(
-            sa.select(bucket.label("week"), sa.func.count())
-            .where(*handler_where)
-            .group_by(sa.literal_column("week"))
-        ).all()
+        counts = _rows(_counts_statement(handler_where, now))
+        resolution, received, resolved_weekly = _resolution_aggregated(handler_where, e0, weeks)
+
+    # 3. First response per custody (the handler who had it; stored when it answered).
+    # SQLite joins best from the custody events (materialised first) to their requests.
+    events = sa.select(
+        RequestEvent.request_id, RequestEvent.to_handler_id, RequestEvent.response_workdays
+    ).where(RequestEvent.type.in_(CUSTODY), RequestEvent.response_workdays.is_not(None))
+    if scope.handler_id is not None:
+        events = events.where(RequestEvent.to_handler_id == scope.handler_id)
+    events = events.cte("custody")
+    if _dialect() == "sqlite":
+        events = events.prefix_with("MATERIALIZED")
+    first_response = _stats_by(
+        sa.select(TrackedRequest.community_id, events.c.to_handler_id, events.c.response_workdays)
+        .select_from(events)
+        .join(TrackedRequest, TrackedRequest.id == events.c.request_id)
+        .where(*where)
     )
 
     # 5. Review steps per owner; 6. review durations.
     pending = sa.and_(ReviewStep.decision == "pending", Proposal.status == "under_review")
-    step_base = (
+    step_counts = _rows(
         sa.select(
             ReviewStep.owner_id,
             _count(pending),
@@ -464,9 +682,10 @@ def compute(scope: Scope, now: datetime | None = None) -> Dashboard:
         .where(*_step_scope(scope))
         .group_by(ReviewStep.owner_id)
     )
-    step_counts = db.session.execute(step_base).all()
-    step_times = db.session.execute(
-        sa.select(ReviewStep.owner_id, epoch(ReviewStep.activated_at), epoch(ReviewStep.decided_at))
+    step_times = _rows(
+        sa.select(
+            ReviewStep.owner_id, _moment(ReviewStep.activated_at), _moment(ReviewStep.decided_at)
+        )
         .join(Plan, Plan.id == ReviewStep.plan_id)
         .join(Proposal, Proposal.id == Plan.proposal_id)
         .where(
@@ -474,10 +693,10 @@ def compute(scope: Scope, now: datetime | None = None) -> Dashboard:
             ReviewStep.decision.in_(DECIDED),
             ReviewStep.decided_at.is_not(None),
         )
-    ).all()
+    )
 
     # 7. Names.
-    ids = {h for _c, h, *_ in counts} | {h for _c, h, *_ in custody_rows}
+    ids = {h for _c, h, *_ in counts} | set(first_response[2])
     ids |= {o for o, *_ in step_counts}
     ids.discard(None)
     names = (
@@ -508,20 +727,14 @@ def compute(scope: Scope, now: datetime | None = None) -> Dashboard:
         ).add(part)
 
     # Durations.
-    r_comm, r_handler, r_start, r_end, r_rating = _arrays(resolution_rows, 5)
-    r_days = workday_seconds(r_start, r_end, calendar, offset) / DAY
-    total.resolution = Stats.of(r_days)
-    for key, stats in _group_stats(r_handler, r_days).items():
-        by_handler.setdefault(key, Row(key, names.get(key, ""))).resolution = stats
-    for key, stats in _group_stats(r_comm, r_days).items():
-        by_community.setdefault(key, Row(key, communities.get(key, ""))).resolution = stats
-    c_comm, c_handler, c_start, c_end = _arrays(custody_rows, 4)
-    c_days = workday_seconds(c_start, c_end, calendar, offset) / DAY
-    total.first_response = Stats.of(c_days)
-    for key, stats in _group_stats(c_handler, c_days).items():
-        by_handler.setdefault(key, Row(key, names.get(key, ""))).first_response = stats
-    for key, stats in _group_stats(c_comm, c_days).items():
-        by_community.setdefault(key, Row(key, communities.get(key, ""))).first_response = stats
+    for stats, name in ((resolution, "resolution"), (first_response, "first_response")):
+        total_stats, by_community_stats, by_handler_stats = stats
+        setattr(total, name, total_stats)
+        for key, value in by_handler_stats.items():
+            setattr(by_handler.setdefault(key, Row(key, names.get(key, ""))), name, value)
+        for key, value in by_community_stats.items():
+            row = by_community.setdefault(key, Row(key, communities.get(key, "")))
+            setattr(row, name, value)
 
     # Steps.
     steps_total = StepRow(None, "")
@@ -532,34 +745,20 @@ def compute(scope: Scope, now: datetime | None = None) -> Dashboard:
         steps_total.pending += row.pending
         steps_total.overdue += row.overdue
         steps_total.decided += row.decided
-    s_owner, s_start, s_end = _arrays(step_times, 3)
+    s_owner, s_start, s_end = _columns(step_times, 3, (1, 2))
     s_days = workday_seconds(s_start, s_end, calendar, offset) / DAY
     steps_total.review = Stats.of(s_days)
     for key, stats in _group_stats(s_owner, s_days).items():
         owners.setdefault(key, StepRow(key, names.get(key, ""))).review = stats
 
     # Trend.
-    weeks = max(1, int(np.ceil((scope.end.timestamp() - e0) / WEEK)))
-    resolved = np.zeros(weeks, dtype=np.int64)
-    medians: list[float | None] = [None] * weeks
-    satisfaction: list[float | None] = [None] * weeks
-    if len(r_end):
-        week_of = np.floor((r_end - e0) / WEEK).astype(np.int64)
-        inside = (week_of >= 0) & (week_of < weeks)
-        resolved = np.bincount(week_of[inside], minlength=weeks)[:weeks]
-        for w in np.unique(week_of[inside]):
-            chosen = week_of == w
-            medians[int(w)] = float(np.median(r_days[chosen]))
-            rated = r_rating[chosen]
-            rated = rated[rated >= 1]
-            if len(rated):
-                satisfaction[int(w)] = float(rated.mean())
+    resolved, days, rated, rating = resolved_weekly
     trend = Trend(
         weeks=[origin_day + timedelta(weeks=i) for i in range(weeks)],
-        received=[int(received_weeks.get(i, 0)) for i in range(weeks)],
+        received=[int(v) for v in received],
         resolved=[int(v) for v in resolved],
-        median_resolution=medians,
-        satisfaction=satisfaction,
+        mean_resolution=[float(d / n) if n else None for d, n in zip(days, resolved, strict=True)],
+        satisfaction=[float(s / n) if n else None for s, n in zip(rating, rated, strict=True)],
     )
 
     handler_rows = sorted(by_handler.values(), key=lambda r: (r.key is None, r.name, r.key or 0))

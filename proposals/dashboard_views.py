@@ -14,10 +14,10 @@ import io
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, render_template, request, url_for
-from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -172,11 +172,14 @@ def _view() -> View:
 
 
 def _days(value: float | None) -> str:
-    return "—" if value is None else format_decimal(round(value, 1), format="#,##0.0")
+    return "—" if value is None else f"{value:,.1f}"
 
 
 def _fmt(value: Any, n: int, board: dash.Dashboard, kind: str = "count") -> str:
-    """Format a figure, or hide it in the public view when it rests on too few items."""
+    """Format a figure, or hide it in the public view when it rests on too few items.
+
+    (Both languages group digits with a comma and use a decimal point.)
+    """
     if not board.shown(value, n):
         return _("fewer than %(n)d", n=board.min_group)
     if value is None:
@@ -184,10 +187,22 @@ def _fmt(value: Any, n: int, board: dash.Dashboard, kind: str = "count") -> str:
     if kind == "days":
         return _days(value)
     if kind == "rate":
-        return format_decimal(round(value * 100, 1), format="0.#") + "%"
+        return f"{value * 100:.1f}".removesuffix(".0") + "%"
     if kind == "score":
-        return format_decimal(round(value, 2), format="0.0#")
-    return format_decimal(value, format="#,##0")
+        return f"{value:.2f}".rstrip("0").removesuffix(".") if value % 1 else f"{value:.1f}"
+    return f"{value:,}"
+
+
+def _linker(view: View) -> Any:
+    """Return `href(metric, **dims)`: the items page behind a figure (built without the
+    router: the dashboard has a few hundred of them)."""
+    base = url_for(".items")
+    args = view.args()
+
+    def href(metric: str, **dims: Any) -> str:
+        return f"{base}?{urlencode(args | dims | {'metric': metric})}"
+
+    return href
 
 
 def _charts(view: View, board: dash.Dashboard) -> dict[str, Markup]:
@@ -230,7 +245,8 @@ def _charts(view: View, board: dash.Dashboard) -> dict[str, Markup]:
         labels,
         [
             charts.Series(
-                _("Median days to resolution"), hide(trend.median_resolution, trend.resolved)
+                _("Working days to resolution (average)"),
+                hide(trend.mean_resolution, trend.resolved),
             ),
             charts.Series(
                 _("Average satisfaction (1–5)"), hide(trend.satisfaction, trend.resolved)
@@ -238,7 +254,7 @@ def _charts(view: View, board: dash.Dashboard) -> dict[str, Markup]:
         ],
         title=_("Speed and satisfaction per week"),
         desc=_(
-            "Median working days from assignment to resolution, and the average rating, "
+            "Average working days from assignment to resolution, and the average rating, "
             "of the requests resolved each week."
         ),
         chart_id="chart-speed",
@@ -257,6 +273,7 @@ def index():
         board=board,
         charts=_charts(view, board),
         fmt=lambda value, n, kind="count": _fmt(value, n, board, kind),
+        href=_linker(view),
     )
 
 

@@ -47,6 +47,12 @@ def add_workdays(start: datetime, days: int) -> datetime:
     return work_calendar().add_workdays(local, days).astimezone(UTC)
 
 
+def workdays_between(start: datetime, end: datetime) -> float:
+    """Return the working time from `start` to `end` in working days (24 working hours each)."""
+    tz = local_tz()
+    return work_calendar().workday_hours_between(start.astimezone(tz), end.astimezone(tz)) / 24
+
+
 def is_workday(moment: datetime) -> bool:
     """Tell whether `moment` falls on a working day (local time)."""
     return work_calendar().is_workday(moment.astimezone(local_tz()))

@@ -25,7 +25,13 @@ from coord import accounts, signals
 from coord.db import db, utcnow
 from coord.models import Community, User
 from proposals import services
-from proposals.deadlines import add_workdays, is_workday, local_tz, request_deadlines
+from proposals.deadlines import (
+    add_workdays,
+    is_workday,
+    local_tz,
+    request_deadlines,
+    workdays_between,
+)
 from proposals.models import Proposal, ProposalTransition, ProposalVersion
 from proposals.requests import PROPOSAL_CATEGORY, invite, track
 from proposals.tracking_models import (
@@ -226,6 +232,7 @@ class _Story:
             self.tracked.first_response_at = when
         if self.custody is not None and self.custody.responded_at is None:
             self.custody.responded_at = when
+            self.custody.response_workdays = workdays_between(self.custody.created_at, when)
 
     def assign(self, committee: Actor, handler: Stakeholder, when: datetime) -> _Story:
         invite(self.proposal, handler.id)
@@ -268,6 +275,7 @@ class _Story:
     def resolve(self, handler: Actor, when: datetime, text: str) -> _Story:
         self._respond(handler, when)
         self.tracked.resolved_at = when
+        self.tracked.resolution_workdays = workdays_between(self.tracked.assigned_at, when)
         self._move(handler, "resolve", "resolved", when, text)
         self._event(handler, "resolved", when, text)
         return self
@@ -275,7 +283,7 @@ class _Story:
     def reopen(self, when: datetime, reason: str) -> _Story:
         t = self.tracked
         t.reopen_count += 1
-        t.resolved_at = None
+        t.resolved_at = t.resolution_workdays = None
         self._move(self.requester, "reopen", "in_progress", when, reason)
         self._event(self.requester, "reopened", when, reason)
         return self

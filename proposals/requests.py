@@ -42,7 +42,7 @@ from coord.models import Community, Grid, User
 from coord.notifications import N_, Note, notify, register_kind
 from proposals import permissions as perm
 from proposals import services
-from proposals.deadlines import add_workdays, request_deadlines
+from proposals.deadlines import add_workdays, request_deadlines, workdays_between
 from proposals.models import Proposal, ProposalInvite, ProposalTransition, Visibility
 from proposals.notify import proposal_url, recipients
 from proposals.tracking_models import Attachment, RequestEvent, TrackedRequest
@@ -367,6 +367,7 @@ def _responded(tracked: TrackedRequest, actor: Actor | None, when: datetime) -> 
     custody = _custody(tracked)
     if custody is not None and custody.responded_at is None:
         custody.responded_at = when
+        custody.response_workdays = workdays_between(custody.created_at, when)
 
 
 def invite(proposal: Proposal, stakeholder_id: int) -> None:
@@ -613,9 +614,11 @@ def _on_transitioned(
         _responded(tracked, actor, now)
     if action == "resolve":
         tracked.resolved_at = now
+        if tracked.assigned_at is not None:
+            tracked.resolution_workdays = workdays_between(tracked.assigned_at, now)
     elif action == "reopen":
         tracked.reopen_count += 1
-        tracked.resolved_at = None
+        tracked.resolved_at = tracked.resolution_workdays = None
     elif action in ("confirm", "reject", "merge"):
         tracked.closed_at = now
     event_type = {

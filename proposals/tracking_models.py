@@ -69,6 +69,24 @@ class TrackedRequest(db.Model):
     """The tracking part of a proposal of kind `request` (诉求): handler, deadlines, rating."""
 
     __tablename__ = "tracked_requests"
+    __table_args__ = (
+        # The supervision dashboard's figures come from this index alone (proposals.dashboard).
+        sa.Index(
+            "ix_tracked_requests_dashboard",
+            "community_id",
+            "submitted_at",
+            "handler_id",
+            "assigned_at",
+            "resolved_at",
+            "closed_at",
+            "first_response_at",
+            "first_response_due_at",
+            "resolution_due_at",
+            "satisfaction",
+            "reopen_count",
+            "resolution_workdays",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id"), unique=True)
@@ -86,6 +104,8 @@ class TrackedRequest(db.Model):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reopen_count: Mapped[int] = mapped_column(default=0)
+    #: Working days from the first assignment to the (last) resolution, set when resolved.
+    resolution_workdays: Mapped[float | None]
     satisfaction: Mapped[int | None]
     satisfaction_comment: Mapped[str] = mapped_column(sa.String(500), default="")
     merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("proposals.id"))
@@ -98,6 +118,17 @@ class RequestEvent(db.Model):
     """A step in a request's chain of custody: assigned, transferred, progress, resolved…"""
 
     __tablename__ = "request_events"
+    __table_args__ = (
+        # Each custody's first response, for the dashboard (proposals.dashboard).
+        sa.Index(
+            "ix_request_events_custody",
+            "type",
+            "request_id",
+            "to_handler_id",
+            "responded_at",
+            "response_workdays",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(sa.ForeignKey("tracked_requests.id"), index=True)
@@ -111,6 +142,8 @@ class RequestEvent(db.Model):
     #: On an `assigned` or `transferred` event (the start of a handler's custody): when the
     #: receiving handler first acted on the request (the custody's first response).
     responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Working days from the start of the custody to `responded_at`.
+    response_workdays: Mapped[float | None]
 
 
 class Milestone(db.Model):

@@ -1,4 +1,4 @@
-"""tracking: each custody's first response; indexes for the supervision dashboard
+"""tracking: each custody's first response
 
 Revision ID: 0006_tracking
 Revises: 0005_tenders

@@ -24,6 +24,7 @@ from coord.db import db
 from coord.models import Community, Street
 from proposals import dashboard as dash
 from proposals import services
+from proposals.deadlines import workdays_between
 from proposals.models import Proposal, Visibility
 from proposals.tracking_models import Plan, RequestEvent, ReviewStep, TrackedRequest
 from proposals.workdays import CHINA_2026, WorkCalendar
@@ -121,6 +122,7 @@ class Fixture:
                 to_handler_id=handler.id,
                 created_at=when,
                 responded_at=responded,
+                response_workdays=workdays_between(when, responded) if responded else None,
             )
         )
         if responded:
@@ -138,11 +140,13 @@ class Fixture:
                 to_handler_id=new.id,
                 created_at=when,
                 responded_at=responded,
+                response_workdays=workdays_between(when, responded) if responded else None,
             )
         )
 
     def close(self, tracked, resolved, rating) -> None:
         tracked.resolved_at, tracked.satisfaction = resolved, rating
+        tracked.resolution_workdays = workdays_between(tracked.assigned_at, resolved)
         tracked.closed_at = resolved + timedelta(hours=8)
         tracked.proposal.status = "closed"
 
@@ -298,7 +302,7 @@ def test_the_weekly_trend(fixture):
     assert trend.weeks == [date(2026, 11, 2), date(2026, 11, 9)]
     assert trend.received == [3, 3]
     assert trend.resolved == [1, 1]
-    assert trend.median_resolution == [2.0, 6.0]
+    assert trend.mean_resolution == [2.0, 6.0]
     assert trend.satisfaction == [5.0, 2.0]
 
 
