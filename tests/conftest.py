@@ -11,6 +11,7 @@ from cryptography.fernet import Fernet
 from flask import Flask
 from flask.ctx import _cv_app
 from flask.testing import FlaskClient
+from flask_babel import force_locale
 from flask_migrate import upgrade
 
 from coord import create_app
@@ -138,8 +139,12 @@ def shared_app(database_url: str) -> Iterator[Flask]:
 
 @pytest.fixture
 def app(shared_app: Flask) -> Iterator[Flask]:
-    """The shared app with an application context pushed; tables are emptied afterwards."""
-    with shared_app.app_context():
+    """The shared app with an application context pushed; tables are emptied afterwards.
+
+    Messages raised outside a request (service tests) are in English; requests still pick
+    their language as the app does (Chinese by default).
+    """
+    with shared_app.app_context(), force_locale("en"):
         yield shared_app
         db.session.rollback()
         _empty_tables()

@@ -91,7 +91,7 @@ def test_propose_an_amendment(make_resident, lift):
     amendment = propose(wang, lift)
     assert amendment.status == AmendmentStatus.OPEN and amendment.base_version == 1
     assert amendment.actor_id == identity(wang).id and amendment.user_id == wang.id
-    assert "<table>" not in amendment.body_html and "| 楼层 |" in amendment.body_html
+    assert "<table>" in amendment.body_html and "<th>楼层</th>" in amendment.body_html
     assert amendment.support_count == 0
     (event,) = _audit("amendment.propose")
     assert event.is_public and event.data == {"proposal_id": lift.id, "base_version": 1}
