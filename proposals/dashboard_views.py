@@ -83,11 +83,16 @@ class View:
         return {k: v for k, v in rv.items() if v is not None}
 
 
+_EARLIEST, _LATEST = date(2000, 1, 1), date(2099, 12, 31)
+
+
 def _date_arg(name: str) -> date | None:
+    """Read a date (YYYY-MM-DD) between 2000 and 2099; None when absent or malformed."""
     try:
-        return date.fromisoformat(request.args.get(name, ""))
+        rv = date.fromisoformat(request.args.get(name, ""))
     except ValueError:
         return None
+    return rv if _EARLIEST <= rv <= _LATEST else None
 
 
 def _home_community() -> int | None:

@@ -563,6 +563,12 @@ def _on_transitioned(
         state = rr.resubmit(route_of(plan), state_of(plan))
         plan.round += 1
         _activate(plan, state.group, now, actor)
+    elif action == "close" and actor is not None:
+        if not (
+            perm.is_author(actor.user, actor.stakeholder.id, proposal)
+            or is_plan_street_office(actor.user, plan)
+        ):
+            raise NotAllowed(_("Only the plan's author or the street office closes it."))
     elif action == "withdraw":
         for row in _current_rows(plan):
             if row.decision == rr.PENDING:

@@ -606,6 +606,18 @@ def _on_transitioned(
     if tracked is None:
         return
     now = utcnow()
+    if (
+        action in ("reject", "merge")
+        and actor is not None
+        and not (
+            can_triage(actor.user, tracked) or is_handler(actor.user, actor.stakeholder.id, tracked)
+        )
+    ):
+        # The lifecycle's "street office" is every government unit of the street; turning
+        # a request away is for its residents committee, the street office or its handler.
+        raise NotAllowed(
+            _("Only the residents committee, the street office or the handler can do this.")
+        )
     if action == "confirm" and actor is not None and tracked.satisfaction is None:
         raise DomainError(_("Rate the resolution to confirm it."), status=409)
     if action == "merge" and tracked.merged_into_id is None:

@@ -21,16 +21,20 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from coord.forms import strip_text
+from coord.web import MAX_ID
 from proposals.review_route import DECISION_LABELS
 
 ROUTE_ROWS = 6
 
 
 def _int_or_none(value: object) -> int | None:
-    """Coerce a select's value to an id, '' to None."""
+    """Coerce a select's value to an id, '' to None (ids beyond 32 bits do not exist)."""
     if value in (None, "", "None"):
         return None
-    return int(value)
+    rv = int(value)
+    if not 0 < rv <= MAX_ID:
+        raise ValueError("not an id")
+    return rv
 
 
 class RequestForm(FlaskForm):
@@ -96,7 +100,9 @@ class MoveForm(FlaskForm):
 
 
 class MergeForm(FlaskForm):
-    target = IntegerField(_l("Duplicate of request no."), validators=[Optional()])
+    target = IntegerField(
+        _l("Duplicate of request no."), validators=[Optional(), NumberRange(min=1, max=MAX_ID)]
+    )
     reason = StringField(_l("Note (optional)"), filters=[strip_text], validators=[Length(max=500)])
     submit = SubmitField(_l("Merge"))
 

@@ -32,7 +32,7 @@ from coord.errors import DomainError
 from coord.i18n import AUDIT_LABELS
 from coord.models import Community, Grid
 from coord.permissions import require
-from coord.web import form_error, form_status, int_arg
+from coord.web import MAX_ID, form_error, form_status, int_arg
 from proposals import lifecycle, plans, requests
 from proposals import permissions as perm
 from proposals import review_route as rr
@@ -408,6 +408,8 @@ def request_create():
         try:
             tracked = requests.create_request(actor, data)
         except DomainError as exc:
+            if exc.field == "file":  # an upload refused by coord.uploads
+                exc.field = "photos"
             form_error(form, exc)
         else:
             db.session.commit()
@@ -437,7 +439,7 @@ def request_assign(proposal_id: int):
 def _all_handlers(tracked: TrackedRequest) -> list[Stakeholder]:
     """Every stakeholder id is a valid choice for the form; the service checks handlers."""
     wanted = request.form.get("handler_id", "")
-    if not wanted.isdigit():
+    if not wanted.isdigit() or not 0 < int(wanted) <= MAX_ID:
         return []
     return list(db.session.scalars(sa.select(Stakeholder).where(Stakeholder.id == int(wanted))))
 
@@ -741,6 +743,8 @@ def plan_create():
         try:
             plan = plans.create_plan(actor, data)
         except DomainError as exc:
+            if exc.field == "file":  # an upload refused by coord.uploads
+                exc.field = "attachments"
             form_error(form, exc)
         else:
             db.session.commit()
