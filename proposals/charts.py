@@ -17,6 +17,7 @@ from html import escape
 
 PALETTE = ("#1f5fae", "#b3261e", "#1e7a3c", "#b5620b", "#7a3eb1", "#1f7a6d")
 INK, MUTED, GRID = "#1d2433", "#5b6475", "#d9dee7"
+MAX_BAR = 36  # px: a few weeks do not make slabs
 FONT = "PingFang SC, Hiragino Sans GB, Noto Sans CJK SC, Microsoft YaHei, sans-serif"
 
 
@@ -193,7 +194,8 @@ def bar_chart(
     _check(labels, series)
     frame = _frame(series, width, height, legend=len(series) > 1)
     slot = frame.plot_width / max(len(labels), 1)
-    bar = max(slot * 0.8 / len(series), 1.0)
+    bar = min(max(slot * 0.8 / len(series), 1.0), MAX_BAR)
+    group = bar * len(series)
     centers = [frame.left + slot * (i + 0.5) for i in range(len(labels))]
     out = _open(chart_id, frame, title, desc)
     out += _axes(frame, labels, centers, unit)
@@ -204,7 +206,7 @@ def bar_chart(
         for i, value in enumerate(s.values):
             if value is None:
                 continue
-            x = centers[i] - slot * 0.4 + bar * k
+            x = centers[i] - group / 2 + bar * k
             y = frame.y(value)
             top, h = min(y, zero), abs(zero - y)
             tip = f"{labels[i]} · {s.name}: {_format(value, unit)}"

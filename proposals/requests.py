@@ -49,12 +49,15 @@ from proposals.tracking_models import Attachment, RequestEvent, TrackedRequest
 from proposals.tracking_roles import (
     acts_for,
     handler_filter,
+    is_member,
     is_street_office,
+    street_office_ids,
     street_office_of,
     tracked_request_of,
 )
 from stakeholders.acting import Actor
 from stakeholders.models import Membership, MembershipStatus, Stakeholder
+from stakeholders.permissions import residents_committee_of
 
 #: Request categories (English msgids) and the proposal category each one files under.
 CATEGORIES: dict[str, str] = {
@@ -300,6 +303,21 @@ def is_requester(user: User | None, actor_id: int | None, tracked: TrackedReques
     return perm.is_author(user, actor_id, tracked.proposal)
 
 
+def _on_behalf(actor: Actor, tracked: TrackedRequest) -> Actor:
+    """The organisation a triage is recorded for: the one acted as, else the community's
+    residents committee or the street office the user works for (the chain of custody
+    names who decided, not the staff member's private identity)."""
+    if actor.stakeholder.is_organisation:
+        return actor
+    community = tracked.proposal.community
+    committee = residents_committee_of(community.id)
+    if committee is not None and is_member(actor.user, committee.id):
+        return Actor(actor.user, committee)
+    office_id = street_office_ids(actor.user).get(community.street_id)
+    office = db.session.get(Stakeholder, office_id) if office_id else None
+    return Actor(actor.user, office) if office is not None else actor
+
+
 def _valid_handler(tracked: TrackedRequest, handler_id: int | None) -> Stakeholder:
     street_id = tracked.proposal.community.street_id
     handler = (
@@ -422,7 +440,14 @@ def assign_request(actor: Actor, tracked: TrackedRequest, handler_id: int, note:
     tracked.first_response_at = None
     tracked.first_response_due_at = add_workdays(now, first_days)
     tracked.resolution_due_at = add_workdays(now, resolution_days)
-    _event(tracked, actor, "assigned", text=note.strip()[:TEXT_MAX], to_id=handler.id, when=now)
+    _event(
+        tracked,
+        _on_behalf(actor, tracked),
+        "assigned",
+        text=note.strip()[:TEXT_MAX],
+        to_id=handler.id,
+        when=now,
+    )
     invite(proposal, handler.id)
     services.touch(proposal)
     audit.record(
@@ -460,7 +485,7 @@ def transfer_request(actor: Actor, tracked: TrackedRequest, handler_id: int, rea
     tracked.first_response_due_at = add_workdays(now, first_days)
     _event(
         tracked,
-        actor,
+        _on_behalf(actor, tracked),
         "transferred",
         text=reason[:TEXT_MAX],
         from_id=previous,
@@ -643,6 +668,8 @@ def _on_transitioned(
         "merge": "merged",
     }.get(action)
     if event_type is not None:
+        if actor is not None and action in ("reject", "merge"):
+            actor = _on_behalf(actor, tracked)
         _event(tracked, actor, event_type, text=_last_reason(proposal)[:TEXT_MAX], when=now)
         db.session.flush()
 

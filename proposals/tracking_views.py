@@ -33,7 +33,7 @@ from coord.i18n import AUDIT_LABELS
 from coord.models import Community, Grid
 from coord.permissions import require
 from coord.web import MAX_ID, form_error, form_status, int_arg
-from proposals import lifecycle, plans, requests
+from proposals import lifecycle, plans, requests, services
 from proposals import permissions as perm
 from proposals import review_route as rr
 from proposals.deadlines import add_workdays, request_deadlines
@@ -111,6 +111,9 @@ for _action, _label in {
 }.items():
     AUDIT_LABELS.setdefault(_action, _label)
 
+#: Plan moves the plan section offers (the review has its own forms).
+_PLAN_MOVES = ("submit", "implement", "close")
+
 #: Request actions shown as buttons: action → (who, needs a reason).
 _MOVES = {
     "accept": ("handler", False),
@@ -128,6 +131,11 @@ def _register_filters(state) -> None:
     filters["decision_label"] = lambda d: _(rr.DECISION_LABELS.get(d, d))
     filters["milestone_label"] = lambda s: _(plans.MILESTONE_STATES.get(s, s or ""))
     filters["local_date"] = _local_date
+    filters["filesize"] = _filesize
+
+
+def _filesize(size: int) -> str:
+    return f"{size} B" if size < 1024 else f"{size / 1024:,.0f} KB"
 
 
 def _local_date(value: Any) -> str:
@@ -595,6 +603,11 @@ def plan_part(proposal: Proposal, viewer: Viewer) -> dict[str, Any] | None:
         and acts_for(user, actor_id, r.owner_id)
     ]
     author = "author" in viewer.roles
+    moves = [
+        t.action
+        for t in lifecycle.allowed_actions("plan", status, viewer.roles)
+        if t.action in _PLAN_MOVES
+    ]
     attachments = _attachments(proposal.id)
     milestones = list(
         db.session.scalars(
@@ -632,6 +645,7 @@ def plan_part(proposal: Proposal, viewer: Viewer) -> dict[str, Any] | None:
         "can_signoff": is_office and awaiting_signoff,
         "my_steps": my_steps,
         "is_author": author,
+        "moves": moves,
         "can_edit_details": viewer.can_edit,
         "can_resubmit": author and status == "changes_requested",
         "reviewed_version": plans.reviewed_version(plan) if plan.round else None,
@@ -874,6 +888,38 @@ def plan_decide(proposal_id: int, step_key: str):
         _("Your decision was recorded."),
         target,
     )
+
+
+@bp.post("/plans/<int:proposal_id>/move")
+@login_required
+def plan_move(proposal_id: int):
+    """Submit a draft, start implementing an approved plan, or close it."""
+    plan = _plan_or_404(proposal_id)
+    actor = acting.require_actor()
+    form = MoveForm()
+    target = _page(proposal_id, "plan")
+    if not form.validate_on_submit() or form.action.data not in _PLAN_MOVES:
+        return _invalid(form, target)
+    state = _("The proposal is now: %(state)s.", state="%(state)s")
+
+    def run() -> None:
+        if form.action.data == "submit":
+            plans.submit_plan(actor, plan)
+        else:
+            services.transition_proposal(actor, plan.proposal, form.action.data)
+
+    try:
+        run()
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.status == 403:
+            abort(403, exc.message)
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        label = _(lifecycle.STATE_LABELS.get(plan.proposal.status, ""))
+        flash(state % {"state": label}, "success")
+    return redirect(target)
 
 
 @bp.post("/plans/<int:proposal_id>/resubmit")

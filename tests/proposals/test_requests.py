@@ -510,3 +510,12 @@ def test_deadline_status(world):
     assert not deadline["first_response"].is_overdue
     tracked.first_response_due_at = utcnow() - timedelta(hours=1)
     assert requests.deadlines(tracked)["first_response"].is_overdue
+
+
+def test_a_triage_is_recorded_for_the_committee_not_the_staff_member(world):
+    tracked = new_request(world)
+    requests.assign_request(world.actor("rc"), tracked, world.anju.id)  # acting as themself
+    requests.transfer_request(world.actor("office"), tracked, world.urban.id, "路灯归城管")
+    assigned, transferred = requests.events_of(tracked)[1:]
+    assert assigned.actor_id == world.committee.id and assigned.user_id == world.users["rc"].id
+    assert transferred.actor_id == world.office.id
