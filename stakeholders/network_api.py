@@ -35,8 +35,15 @@ def network(community_id: int):
     community = db.get_or_404(Community, community_id)
     scope = service.scope_for(_user(), community)
     state = service.report_state(community, scope)
+    filters = network_graph.parse_filters(request.args)
+    graphml = request.args.get("format") == "graphml"
     data = network_graph.build_graph(
-        community, scope, state.report, network_graph.parse_filters(request.args)
+        community,
+        scope,
+        state.report,
+        filters,
+        explain=True if graphml else None,
+        max_links=None if graphml else network_graph.MAX_VISIBLE_LINKS,
     )
     data["graph"]["is_current"] = state.is_current
     data["graph"]["progress"] = state.progress
@@ -45,13 +52,29 @@ def network(community_id: int):
     return jsonify(data)
 
 
+@bp.get("/communities/<int:community_id>/network/links/<link_id>")
+def link(community_id: int, link_id: str):
+    community = db.get_or_404(Community, community_id)
+    scope = service.scope_for(_user(), community)
+    report = service.latest_report(community.id, scope)
+    rv = network_graph.link_explanation(community, scope, report, link_id[:40])
+    if rv is None:
+        abort(404)
+    return jsonify(rv)
+
+
 @bp.get("/communities/<int:community_id>/network.graphml")
 def network_graphml(community_id: int):
     community = db.get_or_404(Community, community_id)
     scope = service.scope_for(_user(), community)
     state = service.report_state(community, scope)
     data = network_graph.build_graph(
-        community, scope, state.report, network_graph.parse_filters(request.args)
+        community,
+        scope,
+        state.report,
+        network_graph.parse_filters(request.args),
+        explain=True,
+        max_links=None,
     )
     return Response(network_graph.graphml(data), mimetype="application/graphml+xml")
 

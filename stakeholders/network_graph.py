@@ -35,6 +35,10 @@ from stakeholders import queries, relations, stances
 from stakeholders.models import Kind, Relation, RelationType, Stakeholder
 
 MAX_VISIBLE_NODES = 2000
+#: The browser draws at most this many links (declared first, then the strongest inferred).
+MAX_VISIBLE_LINKS = 4000
+#: Above this many links the graph leaves explanations out; the page asks for one on click.
+EXPLAIN_LIMIT = 3000
 WINDOWS = {"30": 30, "90": 90, "365": 365}
 EDGE_TYPES = [t.value for t in RelationType] + ["inferred"]
 SIGNS = ("positive", "negative")
@@ -110,6 +114,7 @@ class Link:
     explanation: str = ""
     relation_id: int | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    raw: Any = None  # what the explanation is written from
 
 
 def _names_query(community: Community) -> list[Any]:
@@ -130,32 +135,56 @@ def _declared_links(community: Community, scope: str, names: dict[int, str]) -> 
             continue
         type_ = service._value(r.type)
         status = service._value(r.status)
-        link = Link(
-            id=f"r{r.id}",
-            source=r.source_id,
-            target=r.target_id,
-            origin="declared",
-            type=type_,
-            sign=r.sign,
-            weight=float(r.strength) * (service.DISPUTED_FACTOR if status == "disputed" else 1.0),
-            strength=r.strength,
-            since=r.created_at,
-            status=status,
-            visibility=service._value(r.visibility),
-            relation_id=r.id,
+        rv.append(
+            Link(
+                id=f"r{r.id}",
+                source=r.source_id,
+                target=r.target_id,
+                origin="declared",
+                type=type_,
+                sign=r.sign,
+                weight=float(r.strength)
+                * (service.DISPUTED_FACTOR if status == "disputed" else 1.0),
+                strength=r.strength,
+                since=r.created_at,
+                status=status,
+                visibility=service._value(r.visibility),
+                relation_id=r.id,
+                raw=(
+                    names[r.source_id],
+                    names[r.target_id],
+                    type_,
+                    r.strength,
+                    status,
+                    r.note,
+                    r.evidence,
+                    r.response_note,
+                ),
+            )
         )
-        link.explanation = declared_explanation(
-            names[r.source_id],
-            names[r.target_id],
-            type_,
-            r.strength,
-            status,
-            r.note,
-            r.evidence,
-            r.response_note,
-        )
-        rv.append(link)
     return rv
+
+
+class Texts:
+    """The phrases of explanations, translated once per request (thousands of links)."""
+
+    def __init__(self) -> None:
+        self.declared = _(
+            "%(source)s declared a relation with %(target)s: %(type)s, strength %(strength)d, "
+            "%(status)s."
+        )
+        self.note = _("Their account: %(note)s")
+        self.evidence = _("Evidence: %(evidence)s")
+        self.response = _("The other side says: %(response)s")
+        self.inferred = _(
+            "Inferred from public stances: the same side %(agreed)d times and opposite sides "
+            "%(disagreed)d times on %(shared)d shared items."
+        )
+        self.agreed_on = _("Agreed on: %(items)s.")
+        self.disagreed_on = _("Disagreed on: %(items)s.")
+        self.types = {k: str(v) for k, v in relations.TYPE_LABELS.items()}
+        self.statuses = {k: str(v) for k, v in relations.STATUS_LABELS.items()}
+        self.inferred_type = _("inferred")
 
 
 def declared_explanation(
@@ -167,54 +196,49 @@ def declared_explanation(
     note: str,
     evidence: str,
     response: str,
+    texts: Texts | None = None,
 ) -> str:
     """Explain a declared relation in one paragraph."""
+    t = texts or Texts()
     parts = [
-        _(
-            "%(source)s declared a relation with %(target)s: %(type)s, strength %(strength)d, "
-            "%(status)s.",
-            source=source,
-            target=target,
-            type=str(relations.TYPE_LABELS.get(type_, type_)),
-            strength=strength,
-            status=str(relations.STATUS_LABELS.get(status, status)),
-        )
+        t.declared
+        % {
+            "source": source,
+            "target": target,
+            "type": t.types.get(type_, type_),
+            "strength": strength,
+            "status": t.statuses.get(status, status),
+        }
     ]
     if note:
-        parts.append(_("Their account: %(note)s", note=note))
+        parts.append(t.note % {"note": note})
     if evidence:
-        parts.append(_("Evidence: %(evidence)s", evidence=evidence))
+        parts.append(t.evidence % {"evidence": evidence})
     if response:
-        parts.append(_("The other side says: %(response)s", response=response))
+        parts.append(t.response % {"response": response})
     return " ".join(parts)
 
 
-def inferred_explanation(r: dict[str, Any], labels: dict[str, tuple[str, str]]) -> str:
+def inferred_explanation(
+    r: dict[str, Any], labels: dict[str, tuple[str, str]], texts: Texts | None = None
+) -> str:
     """Explain an inferred relation: how often the two took the same or opposite sides."""
-    rv = _(
-        "Inferred from public stances: the same side %(agreed)d times and opposite sides "
-        "%(disagreed)d times on %(shared)d shared items.",
-        agreed=r["agreed"],
-        disagreed=r["disagreed"],
-        shared=r["shared"],
-    )
-    agreed = [labels[t][0] for t in r.get("topics_agreed", []) if t in labels]
-    disagreed = [labels[t][0] for t in r.get("topics_disagreed", []) if t in labels]
+    t = texts or Texts()
+    rv = t.inferred % {"agreed": r["agreed"], "disagreed": r["disagreed"], "shared": r["shared"]}
+    agreed = [labels[x][0] for x in r.get("topics_agreed", []) if x in labels]
+    disagreed = [labels[x][0] for x in r.get("topics_disagreed", []) if x in labels]
     if agreed:
-        rv += " " + _("Agreed on: %(items)s.", items="、".join(agreed))
+        rv += " " + t.agreed_on % {"items": "、".join(agreed)}
     if disagreed:
-        rv += " " + _("Disagreed on: %(items)s.", items="、".join(disagreed))
+        rv += " " + t.disagreed_on % {"items": "、".join(disagreed)}
     return rv
 
 
 def _inferred_links(report: dict[str, Any] | None, names: dict[int, str]) -> list[Link]:
-    rows = [r for r in (report or {}).get("inferred", []) if r["a"] in names and r["b"] in names]
-    topics = {
-        t for r in rows for t in (*r.get("topics_agreed", []), *r.get("topics_disagreed", []))
-    }
-    labels = stances.label_topics(topics)
     rv = []
-    for r in rows:
+    for r in (report or {}).get("inferred", []):
+        if r["a"] not in names or r["b"] not in names:
+            continue
         when = r.get("when")
         rv.append(
             Link(
@@ -227,11 +251,43 @@ def _inferred_links(report: dict[str, Any] | None, names: dict[int, str]) -> lis
                 weight=service.INFERRED_SCALE * r["weight"],
                 strength=max(1, min(3, round(service.INFERRED_SCALE * r["weight"] * 1.5))),
                 since=datetime.fromisoformat(when) if when else None,
-                explanation=inferred_explanation(r, labels),
                 data={k: r[k] for k in ("shared", "agreed", "disagreed")},
+                raw=r,
             )
         )
     return rv
+
+
+def explain_links(links: list[Link]) -> None:
+    """Write the explanation of each link (topic names in one query per stance source)."""
+    texts = Texts()
+    topics = {
+        t
+        for link in links
+        if link.origin == "inferred"
+        for t in (*link.raw.get("topics_agreed", []), *link.raw.get("topics_disagreed", []))
+    }
+    labels = stances.label_topics(topics)
+    for link in links:
+        if link.origin == "declared":
+            link.explanation = declared_explanation(*link.raw, texts=texts)
+        else:
+            link.explanation = inferred_explanation(link.raw, labels, texts)
+
+
+def link_explanation(
+    community: Community, scope: str, report: dict[str, Any] | None, link_id: str
+) -> dict[str, Any] | None:
+    """Explain one link of the community's graph (None when the scope may not see it)."""
+    names = {r.id: r.name for r in _names_query(community)}
+    if link_id.startswith("r") and link_id[1:].isdigit():
+        links = [link for link in _declared_links(community, scope, names) if link.id == link_id]
+    else:
+        links = [link for link in _inferred_links(report, names) if link.id == link_id]
+    if not links:
+        return None
+    explain_links(links)
+    return {"id": link_id, "explanation": links[0].explanation}
 
 
 def _keep(link: Link, f: GraphFilters, cutoff: datetime | None) -> bool:
@@ -255,7 +311,8 @@ def build_graph(
     filters: GraphFilters,
     *,
     max_nodes: int = MAX_VISIBLE_NODES,
-    explain: bool = True,
+    explain: bool | None = None,
+    max_links: int | None = MAX_VISIBLE_LINKS,
 ) -> dict[str, Any]:
     """Return the community's network as node-link data for the viewer's scope."""
     rows = _names_query(community)
@@ -318,6 +375,19 @@ def build_graph(
                 "y": round(y, 1),
             }
         )
+    graph["links_total"] = len(links)
+    if max_links is not None and len(links) > max_links:
+        # Declared relations first, then the strongest inferred ones.
+        links.sort(key=lambda lk: (lk.origin != "declared", -lk.weight, lk.id))
+        links = links[:max_links]
+    graph["links_shown"] = len(links)
+    if explain is None:
+        explain = len(links) <= EXPLAIN_LIMIT
+    if explain:
+        explain_links(links)
+    graph["explained"] = explain
+    type_labels = {k: str(v) for k, v in relations.TYPE_LABELS.items()}
+    inferred_label = _("inferred")
     graph_links = []
     for link in links:
         item = {
@@ -326,7 +396,7 @@ def build_graph(
             "target": link.target,
             "origin": link.origin,
             "type": link.type,
-            "type_label": str(relations.TYPE_LABELS.get(link.type, _("inferred"))),
+            "type_label": type_labels.get(link.type, inferred_label),
             "sign": link.sign,
             "weight": round(link.weight, 3),
             "strength": link.strength,

@@ -842,7 +842,8 @@ def _announce(community_id: int, snapshot: NetworkSnapshot, old: dict, new: dict
 
 # -- Background jobs --------------------------------------------------------------------------
 
-_inflight: dict[tuple[int, str], bool] = {}
+#: Running thread jobs; a value (snapshot id,) asks the running job to go once more.
+_inflight: dict[tuple[int, str], tuple[int | None] | None] = {}
 _inflight_lock = threading.Lock()
 
 
@@ -878,9 +879,9 @@ def schedule(community_id: int, scope: str, snapshot_id: int | None = None) -> N
         key = (community_id, scope)
         with _inflight_lock:
             if key in _inflight:
-                _inflight[key] = True  # run once more when the current run ends
+                _inflight[key] = (snapshot_id,)  # run once more when the current run ends
                 return
-            _inflight[key] = False
+            _inflight[key] = None
         thread = threading.Thread(
             target=_thread_main,
             args=(app, community_id, scope, snapshot_id),
@@ -902,11 +903,12 @@ def _thread_main(app: Flask, community_id: int, scope: str, snapshot_id: int | N
         except Exception:
             log.exception("background network job failed")
         with _inflight_lock:
-            if not _inflight.get(key):
+            again = _inflight.get(key)
+            if again is None:
                 _inflight.pop(key, None)
                 return
-            _inflight[key] = False
-        snapshot_id = None
+            _inflight[key] = None
+        snapshot_id = again[0]
 
 
 _worker_app: Flask | None = None

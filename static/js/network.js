@@ -55,10 +55,10 @@
       {
         selector: "node",
         style: {
-          "background-color": (n) => KIND_COLOURS[n.data("kind")] || "#888",
-          label: "data(name)",
+          "background-color": "data(colour)",
+          label: big ? "" : "data(name)",
           "font-size": 11,
-          "min-zoomed-font-size": big ? 9 : 6,
+          "min-zoomed-font-size": 7,
           "text-valign": "bottom",
           "text-margin-y": 3,
           "text-wrap": "ellipsis",
@@ -66,17 +66,16 @@
           color: "#1d2433",
           "text-outline-color": "#fff",
           "text-outline-width": 2,
-          width: (n) => 14 + Math.min(22, 4 * Math.sqrt(n.data("degree") || 0)),
-          height: (n) => 14 + Math.min(22, 4 * Math.sqrt(n.data("degree") || 0)),
-          "border-width": 1,
+          width: "data(size)",
+          height: "data(size)",
+          "border-width": big ? 0 : 1,
           "border-color": "#fff",
         },
       },
       {
         selector: "node[kind = 'group']",
         style: {
-          width: (n) => 30 + Math.min(120, 6 * Math.sqrt(n.data("size"))),
-          height: (n) => 30 + Math.min(120, 6 * Math.sqrt(n.data("size"))),
+          label: "data(name)",
           "font-size": 14,
           "text-valign": "center",
           color: "#fff",
@@ -104,13 +103,13 @@
       {
         selector: "edge",
         style: {
-          "line-color": (e) => (e.data("sign") > 0 ? POSITIVE : NEGATIVE),
-          width: (e) => 1 + 1.6 * (e.data("strength") || 1),
-          opacity: 0.8,
+          "line-color": "data(colour)",
+          width: "data(width)",
+          opacity: big ? 0.45 : 0.8,
           "curve-style": big ? "haystack" : "bezier",
         },
       },
-      { selector: "edge[origin = 'inferred']", style: { "line-style": "dashed", opacity: 0.6 } },
+      { selector: "edge[origin = 'inferred']", style: { "line-style": big ? "solid" : "dashed" } },
       { selector: "edge[visibility = 'managers']", style: { "line-style": "dotted" } },
       { selector: "edge[status = 'disputed']", style: { "line-style": "dashed" } },
       {
@@ -119,7 +118,7 @@
       },
       {
         selector: "node.highlight",
-        style: { "border-width": 4, "border-color": "#f2a900", "z-index": 10 },
+        style: { label: "data(name)", "border-width": 4, "border-color": "#f2a900", "z-index": 10 },
       },
       {
         selector: "node.mediator",
@@ -127,16 +126,24 @@
       },
       {
         selector: "edge.highlight",
-        style: { opacity: 1, width: (e) => 3 + 2 * (e.data("strength") || 1), "z-index": 9 },
+        style: { opacity: 1, width: "data(wide)", "z-index": 9 },
       },
+      { selector: "node:selected", style: { label: "data(name)" } },
       { selector: ":selected", style: { "overlay-opacity": 0.15, "overlay-color": "#f2a900" } },
     ];
   }
 
-  function elements(data) {
+  function nodeSize(n) {
+    if (n.kind === "group") {
+      return 30 + Math.min(120, 6 * Math.sqrt(n.size || 1));
+    }
+    return 14 + Math.min(22, 4 * Math.sqrt(n.degree || 0));
+  }
+
+  function elements(data, big) {
     const out = [];
     const parents = new Set();
-    const aggregated = Boolean(data.graph.aggregated);
+    const grouped = !data.graph.aggregated && !big; // camp boxes cost too much on big graphs
     const camps = {};
     (data.graph.blocs || []).forEach((b) => {
       camps[b.id] = b.label;
@@ -144,10 +151,14 @@
     data.nodes.forEach((n) => {
       const item = {
         group: "nodes",
-        data: Object.assign({}, n, { id: String(n.id) }),
+        data: Object.assign({}, n, {
+          id: String(n.id),
+          colour: KIND_COLOURS[n.kind] || "#888",
+          size: nodeSize(n),
+        }),
         position: { x: n.x || 0, y: n.y || 0 },
       };
-      if (!aggregated) {
+      if (grouped) {
         const linked = n.bloc !== null && n.bloc !== undefined && n.degree > 0;
         const parent = linked ? "camp-" + n.bloc : "camp-none";
         item.data.parent = parent;
@@ -160,9 +171,18 @@
       out.push(item);
     });
     data.links.forEach((l) => {
+      const strength = l.strength || 1;
       out.push({
         group: "edges",
-        data: Object.assign({}, l, { id: "e-" + l.id, source: String(l.source), target: String(l.target) }),
+        data: Object.assign({}, l, {
+          id: "e-" + l.id,
+          link: l.id,
+          source: String(l.source),
+          target: String(l.target),
+          colour: l.sign > 0 ? POSITIVE : NEGATIVE,
+          width: 1 + 1.6 * strength,
+          wide: 3 + 2 * strength,
+        }),
       });
     });
     return out;
@@ -187,15 +207,16 @@
     container.replaceChildren();
     cy = window.cytoscape({
       container: container,
-      elements: elements(data),
+      elements: elements(data, big),
       style: style(big),
       layout: { name: "preset", fit: true, padding: 30 },
       minZoom: 0.05,
       maxZoom: 2,
       wheelSensitivity: 0.3,
-      textureOnViewport: big,
+      textureOnViewport: false,
       hideEdgesOnViewport: big,
       pixelRatio: big ? 1 : "auto",
+      motionBlur: false,
       boxSelectionEnabled: false,
     });
     container.cy = cy; // for tests and the browser console
@@ -211,6 +232,12 @@
     });
     if (data.graph.aggregated) {
       showNote(labels.lAggregated);
+    } else if (data.graph.links_shown < data.graph.links_total) {
+      showNote(
+        labels.lCapped
+          .replace("%(shown)s", data.graph.links_shown.toLocaleString())
+          .replace("%(total)s", data.graph.links_total.toLocaleString())
+      );
     } else if (!data.nodes.length) {
       showNote(labels.lEmpty);
     } else {
@@ -321,8 +348,22 @@
     if (d.visibility === "managers") {
       badge.append(" · ", el("span", { class: "badge pending" }, labels.lManagers));
     }
-    const text = el("p", { class: "explanation" }, d.explanation || "");
+    const text = el("p", { class: "explanation" }, d.explanation || labels.lLoading);
     panel.replaceChildren(title, badge, text);
+    if (!d.explanation && d.origin !== "aggregate") {
+      fetch(container.dataset.src + "/links/" + encodeURIComponent(d.link), {
+        headers: { Accept: "application/json" },
+        credentials: "same-origin",
+      })
+        .then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
+        .then((x) => {
+          edge.data("explanation", x.explanation);
+          text.textContent = x.explanation;
+        })
+        .catch(() => {
+          text.textContent = labels.lError;
+        });
+    }
     if (d.url) {
       panel.append(el("a", { href: d.url, class: "button small" }, labels.lRelation));
     }

@@ -34,9 +34,23 @@ def world(community, committee, make_org, make_user, make_resident):
     return build_world(community, committee, make_org, make_user, make_resident)
 
 
-def _snapshots() -> list[NetworkSnapshot]:
-    db.session.commit()  # end the transaction: SQLite tests begin them IMMEDIATE (a write lock)
-    rv = db.session.scalars(sa.select(NetworkSnapshot).order_by(NetworkSnapshot.id)).all()
+def _snapshots() -> list:
+    """Plain rows of every snapshot, read in a transaction of their own.
+
+    SQLite tests begin transactions IMMEDIATE (a write lock): holding one while polling, or
+    lazily reloading expired objects, would starve the background job of the database.
+    """
+    db.session.commit()
+    rv = db.session.execute(
+        sa.select(
+            NetworkSnapshot.id,
+            NetworkSnapshot.community_id,
+            NetworkSnapshot.inputs_digest,
+            NetworkSnapshot.status,
+            NetworkSnapshot.progress,
+            NetworkSnapshot.created_at,
+        ).order_by(NetworkSnapshot.id)
+    ).all()
     db.session.commit()
     return rv
 
@@ -111,14 +125,16 @@ def _wait_done(community_id: int, prefix: str, timeout: float = 30.0) -> Network
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         done = [
-            s
+            s.id
             for s in _snapshots()
             if s.status == "done"
             and s.community_id == community_id
             and s.inputs_digest.startswith(prefix)
         ]
         if done:
-            return done[-1]
+            rv = db.session.get(NetworkSnapshot, done[-1])
+            db.session.commit()
+            return rv
         time.sleep(0.1)
     pytest.fail("the background job did not finish")
 
