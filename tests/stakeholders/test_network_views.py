@@ -260,3 +260,34 @@ def test_queries_do_not_grow_with_the_network(
     _grow(world, make_resident, 12)
     large = _count(client, url, count_queries)
     assert large == small, f"{url}: {small} queries before, {large} after growing"
+
+
+def test_one_link_explains_itself_on_demand_within_the_scope(world, client, login_as):
+    c = world.community.id
+    url = f"/api/v1/communities/{c}/network/links"
+    rv = client.get(f"{url}/r{world.parking.id}")
+    assert rv.status_code == 200 and "停车收费" in rv.get_json()["explanation"]
+    assert client.get(f"{url}/r{world.hidden.id}").status_code == 404
+    assert client.get(f"{url}/i1-2").status_code == 404
+    assert client.get(f"{url}/nonsense").status_code == 404
+    login_as(world.committee_user, acting_as=world.committee)
+    assert SECRET_NOTE in client.get(f"{url}/r{world.hidden.id}").get_json()["explanation"]
+
+
+def test_big_graphs_draw_the_strongest_links_and_explain_on_demand(world, app):
+    state = service.report_state(world.community, service.PUBLIC)
+    with app.test_request_context():
+        _capped(world, state)
+
+
+def _capped(world, state):
+    data = network_graph.build_graph(
+        world.community, service.PUBLIC, state.report, network_graph.GraphFilters(), max_links=2
+    )
+    assert data["graph"]["links_total"] == 4 and data["graph"]["links_shown"] == 2
+    assert [link["strength"] for link in data["links"]] == [3, 2]  # the contract, the parking
+    assert data["graph"]["explained"] is True
+    quiet = network_graph.build_graph(
+        world.community, service.PUBLIC, state.report, network_graph.GraphFilters(), explain=False
+    )
+    assert all("explanation" not in link for link in quiet["links"])
