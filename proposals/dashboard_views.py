@@ -106,7 +106,7 @@ def _home_community() -> int | None:
     )
 
 
-def _view() -> View:
+def parse_view() -> View:
     """Parse and check the scope; 404 for unknown places."""
     today = dash.utcnow().astimezone(local_tz()).date()
     last = _date_arg("to") or today
@@ -270,7 +270,7 @@ def _charts(view: View, board: dash.Dashboard) -> dict[str, Markup]:
 
 @bp.get("/dashboard")
 def index():
-    view = _view()
+    view = parse_view()
     board = dash.compute(view.scope)
     return render_template(
         "dashboard/index.html",
@@ -300,7 +300,7 @@ def _num(value: float | None, board: dash.Dashboard, n: int, digits: int = 2) ->
 
 @bp.get("/dashboard/export.csv")
 def export():
-    view = _view()
+    view = parse_view()
     board = dash.compute(view.scope)
     out = io.StringIO()
     out.write("\ufeff")  # spreadsheet programs read UTF-8 with a BOM
@@ -387,7 +387,7 @@ def export():
 @bp.get("/dashboard/items")
 def items():
     """The items behind one figure of the dashboard, as far as the viewer may see them."""
-    view = _view()
+    view = parse_view()
     metric = request.args.get("metric", "")
     now = dash.utcnow()
     page_number = max(request.args.get("page", 1, type=int) or 1, 1)

@@ -71,6 +71,7 @@ MESSAGES = {
     "step": N_("The plan “%(title)s” waits for your review (due %(due)s)."),
     "due_soon": N_("The review of “%(title)s” by %(owner)s is due %(due)s."),
     "overdue": N_("The review of “%(title)s” by %(owner)s is overdue (due %(due)s)."),
+    "signoff": N_("Every reviewer approved “%(title)s”: it waits for your sign-off."),
 }
 
 #: Consultation result providers: voting registers one so plans can show a poll's result
@@ -464,6 +465,16 @@ def decide_step(actor: Actor, plan: Plan, step_key: str, decision: str, opinion:
         services.transition_proposal(actor, proposal, "reject", opinion)
     else:
         services.touch(proposal)
+        if after.outcome == rr.APPROVED_PENDING_SIGNOFF:
+            users = recipients(
+                proposal,
+                followers=False,
+                user_ids=member_user_ids(plan.street_office_id),
+                actor=actor,
+            )
+            url = proposal_url(proposal.id, "signoff")
+            message = MESSAGES["signoff"]
+            notify(Note(u, REVIEW, message, {"title": proposal.title}, url) for u in users)
 
 
 def resubmit_plan(actor: Actor, plan: Plan) -> None:

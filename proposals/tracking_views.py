@@ -1022,3 +1022,9 @@ def handler_choices(street_id: int) -> list[Stakeholder]:
             sa.select(Stakeholder).where(handler_filter(street_id)).order_by(Stakeholder.name)
         )
     )
+
+
+# The read-only JSON of these pages, under /api/v1 (see proposals.tracking_api).
+from proposals import tracking_api  # noqa: E402
+
+bp.register_blueprint(tracking_api.bp)

@@ -107,6 +107,10 @@ class Fixture:
             sa.select(TrackedRequest).where(TrackedRequest.proposal_id == proposal.id)
         )
         tracked.category, tracked.submitted_at = category, submitted
+        for event in db.session.scalars(
+            sa.select(RequestEvent).where(RequestEvent.request_id == tracked.id)
+        ):
+            event.created_at = submitted  # the "submitted" event
         self.requests[key] = tracked
         return tracked
 
@@ -510,3 +514,42 @@ def test_the_demo_makes_the_dashboard_meaningful(make_app, tmp_path):
         )
         assert leak_t.resolved_at > leak_t.resolution_due_at  # it was late
         db.session.remove()
+
+
+def test_the_json_dashboard(fixture, client, login_as):
+    w = fixture.world
+    anonymous = client.application.test_client()
+    login_as(w.users["office"], w.office)
+    data = client.get("/api/v1/dashboard", query_string=RANGE).get_json()
+    assert data["scope"]["public"] is False
+    assert data["total"]["received"] == {"value": 6, "n": 6, "hidden": False}
+    assert data["total"]["first_response_workdays"]["p90"] == pytest.approx(1.7)
+    anju = next(r for r in data["handlers"] if r["id"] == w.anju.id)
+    assert anju["first_response_workdays"]["median"] == 1.5
+    public = anonymous.get(
+        "/api/v1/dashboard", query_string=RANGE | {"community": w.community.id}
+    ).get_json()
+    assert public["scope"]["public"] is True
+    assert public["total"]["received"] == {"value": None, "n": None, "hidden": True}
+    assert public["trend"]["received"] is None
+    assert anonymous.get("/api/v1/dashboard?street=999").status_code == 404
+
+
+def test_the_json_handling_of_a_request_and_review_of_a_plan(fixture, client, login_as):
+    w = fixture.world
+    r2 = fixture.requests["r2"]
+    data = client.get(f"/api/v1/requests/{r2.proposal_id}/handling").get_json()
+    assert data["handler"] == {"id": w.water.id, "name": "清源供水维修"}
+    assert [e["type"] for e in data["custody"]] == ["submitted", "assigned", "transferred"]
+    assert data["resolution"]["workdays"] == 6.0 and data["satisfaction"] == 2
+    r2.proposal.visibility = Visibility.INVITED
+    db.session.commit()
+    assert client.get(f"/api/v1/requests/{r2.proposal_id}/handling").status_code == 404
+    plan = db.session.scalar(sa.select(Plan).order_by(Plan.id))
+    review = client.get(f"/api/v1/plans/{plan.proposal_id}/review").get_json()
+    assert [(s["step"], s["decision"]) for s in review["steps"]] == [
+        ("s1", "approved"),
+        ("s2", "pending"),
+        ("s3", "approved"),
+    ]
+    assert client.get(f"/api/v1/plans/{r2.proposal_id}/review").status_code == 404

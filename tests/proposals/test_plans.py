@@ -261,6 +261,16 @@ def test_sequential_and_parallel_steps_with_a_new_round_after_changes(world):
     assert actions.count("plan.decide_step") == 4 and "plan.sign_off" in actions
 
 
+def test_the_street_office_hears_when_every_reviewer_approved(world):
+    plan = new_plan(world)
+    start_review(world, plan, route(world, [("urban", 3)]))
+    decide(world, plan, "urban", "s1", "approved", "同意。")
+    messages = db.session.scalars(
+        sa.select(Notification.message).where(Notification.user_id == world.users["office"].id)
+    ).all()
+    assert plans.MESSAGES["signoff"] in messages
+
+
 def test_a_rejection_by_a_step_ends_the_review(world):
     plan = new_plan(world)
     start_review(world, plan, route(world, [("urban", 3), ("social", 3)]))

@@ -519,3 +519,27 @@ def test_a_triage_is_recorded_for_the_committee_not_the_staff_member(world):
     assigned, transferred = requests.events_of(tracked)[1:]
     assert assigned.actor_id == world.committee.id and assigned.user_id == world.users["rc"].id
     assert transferred.actor_id == world.office.id
+
+
+def test_the_request_section_runs_a_fixed_number_of_queries(world, count_queries):
+    from proposals.tracking_views import request_part
+    from proposals.viewer import Viewer
+
+    viewer = Viewer(None, None, frozenset(), False, False, False)
+    short = new_request(world)
+    long = new_request(
+        world, who="zhao", photos=[requests.Upload(f"{i}.png", png()) for i in range(3)]
+    )
+    assign(world, long)
+    move(world, long, "anju", world.anju, "accept")
+    requests.transfer_request(world.actor("anju", world.anju), long, world.water.id, "供水管网")
+    requests.post_progress(world.actor("water", world.water), long, "已修复")
+    db.session.commit()
+    counts = []
+    for tracked in (short, long):
+        db.session.expire_all()
+        proposal = db.session.get(Proposal, tracked.proposal_id)
+        with count_queries() as counter:
+            request_part(proposal, viewer)
+        counts.append(counter.count)
+    assert counts[0] == counts[1]
