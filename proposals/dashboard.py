@@ -3,23 +3,30 @@
 Requests in scope are those of the street (optionally one community, one handler)
 *submitted* in the time range. For them:
 
-- received, open (submitted, accepted or in progress), overdue (open, and past the
-  resolution deadline or — not yet answered by the current handler — past the
-  first-response deadline), satisfaction (average of the ratings), reopen rate
-  (reopened ÷ resolved at least once): one grouped COUNT/SUM query;
-- time to first response: per custody (an ``assigned`` or ``transferred`` event to its
-  `responded_at`), so a handler who passes a request on late is measured, not the next one;
-- time to resolution: from the first assignment to the (last) resolution.
+- received, open (neither resolved nor closed: submitted, accepted or in progress),
+  overdue (open, and past the resolution deadline or — not yet answered by the current
+  handler — past the first-response deadline), satisfaction (average of the ratings),
+  reopen rate (reopened ÷ resolved at least once), per community and current handler;
+- time to first response, per custody (an ``assigned`` or ``transferred`` event and its
+  `response_workdays`): a handler who passes a request on late is measured, not the next;
+- time to resolution: from the first assignment to the last resolution
+  (`resolution_workdays`), per community and current handler;
+- per week: requests received; requests resolved, their average time and rating.
 
-Durations are in *working days*: the working hours between the two moments (weekends and
-holidays of the configured calendar excluded, in local time) divided by 24. The database
-returns only epoch seconds (one query per kind of duration); the working time, medians
-and 90th percentiles (linear interpolation, like PostgreSQL's ``percentile_cont``) are
-computed with numpy.
+Durations are in *working days* (working hours ÷ 24: weekends and the holidays of
+``WORK_CALENDAR`` excluded, in local time), stored by proposals.requests when a handler
+answers and when a request is resolved, so no query needs the calendar. Medians and 90th
+percentiles interpolate linearly (PostgreSQL's ``percentile_cont``, numpy's default).
+
+PostgreSQL computes everything: grouped counts, percentiles over grouping sets, weekly
+sums. SQLite has no percentile functions, so its durations are fetched — one row per
+request and one per custody, numbers only — and numpy computes percentiles, counts and
+weekly series from that one scan of a covering index (`ix_tracked_requests_dashboard`).
+`benchmarks/dashboard.py` times both on 50,000 requests.
 
 Review steps in scope are those of plans submitted to the street's office, activated in
 the range: pending, overdue (pending past their due time) and the median working days
-from activation to decision, per owner.
+from activation to decision, per owner (a few thousand rows at most: computed here).
 
 The public view (`public=True`) shows the same figures for one community, but hides
 every figure that rests on fewer than ``DASHBOARD_MIN_GROUP`` (default 5) items, so that

@@ -28,9 +28,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
@@ -42,7 +43,14 @@ from coord.models import Community, Grid, User
 from coord.notifications import N_, Note, notify, register_kind
 from proposals import permissions as perm
 from proposals import services
-from proposals.deadlines import add_workdays, request_deadlines, workdays_between
+from proposals.dashboard import workday_seconds
+from proposals.deadlines import (
+    add_workdays,
+    local_tz,
+    request_deadlines,
+    work_calendar,
+    workdays_between,
+)
 from proposals.models import Proposal, ProposalInvite, ProposalTransition, Visibility
 from proposals.notify import proposal_url, recipients
 from proposals.tracking_models import Attachment, RequestEvent, TrackedRequest
@@ -715,3 +723,40 @@ def events_of(tracked: TrackedRequest) -> list[RequestEvent]:
             .order_by(RequestEvent.created_at, RequestEvent.id)
         )
     )
+
+
+def recompute_workdays(batch: int = 5000) -> tuple[int, int]:
+    """Recompute the stored working days (after ``WORK_CALENDAR`` changed, e.g. a new year's
+    holidays); return how many requests and custodies were updated."""
+    calendar = work_calendar()
+    offset = (utcnow().astimezone(local_tz()).utcoffset() or timedelta()).total_seconds()
+    done = []
+    for model, start, end, target in (
+        (
+            TrackedRequest,
+            TrackedRequest.assigned_at,
+            TrackedRequest.resolved_at,
+            "resolution_workdays",
+        ),
+        (RequestEvent, RequestEvent.created_at, RequestEvent.responded_at, "response_workdays"),
+    ):
+        rows = db.session.execute(
+            sa.select(model.id, start, end).where(start.is_not(None), end.is_not(None))
+        ).all()
+        for i in range(0, len(rows), batch):
+            chunk = rows[i : i + batch]
+            seconds = workday_seconds(
+                np.array([r[1].timestamp() for r in chunk]),
+                np.array([r[2].timestamp() for r in chunk]),
+                calendar,
+                offset,
+            )
+            db.session.execute(
+                sa.update(model),
+                [
+                    {"id": r[0], target: float(v) / 86400}
+                    for r, v in zip(chunk, seconds, strict=True)
+                ],
+            )
+        done.append(len(rows))
+    return done[0], done[1]

@@ -1,4 +1,4 @@
-"""`flask coord tracking …`: reminders of plan review steps that are due or overdue."""
+"""`flask coord tracking …`: reminders of review steps due or overdue; recomputing durations."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from flask.cli import AppGroup
 
 from coord.cli import coord_cli
 from coord.db import db
-from proposals import plans
+from proposals import plans, requests
 
 tracking_cli = AppGroup("tracking", help="Plan reviews and tracked requests.")
 coord_cli.add_command(tracking_cli)
@@ -23,3 +23,11 @@ def remind_command() -> None:
     counts = plans.send_reminders()
     db.session.commit()
     click.echo(f"Reminded {counts.due_soon} step(s) due soon; flagged {counts.overdue} overdue.")
+
+
+@tracking_cli.command("recompute")
+def recompute_command() -> None:
+    """Recompute the stored working days after the holiday calendar (WORK_CALENDAR) changed."""
+    resolved, custodies = requests.recompute_workdays()
+    db.session.commit()
+    click.echo(f"Recomputed {resolved} resolution(s) and {custodies} first response(s).")

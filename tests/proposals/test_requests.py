@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -543,3 +543,23 @@ def test_the_request_section_runs_a_fixed_number_of_queries(world, count_queries
             request_part(proposal, viewer)
         counts.append(counter.count)
     assert counts[0] == counts[1]
+
+
+def test_stored_working_days_are_recomputed_after_the_calendar_changes(world, app, runner):
+    tracked = new_request(world)
+    assign(world, tracked)
+    move(world, tracked, "anju", world.anju, "accept")
+    tracked.assigned_at = datetime(2026, 11, 6, 9, tzinfo=UTC)  # a Friday, 17:00 in Shanghai
+    tracked.resolved_at = datetime(2026, 11, 9, 9, tzinfo=UTC)  # the Monday after
+    db.session.commit()
+    result = runner.invoke(args=["coord", "tracking", "recompute"])
+    assert "Recomputed 1 resolution(s) and 1 first response(s)." in result.output, result.output
+    db.session.expire_all()
+    assert tracked.resolution_workdays == pytest.approx(1.0)
+    app.config["WORK_CALENDAR"] = {"weekend": []}
+    try:
+        runner.invoke(args=["coord", "tracking", "recompute"])
+        db.session.expire_all()
+        assert tracked.resolution_workdays == pytest.approx(3.0)
+    finally:
+        del app.config["WORK_CALENDAR"]
