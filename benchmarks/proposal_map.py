@@ -22,8 +22,15 @@ agrees with), and a few hundred declared relations. Then it times:
 
 from __future__ import annotations
 
-import argparse
 import os
+
+# One BLAS thread per process: web workers are processes, and on a small machine BLAS threads
+# fighting over the cores make the SVD of opinion groups several times slower (and erratic).
+# Run with OPENBLAS_NUM_THREADS=2 (or more) to compare.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import argparse
 import random
 import secrets
 import statistics
@@ -276,7 +283,7 @@ def main() -> None:
         }
     )
     from proposals import conflict_map
-    from proposals.models import Comment, CommentReaction, Proposal
+    from proposals.models import Comment, CommentReaction, Position, Proposal
     from stakeholders import network_service
     from stakeholders.opinion import opinion_groups
 
@@ -284,6 +291,7 @@ def main() -> None:
         upgrade()
         t0 = time.perf_counter()
         info = build(args.participants)
+        print(f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}")
         print(
             f"built {info['participants']:,} participants, {STATEMENTS} statements, "
             f"{info['reactions']:,} reactions, {RELATIONS} relations "
@@ -306,6 +314,25 @@ def main() -> None:
             )
             conflict_map.map_data(proposal, network_service.PUBLIC)
             warm, _ = _timed(lambda: conflict_map.map_data(proposal, network_service.PUBLIC))
+
+            def new_position() -> None:
+                position = db.session.scalar(
+                    sa.select(Position).where(Position.proposal_id == proposal.id).limit(1)
+                )
+                position.updated_at = utcnow()
+                db.session.commit()
+
+            def after_new_position() -> object:
+                new_position()
+                t0 = time.perf_counter()
+                conflict_map.map_data(proposal, network_service.PUBLIC)
+                return time.perf_counter() - t0
+
+            timings = [after_new_position() for _ in range(RUNS)]
+            print(
+                "conflict map after a new position (opinion groups cached): "
+                f"{statistics.median(timings) * 1000:7.1f} ms"
+            )
             print(f"conflict map, unchanged (cache check, one query):  {warm * 1000:7.1f} ms")
             votes = [
                 *(
