@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 from playwright.sync_api import Page, expect
@@ -72,7 +73,9 @@ def test_a_plan_is_approved_a_request_is_handled_and_the_dashboard_shows_it(
     t: Translate,
     shot: Shot,
     tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setitem(live_app.config, "UPLOAD_FOLDER", str(tmp_path / "uploads"))
     anju_id, urban_id = org_id(live_app, "安居物业服务有限公司"), org_id(live_app, "城市管理科")
     office_id = org_id(live_app, "清河街道办事处")
     drawing, photo = tmp_path / "消防通道平面图.pdf", tmp_path / "门口.png"
