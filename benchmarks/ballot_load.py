@@ -36,14 +36,14 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cryptography.fernet import Fernet  # noqa: E402
-from flask_migrate import upgrade  # noqa: E402
+from cryptography.fernet import Fernet
+from flask_migrate import upgrade
 
-from coord import create_app  # noqa: E402
-from coord.db import db, utcnow  # noqa: E402
-from coord.models import ApiToken, Community, Street, User  # noqa: E402
-from stakeholders.acting import Actor  # noqa: E402
-from stakeholders.models import (  # noqa: E402
+from coord import create_app
+from coord.db import db, utcnow
+from coord.models import ApiToken, Community, Street, User
+from stakeholders.acting import Actor
+from stakeholders.models import (
     Function,
     Kind,
     Membership,
@@ -53,8 +53,8 @@ from stakeholders.models import (  # noqa: E402
     Role,
     Stakeholder,
 )
-from voting import services  # noqa: E402
-from voting.models import Ballot, Participation, Poll  # noqa: E402
+from voting import services
+from voting.models import Ballot, Participation, Poll
 
 VOTERS = 2_000
 CLIENTS = 50

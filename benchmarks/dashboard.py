@@ -38,10 +38,10 @@ from flask_migrate import upgrade
 from coord import create_app
 from coord.db import db
 from coord.models import Community, Street, User
-from proposals.dashboard import workday_seconds
 from proposals.models import Proposal
-from proposals.tracking_models import Plan, RequestEvent, ReviewStep, TrackedRequest
-from proposals.workdays import CHINA_2026
+from proposals.tracking.dashboard import workday_seconds
+from proposals.tracking.models import Plan, RequestEvent, ReviewStep, TrackedRequest
+from proposals.tracking.workdays import CHINA_2026
 from stakeholders.models import Function, Kind, Membership, MembershipStatus, Role, Stakeholder
 
 REQUESTS = 50_000

@@ -24,8 +24,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from stakeholders.network import KINDS, analyze, infer_relations
-from stakeholders.opinion import opinion_groups
+from stakeholders.network.analysis import KINDS, analyze, infer_relations
+from stakeholders.network.opinion import opinion_groups
 
 WITHIN = 0.7
 NOISE = 0.1

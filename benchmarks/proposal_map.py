@@ -74,7 +74,8 @@ def _timed(fn, runs: int = RUNS) -> tuple[float, object]:
 
 def build(n: int, seed: int = 7) -> dict:
     """Insert the community, participants, proposal, positions, comments and reactions."""
-    from proposals.models import Comment, CommentReaction, Position, Proposal
+    from proposals.deliberation.models import Comment, CommentReaction, Position
+    from proposals.models import Proposal
 
     rng = random.Random(seed)
     now = utcnow()
@@ -282,10 +283,11 @@ def main() -> None:
             "NETWORK_SYNC_MAX_NODES": 10**9,
         }
     )
-    from proposals import conflict_map
-    from proposals.models import Comment, CommentReaction, Position, Proposal
-    from stakeholders import network_service
-    from stakeholders.opinion import opinion_groups
+    from proposals.deliberation import conflict_map
+    from proposals.deliberation.models import Comment, CommentReaction, Position
+    from proposals.models import Proposal
+    from stakeholders.network import services as network_service
+    from stakeholders.network.opinion import opinion_groups
 
     with app.app_context():
         upgrade()

@@ -21,19 +21,18 @@ from flask_migrate import upgrade
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from coord import create_app  # noqa: E402
-from coord.db import db, utcnow  # noqa: E402
-from coord.models import Community, Street, User  # noqa: E402
-from proposals.models import (  # noqa: E402
+from coord import create_app
+from coord.db import db, utcnow
+from coord.models import Community, Street, User
+from proposals.deliberation.models import (
     Amendment,
     Comment,
     CommentStance,
     Position,
     PositionStance,
-    Proposal,
-    Visibility,
 )
-from stakeholders.models import Kind, Stakeholder  # noqa: E402
+from proposals.models import Proposal, Visibility
+from stakeholders.models import Kind, Stakeholder
 
 SIZES = (100, 1_000, 5_000)
 RUNS = 7

@@ -77,68 +77,49 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_packages(app: Flask) -> None:
-    """Bind every package: blueprints, CLI commands, and the modules that register signal
-    receivers, demo loaders, proposal page parts and stance sources on import.
+    """Bind the core, then every package in dependency order (lower packages first).
 
-    Only this function imports every package (lower packages never import higher ones).
+    Each package's `init_app` registers its blueprints, CLI commands, signal receivers,
+    proposal page parts and demo loader; demo loaders run in this order. Only this function
+    imports every package (lower packages never import higher ones).
     """
-    from coord import api, auth, cli, errors, i18n, notification_views, security, views
+    import proposals
+    import proposals.deliberation
+    import proposals.tenders
+    import proposals.tracking
+    import stakeholders
+    import stakeholders.network
+    import voting
+    from coord import (
+        api,
+        auth,
+        cli,
+        errors,
+        i18n,
+        notification_views,
+        notifications,
+        security,
+        signals,
+        views,
+    )
 
     i18n.init_app(app, babel)
     security.init_app(app)
     errors.register_error_handlers(app)
     auth.init_app(app)
     cli.init_app(app)
-
-    import proposals.api
-    import proposals.comment_views
-    import proposals.conflict_map
-    import proposals.dashboard_views
-    import proposals.deliberation_views
-    import proposals.demo
-    import proposals.demo_tenders
-    import proposals.demo_tracking
-    import proposals.moderation_views
-    import proposals.notify
-    import proposals.stances
-    import proposals.tender_api
-    import proposals.tender_models
-    import proposals.tender_views
-    import proposals.tracking_cli
-    import proposals.tracking_models
-    import proposals.tracking_views
-    import proposals.views
-    import stakeholders.api
-    import stakeholders.demo_relations
-    import stakeholders.network_api
-    import stakeholders.network_views
-    import stakeholders.views
-    import voting.api
-    import voting.models
-    import voting.stances
-    import voting.views
-    from voting.cli import voting_cli
-
-    blueprints = [
-        views.bp,
-        api.bp,
-        notification_views.bp,
-        stakeholders.views.bp,
-        stakeholders.api.bp,
-        stakeholders.network_views.bp,
-        stakeholders.network_api.bp,
-        proposals.views.bp,
-        proposals.api.bp,
-        proposals.comment_views.bp,
-        proposals.deliberation_views.bp,
-        proposals.moderation_views.bp,
-        proposals.tracking_views.bp,
-        proposals.dashboard_views.bp,
-        proposals.tender_views.bp,
-        proposals.tender_api.bp,
-        voting.views.bp,
-        voting.api.bp,
-    ]
-    for blueprint in blueprints:
+    for blueprint in (views.bp, api.bp, notification_views.bp):
         app.register_blueprint(blueprint)
-    cli.coord_cli.add_command(voting_cli)
+    cli.coord_cli.add_command(notification_views.notifications_cli)
+    signals.user_deleting.connect(notifications.on_user_deleting)
+    signals.user_data_requested.connect(notifications.on_user_data_requested)
+    for package in (
+        stakeholders,
+        stakeholders.network,
+        proposals,
+        proposals.deliberation,
+        proposals.tenders,
+        proposals.tracking,
+        voting,
+    ):
+        package.init_app(app)

@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 from flask_migrate import upgrade
 
 from coord import accounts, audit, signals
-from coord.db import db
+from coord.db import db, utcnow
 from coord.errors import DomainError
 from coord.models import Street
 
@@ -100,6 +100,14 @@ def disable_user_command(username: str, enable: bool) -> None:
     accounts.set_disabled(None, user, not enable)
     db.session.commit()
     click.echo(f"{'Enabled' if enable else 'Disabled'} {user.username}.")
+
+
+@coord_cli.command("tick")
+def tick_command() -> None:
+    """Do what time decided (run by the scheduler every minute): each package's due work."""
+    for receiver, changed in signals.clock_ticked.send(utcnow()):
+        db.session.commit()
+        click.echo(f"{receiver.__module__}.{receiver.__name__}: {changed}")
 
 
 def init_app(app: Flask) -> None:

@@ -19,7 +19,6 @@ from wtforms.validators import Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from coord import notifications
-from coord.cli import coord_cli
 from coord.db import db
 from coord.errors import DomainError
 from coord.forms import strip_text
@@ -178,6 +177,3 @@ def digest_command(hours: int) -> None:
     """Send each digest user one mail with their unsent notifications; mark them emailed."""
     sent = notifications.send_digests(window=timedelta(hours=hours))
     click.echo(f"Sent {sent} digest email(s).")
-
-
-coord_cli.add_command(notifications_cli)

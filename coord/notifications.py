@@ -38,7 +38,7 @@ from flask_babel import force_locale, gettext, ngettext
 from sqlalchemy.orm import Session, SessionTransaction
 from werkzeug.routing import BuildError
 
-from coord import crypto, signals
+from coord import crypto
 from coord.db import db, utcnow
 from coord.errors import DomainError
 from coord.models import Notification, User
@@ -519,15 +519,13 @@ def send_digests(now: datetime | None = None, window: timedelta = timedelta(days
 # -- Account deletion and data export ---------------------------------------------------------
 
 
-@signals.user_deleting.connect
-def _on_user_deleting(user: User) -> None:
+def on_user_deleting(user: User) -> None:
     user.email_encrypted = None
     user.notification_settings = {}
     db.session.execute(sa.delete(Notification).where(Notification.user_id == user.id))
 
 
-@signals.user_data_requested.connect
-def _on_user_data_requested(user: User) -> tuple[str, dict[str, Any]]:
+def on_user_data_requested(user: User) -> tuple[str, dict[str, Any]]:
     settings = settings_of(user)
     notifications = db.session.scalars(
         sa.select(Notification).where(Notification.user_id == user.id).order_by(Notification.id)

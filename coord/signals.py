@@ -50,3 +50,9 @@ report_handled = _signals.signal(
     "report-handled",
     doc="A moderator hid an item or dismissed its reports; sender is the Report, with `actor`.",
 )
+clock_ticked = _signals.signal(
+    "clock-ticked",
+    doc="The scheduler's tick (`flask coord tick`, every minute); sender is the UTC time. "
+    "Do what time decided (open and close polls, open bidding, finalise awards), committing "
+    "each item; return how many items changed.",
+)

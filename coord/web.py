@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
-from flask import flash, redirect, request
+from flask import abort, flash, redirect, request
 from flask_wtf import FlaskForm
 from werkzeug.routing import IntegerConverter
 from werkzeug.wrappers import Response
 
 from coord.db import db
 from coord.errors import DomainError
+
+T = TypeVar("T")
 
 #: Ids beyond a 32-bit signed integer do not exist (and would overflow the database driver).
 MAX_ID = 2**31 - 1
@@ -63,6 +66,49 @@ def act(action: Callable[[], object], success: str, target: str) -> Response:
         db.session.commit()
         flash(success, "success")
     return redirect(target)
+
+
+def run(
+    action: Callable[[], T],
+    success: str | None,
+    target: str | Callable[[T], str],
+    *,
+    form: FlaskForm | None = None,
+    back: str | None = None,
+) -> Response | None:
+    """Run one use case of a view and commit once.
+
+    When `action` succeeds: commit, flash `success` (unless None) and redirect to `target`,
+    a URL or a function of the action's result. When it raises a `DomainError`: roll back;
+    a permission refusal (403) aborts with that message; with a `form`, the refusal is shown
+    on its field (or as an error of the whole form) and None is returned, so that the view
+    re-renders the form with the user's input (`form_status` then answers 422); without a
+    form, it is flashed and the user goes to `back` (by default `target`).
+    """
+    try:
+        rv = action()
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.status == 403:
+            abort(403, exc.message)
+        if form is not None:
+            _show_on_form(form, exc)
+            return None
+        flash(exc.message, "error")
+        return redirect(back or (target if isinstance(target, str) else request.url))
+    db.session.commit()
+    if success:
+        flash(success, "success")
+    return redirect(target(rv) if callable(target) else target)
+
+
+def _show_on_form(form: FlaskForm, error: DomainError) -> None:
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        form.form_errors.append(error.message)
+        flash(error.message, "error")
 
 
 def form_status(form: FlaskForm) -> int:

@@ -25,20 +25,18 @@ from coord.extensions import limiter
 from coord.forms import strip_text
 from coord.text import clean_text
 from coord.web import MAX_ID
-from proposals import amendments, comments, lifecycle, moderation, positions, queries, services
+from proposals import lifecycle, queries, services
 from proposals import permissions as perm
-from proposals.comment_views import limits_disabled, user_key
-from proposals.models import (
+from proposals.deliberation import amendments, comments, moderation, positions
+from proposals.deliberation.comment_views import limits_disabled, user_key
+from proposals.deliberation.models import (
     Amendment,
     Comment,
     CommentStance,
-    Follow,
     Position,
     PositionStance,
-    Proposal,
-    ProposalTransition,
-    Visibility,
 )
+from proposals.models import Follow, Proposal, ProposalTransition, Visibility
 from proposals.vocabulary import CATEGORIES, INTERESTS
 from stakeholders import acting
 from stakeholders.models import Kind, Stakeholder

@@ -7,10 +7,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from coord import signals
 from coord.db import db
 from coord.models import User
-from proposals import amendments, comments, positions, services
+from proposals import services
+from proposals.deliberation import amendments, comments, positions
 from proposals.models import Proposal
 from stakeholders import demo as _stakeholders_demo  # noqa: F401 (its receiver must run first)
 from stakeholders.acting import Actor
@@ -254,7 +254,6 @@ def _anju_review(orgs: dict, people: dict, lanyuan: int) -> None:
     _stand(_staff(orgs["anju"]), review, "support", ["business_income"], "希望续签合同。")
 
 
-@signals.demo_loading.connect
 def load(created: dict) -> None:
     """Seed the demo deliberations."""
     orgs, people = created["organisations"], created["residents"]

@@ -1,5 +1,5 @@
-"""Proposals, their versions and timeline, and deliberation: comments, reactions, positions,
-amendments and moderation reports."""
+"""Proposals, their versions, invitations, timeline and followers; the milestones and
+uploaded attachments that several families share (plans, tenders, requests)."""
 
 from __future__ import annotations
 
@@ -20,41 +20,6 @@ class Visibility(enum.StrEnum):
     PUBLIC = "public"
     COMMUNITY = "community"  # members of the community: verified residents and its organisations
     INVITED = "invited"  # the author, invited stakeholders and the community's moderators
-
-
-class CommentStance(enum.StrEnum):
-    SUPPORT = "support"
-    OPPOSE = "oppose"
-    NEUTRAL = "neutral"
-    QUESTION = "question"
-
-
-class Reaction(enum.StrEnum):
-    """An opinion on a comment: the agree/disagree/pass matrix that analysis uses."""
-
-    AGREE = "agree"
-    DISAGREE = "disagree"
-    PASS = "pass"  # noqa: S105 (not a password)
-
-
-class PositionStance(enum.StrEnum):
-    SUPPORT = "support"
-    OPPOSE = "oppose"
-    CONDITIONAL = "conditional"
-    NEUTRAL = "neutral"
-
-
-class AmendmentStatus(enum.StrEnum):
-    OPEN = "open"
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
-    WITHDRAWN = "withdrawn"
-
-
-class ReportStatus(enum.StrEnum):
-    OPEN = "open"
-    UPHELD = "upheld"  # the item was hidden
-    DISMISSED = "dismissed"
 
 
 class Proposal(db.Model):
@@ -163,169 +128,49 @@ class Follow(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Comment(db.Model):
-    """A comment in a proposal's thread.
+class Milestone(db.Model):
+    """A milestone of an approved plan or an awarded tender."""
 
-    `path` is the chain of zero-padded ids from the root to this comment, so that one
-    query ordered by `path` returns the whole thread in reading order.
-    """
-
-    __tablename__ = "comments"
+    __tablename__ = "milestones"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id"), index=True)
-    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("comments.id"), index=True)
-    path: Mapped[str] = mapped_column(sa.String(1000), default="", index=True)
-    depth: Mapped[int] = mapped_column(default=0)
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
-    actor_id: Mapped[int] = mapped_column(sa.ForeignKey("stakeholders.id"), index=True)
-    stance: Mapped[CommentStance] = mapped_column(
-        enum_column(CommentStance), default=CommentStance.NEUTRAL
-    )
-    body_source: Mapped[str] = mapped_column(sa.Text)
-    body_html: Mapped[str] = mapped_column(sa.Text)
-    sanitizer_version: Mapped[int] = mapped_column(default=1)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    hidden_reason: Mapped[str | None] = mapped_column(sa.String(300))
-    open_reports: Mapped[int] = mapped_column(default=0)
-    agree_count: Mapped[int] = mapped_column(default=0)
-    disagree_count: Mapped[int] = mapped_column(default=0)
-    pass_count: Mapped[int] = mapped_column(default=0)
-
-    actor: Mapped[Stakeholder] = relationship()
-
-    @property
-    def is_deleted(self) -> bool:
-        return self.deleted_at is not None
-
-    @property
-    def is_hidden(self) -> bool:
-        return self.hidden_reason is not None
-
-
-class CommentRevision(db.Model):
-    """An earlier text of an edited comment (its visible edit history)."""
-
-    __tablename__ = "comment_revisions"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    comment_id: Mapped[int] = mapped_column(sa.ForeignKey("comments.id"), index=True)
-    body_source: Mapped[str] = mapped_column(sa.Text)
-    body_html: Mapped[str] = mapped_column(sa.Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class CommentReaction(db.Model):
-    """One user's agree / disagree / pass on a comment (changeable, one per user)."""
-
-    __tablename__ = "comment_reactions"
-    __table_args__ = (sa.UniqueConstraint("comment_id", "user_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    comment_id: Mapped[int] = mapped_column(sa.ForeignKey("comments.id"), index=True)
-    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id"), index=True)
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
-    actor_id: Mapped[int] = mapped_column(sa.ForeignKey("stakeholders.id"), index=True)
-    value: Mapped[Reaction] = mapped_column(enum_column(Reaction))
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class Position(db.Model):
-    """Where a stakeholder stands on a proposal, and why (one per stakeholder)."""
-
-    __tablename__ = "positions"
-    __table_args__ = (sa.UniqueConstraint("proposal_id", "stakeholder_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id"), index=True)
-    stakeholder_id: Mapped[int] = mapped_column(sa.ForeignKey("stakeholders.id"), index=True)
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
-    stance: Mapped[PositionStance] = mapped_column(enum_column(PositionStance))
-    interests: Mapped[list] = mapped_column(sa.JSON, default=list)
-    tags: Mapped[list] = mapped_column(sa.JSON, default=list)
-    statement: Mapped[str] = mapped_column(sa.Text, default="")
-    conditions: Mapped[str] = mapped_column(sa.String(500), default="")
-    condition_amendment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("amendments.id"))
-    condition_met_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    stakeholder: Mapped[Stakeholder] = relationship()
-
-
-class PositionRevision(db.Model):
-    """An earlier state of a position (positions have a history)."""
-
-    __tablename__ = "position_revisions"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    position_id: Mapped[int] = mapped_column(sa.ForeignKey("positions.id"), index=True)
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
-    stance: Mapped[PositionStance] = mapped_column(enum_column(PositionStance))
-    interests: Mapped[list] = mapped_column(sa.JSON, default=list)
-    tags: Mapped[list] = mapped_column(sa.JSON, default=list)
-    statement: Mapped[str] = mapped_column(sa.Text, default="")
-    conditions: Mapped[str] = mapped_column(sa.String(500), default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class Amendment(db.Model):
-    """A proposed new text against a given version, with a rationale."""
-
-    __tablename__ = "amendments"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id"), index=True)
-    base_version: Mapped[int]
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
-    actor_id: Mapped[int] = mapped_column(sa.ForeignKey("stakeholders.id"), index=True)
     title: Mapped[str] = mapped_column(sa.String(120))
-    body_source: Mapped[str] = mapped_column(sa.Text)
-    body_html: Mapped[str] = mapped_column(sa.Text)
-    rationale: Mapped[str] = mapped_column(sa.Text, default="")
-    status: Mapped[AmendmentStatus] = mapped_column(
-        enum_column(AmendmentStatus), default=AmendmentStatus.OPEN, index=True
-    )
-    support_count: Mapped[int] = mapped_column(default=0)
-    decision_reason: Mapped[str] = mapped_column(sa.String(500), default="")
-    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    resulting_version: Mapped[int | None]
+    due_on: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: scheduled | met | not_met | partially_met
+    status: Mapped[str] = mapped_column(sa.String(20), default="scheduled")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    actor: Mapped[Stakeholder] = relationship()
 
+class MilestoneUpdate(db.Model):
+    """A progress update on a milestone, with optional evidence."""
 
-class AmendmentSupport(db.Model):
-    """A stakeholder supports an amendment (once)."""
-
-    __tablename__ = "amendment_supports"
-    __table_args__ = (sa.UniqueConstraint("amendment_id", "stakeholder_id"),)
+    __tablename__ = "milestone_updates"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    amendment_id: Mapped[int] = mapped_column(sa.ForeignKey("amendments.id"), index=True)
-    stakeholder_id: Mapped[int] = mapped_column(sa.ForeignKey("stakeholders.id"))
+    milestone_id: Mapped[int] = mapped_column(sa.ForeignKey("milestones.id"), index=True)
+    text: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str | None] = mapped_column(sa.String(20))
+    attachment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("attachments.id"))
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    actor_id: Mapped[int] = mapped_column(sa.ForeignKey("stakeholders.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Report(db.Model):
-    """A report of a comment or proposal to the community's moderators."""
+class Attachment(db.Model):
+    """An uploaded file (PDF or image), checked by content, stored renamed outside static/."""
 
-    __tablename__ = "reports"
-    __table_args__ = (sa.UniqueConstraint("target_type", "target_id", "user_id"),)
+    __tablename__ = "attachments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    target_type: Mapped[str] = mapped_column(sa.String(20))  # "comment" | "proposal"
-    target_id: Mapped[int] = mapped_column(index=True)
     proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id"), index=True)
-    community_id: Mapped[int] = mapped_column(sa.ForeignKey("communities.id"), index=True)
+    #: what it belongs to: "plan", "request", "milestone", "bid"
+    purpose: Mapped[str] = mapped_column(sa.String(20))
+    filename: Mapped[str] = mapped_column(sa.String(200))
+    storage_key: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    content_type: Mapped[str] = mapped_column(sa.String(60))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    is_sealed: Mapped[bool] = mapped_column(default=False)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
-    reason: Mapped[str] = mapped_column(sa.String(500))
-    status: Mapped[ReportStatus] = mapped_column(
-        enum_column(ReportStatus), default=ReportStatus.OPEN, index=True
-    )
-    handled_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

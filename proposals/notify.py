@@ -19,23 +19,19 @@ import sqlalchemy as sa
 from flask import current_app, has_request_context, url_for
 from werkzeug.routing import BuildError
 
-from coord import signals
 from coord.db import db
 from coord.models import Community, User
 from coord.notifications import N_, Note, notify, register_kind, stakeholder_ref, translatable
 from proposals import lifecycle
-from proposals.models import (
+from proposals.deliberation.models import (
     Amendment,
     AmendmentStatus,
     Comment,
-    Follow,
     Position,
-    Proposal,
-    ProposalInvite,
     Report,
     ReportStatus,
-    Visibility,
 )
+from proposals.models import Follow, Proposal, ProposalInvite, Visibility
 from stakeholders.acting import Actor
 from stakeholders.models import (
     Function,
@@ -234,7 +230,6 @@ def _proposal(proposal_id: int) -> Proposal | None:
 # -- Receivers --------------------------------------------------------------------------------
 
 
-@signals.comment_posted.connect
 def on_comment_posted(comment: Comment, actor: Actor | None = None, **extra: Any) -> None:
     """Tell the parent comment's author of a reply, and the followers of a new comment."""
     proposal = _proposal(comment.proposal_id)
@@ -258,7 +253,6 @@ def _author_user_ids(proposal: Proposal) -> list[int | None]:
     return [proposal.created_by_id, author.user_id if author is not None else None]
 
 
-@signals.position_declared.connect
 def on_position_declared(position: Position, actor: Actor | None = None, **extra: Any) -> None:
     """Tell the proposal's author and followers of a declared or changed position."""
     proposal = _proposal(position.proposal_id)
@@ -275,7 +269,6 @@ def on_position_declared(position: Position, actor: Actor | None = None, **extra
     notify(Note(user, POSITION, MESSAGES["position"], params, url) for user in users)
 
 
-@signals.proposal_transitioned.connect
 def on_proposal_transitioned(proposal: Proposal, actor: Actor | None = None, **extra: Any) -> None:
     """Tell the followers that a proposal changed state."""
     state = translatable(lifecycle.STATE_LABELS.get(proposal.status, proposal.status))
@@ -290,7 +283,6 @@ def on_proposal_transitioned(proposal: Proposal, actor: Actor | None = None, **e
     notify(Note(user, STATE, message, params, url) for user in recipients(proposal, actor=actor))
 
 
-@signals.amendment_decided.connect
 def on_amendment_decided(amendment: Amendment, actor: Actor | None = None, **extra: Any) -> None:
     """Tell the amendment's author, the proposal's author and the followers of a decision."""
     if amendment.status not in (AmendmentStatus.ACCEPTED, AmendmentStatus.REJECTED):
@@ -316,7 +308,6 @@ def on_amendment_decided(amendment: Amendment, actor: Actor | None = None, **ext
 _SAME_HANDLING = timedelta(minutes=1)
 
 
-@signals.report_handled.connect
 def on_report_handled(report: Report, actor: Actor | None = None, **extra: Any) -> None:
     """Tell everyone whose report on the item was just handled how it was handled.
 

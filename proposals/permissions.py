@@ -106,7 +106,7 @@ def roles_for(user: User | None, actor_id: int | None, proposal: Proposal) -> fr
 
 
 #: Functions (user, actor_id, proposal) → extra lifecycle role names, added by higher
-#: modules that know about them (plan reviewers, request handlers: proposals.tracking_roles).
+#: modules that know about them (plan reviewers, request handlers: proposals.tracking.permissions).
 _role_providers: list[Callable[[User, int | None, Proposal], Iterable[str]]] = []
 
 

@@ -1,4 +1,4 @@
-"""Stances from deliberation for the stakeholder network (see `stakeholders.stances`).
+"""Stances from deliberation for the stakeholder network (see `stakeholders.network.stances`).
 
 Registers two stance sources, from public behaviour only — published proposals with public
 visibility that are not hidden, and their visible comments:
@@ -20,20 +20,17 @@ from typing import Any
 import sqlalchemy as sa
 from flask import url_for
 
-from coord import signals
 from coord.db import db
 from proposals import lifecycle
-from proposals.models import (
+from proposals.deliberation.models import (
     Comment,
     CommentReaction,
     Position,
     PositionStance,
-    Proposal,
     Reaction,
-    Visibility,
 )
-from stakeholders import network_service
-from stakeholders.stances import register_stance_source
+from proposals.models import Proposal, Visibility
+from stakeholders.network import services as network_service
 
 POSITION_VALUES = {
     PositionStance.SUPPORT: 1,
@@ -194,24 +191,16 @@ def proposal_labels(topics: Iterable[str]) -> dict[str, tuple[str, str]]:
     }
 
 
-register_stance_source(
-    position_stances, name="proposals.positions", version=position_version, labels=proposal_labels
-)
-register_stance_source(comment_stances, name="proposals.comments", version=comment_version)
-
-
 def _mark(community_id: int | None) -> None:
     if community_id is not None:
         network_service.mark_dirty([community_id])
 
 
-@signals.position_declared.connect
-def _on_position(position: Position, **extra) -> None:
+def on_position(position: Position, **extra) -> None:
     proposal = db.session.get(Proposal, position.proposal_id)
     _mark(proposal.community_id if proposal else None)
 
 
-@signals.comment_posted.connect
-def _on_comment(comment: Comment, **extra) -> None:
+def on_comment(comment: Comment, **extra) -> None:
     proposal = db.session.get(Proposal, comment.proposal_id)
     _mark(proposal.community_id if proposal else None)

@@ -19,9 +19,10 @@ from coord.models import Community
 from coord.permissions import require
 from coord.text import render_markdown
 from coord.web import form_error, form_status, int_arg
-from proposals import amendments, comments, lifecycle, positions, queries, services
+from proposals import lifecycle, queries, services
 from proposals import permissions as perm
-from proposals.diff import diff_lines
+from proposals.deliberation import amendments, comments, positions
+from proposals.deliberation.diff import diff_lines
 from proposals.forms import KIND_CHOICES_LABELS, VISIBILITY_LABELS, ProposalForm, TransitionForm
 from proposals.models import (
     Follow,
@@ -46,7 +47,8 @@ GENERIC_ACTIONS = {
 }
 
 #: Sections that higher packages add to the proposal page: (template, context function).
-_detail_parts: list[tuple[str, Callable[[Proposal, Viewer], dict[str, Any] | None]]] = []
+#: Template → context function, in the order the packages were bound.
+_detail_parts: dict[str, Callable[[Proposal, Viewer], dict[str, Any] | None]] = {}
 
 
 def add_detail_part(
@@ -56,8 +58,9 @@ def add_detail_part(
 
     Higher packages (voting, the network pages) use this instead of being imported here.
     The context function must run a fixed number of queries; returning None hides the part.
+    Adding the same template again replaces its context function (apps are built repeatedly).
     """
-    _detail_parts.append((template, context))
+    _detail_parts[template] = context
 
 
 @bp.record_once
@@ -230,7 +233,7 @@ def detail(proposal_id: int):
         context.update(part.page_context(proposal, viewer, request.args))
     extra_parts = [
         (template, part)
-        for template, fn in _detail_parts
+        for template, fn in _detail_parts.items()
         if (part := fn(proposal, viewer)) is not None
     ]
     return render_template(

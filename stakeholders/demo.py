@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from coord import accounts, signals
+from coord import accounts
 from coord.db import db, utcnow
 from coord.models import Community, Grid, Street, User
 from stakeholders.models import (
@@ -165,7 +165,6 @@ def _residents() -> list[tuple[str, str, str, str, str, str]]:
     return rv
 
 
-@signals.demo_loading.connect
 def load(created: dict) -> None:
     """Create the street, communities, organisations and residents, all verified."""
     password = created["password"]

@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from coord import audit, signals
+from coord import audit
 from coord.db import db, utcnow
 from coord.errors import Conflict, DomainError, NotAllowed
 from coord.models import Community, Grid, User
@@ -376,16 +376,13 @@ def user_data(user: User) -> dict[str, Any]:
     }
 
 
-@signals.user_registered.connect
-def _on_user_registered(user: User) -> None:
+def on_user_registered(user: User) -> None:
     ensure_resident_identity(user)
 
 
-@signals.user_deleting.connect
-def _on_user_deleting(user: User) -> None:
+def on_user_deleting(user: User) -> None:
     erase_personal_data(user)
 
 
-@signals.user_data_requested.connect
-def _on_user_data_requested(user: User) -> tuple[str, dict[str, Any]]:
+def on_user_data_requested(user: User) -> tuple[str, dict[str, Any]]:
     return "stakeholders", user_data(user)

@@ -11,9 +11,9 @@ from types import SimpleNamespace
 from typing import Any
 
 from coord.db import db
-from stakeholders import relations
 from stakeholders.acting import Actor
 from stakeholders.models import Function, Kind, Relation, Stakeholder
+from stakeholders.network import relations
 
 from helpers import identity
 

@@ -1,1 +1,28 @@
-"""voting."""
+"""Voting: polls, ballots, eligibility, tallies, results and the ballot bulletin."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Bind the poll pages and API, the poll part of proposal pages, the ballot stances for
+    the network, the withdrawal receiver and the `flask coord voting` commands."""
+    from coord import signals
+    from coord.cli import coord_cli
+    from proposals import views as proposal_views
+    from stakeholders.network.stances import register_stance_source
+    from voting import api, services, stances, views
+    from voting.cli import voting_cli
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
+    proposal_views.add_detail_part("voting/_proposal_poll.html", views.proposal_part)
+    register_stance_source(
+        stances.ballot_stances,
+        name="voting.ballots",
+        version=stances.ballot_version,
+        labels=stances.poll_labels,
+    )
+    signals.proposal_transitioned.connect(services.on_proposal_transitioned)
+    coord_cli.add_command(voting_cli)

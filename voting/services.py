@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
-from coord import audit, signals
+from coord import audit
 from coord.db import db, utcnow
 from coord.errors import Conflict, DomainError, NotAllowed
 from coord.models import Community
@@ -573,8 +573,7 @@ def recount(poll: Poll) -> list[str]:
 # --------------------------------------------------------------------------- reactions
 
 
-@signals.proposal_transitioned.connect
-def _on_proposal_transitioned(
+def on_proposal_transitioned(
     proposal: Proposal, actor: Actor | None = None, action: str = "", **extra: Any
 ) -> None:
     """Cancel a proposal's running poll when the proposal is withdrawn."""

@@ -1,4 +1,4 @@
-"""Stances from open ballots for the stakeholder network (see `stakeholders.stances`).
+"""Stances from open ballots for the stakeholder network (see `stakeholders.network.stances`).
 
 Only **open** (not secret) polls count, and only once their results are public: closed
 polls, or open polls that show live results — so the network never reveals a vote before
@@ -31,7 +31,6 @@ from flask import url_for
 from coord.db import db
 from proposals.models import Proposal
 from proposals.stances import public_clause
-from stakeholders.stances import register_stance_source
 from voting.models import Ballot, Poll, PollStatus
 
 RANKED = frozenset({"borda", "schulze", "irv", "stv"})
@@ -147,8 +146,3 @@ def poll_labels(topics: Iterable[str]) -> dict[str, tuple[str, str]]:
         sa.select(Poll.id, Poll.title).where(Poll.id.in_(ids), Poll.is_secret.is_(False))
     )
     return {f"poll/{pid}": (title, url_for("voting.detail", poll_id=pid)) for pid, title in rows}
-
-
-register_stance_source(
-    ballot_stances, name="voting.ballots", version=ballot_version, labels=poll_labels
-)

@@ -40,7 +40,6 @@ from coord.permissions import require
 from coord.web import form_error, form_status
 from proposals.models import Proposal
 from proposals.viewer import Viewer
-from proposals.views import add_detail_part
 from stakeholders import acting
 from stakeholders.acting import Actor
 from stakeholders.models import Kind, Stakeholder
@@ -801,7 +800,7 @@ def bulletin(poll_id: int):
 # --------------------------------------------------------------------------- proposal page
 
 
-def _proposal_part(proposal: Proposal, viewer: Viewer) -> dict[str, Any] | None:
+def proposal_part(proposal: Proposal, viewer: Viewer) -> dict[str, Any] | None:
     """The poll section of a consultation's page (two queries at most)."""
     if proposal.kind != "consultation":
         return None
@@ -824,6 +823,3 @@ def _proposal_part(proposal: Proposal, viewer: Viewer) -> dict[str, Any] | None:
         )
         voted = voter_id is not None and services.has_voted(poll, voter_id)
     return {"poll": poll, "can_open": can_open, "voted": voted}
-
-
-add_detail_part("voting/_proposal_poll.html", _proposal_part)

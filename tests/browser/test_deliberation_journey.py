@@ -20,7 +20,7 @@ from pathlib import Path
 from playwright.sync_api import Locator, Page, expect
 
 from coord.cli import DEMO_PASSWORD
-from proposals.negotiation import STANCE_LABELS
+from proposals.deliberation.negotiation import STANCE_LABELS
 from proposals.vocabulary import INTERESTS
 
 Translate = Callable[..., str]

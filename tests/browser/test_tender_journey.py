@@ -24,7 +24,7 @@ from playwright.sync_api import Page, expect
 from coord.cli import DEMO_PASSWORD
 from coord.db import db, utcnow
 from coord.models import User
-from proposals.tender_models import Tender
+from proposals.tenders.models import Tender
 from stakeholders.models import Relation, RelationStatus, RelationType, Stakeholder
 
 Translate = Callable[..., str]

@@ -10,8 +10,10 @@ import sqlalchemy as sa
 
 from coord.db import db
 from coord.errors import DomainError
-from proposals import comments, services
-from proposals.models import Comment, CommentReaction, Proposal, Report
+from proposals import services
+from proposals.deliberation import comments
+from proposals.deliberation.models import Comment, CommentReaction, Report
+from proposals.models import Proposal
 from stakeholders.acting import Actor
 
 from helpers import identity, use_english
@@ -191,7 +193,7 @@ def test_hostile_display_names_are_escaped_everywhere(client, login_as, world, m
         )
     db.session.commit()
     login_as(world["committee"].admin_user)
-    from proposals import moderation
+    from proposals.deliberation import moderation
 
     loaded = moderation.load_target("comment", c.id)
     moderation.report_item(actor_of(world["resident"]), *loaded, "<b>reason</b>")
@@ -314,7 +316,7 @@ def test_bad_reports_are_refused(client, login_as, world, data, status, message)
 def test_oversized_hide_reason_is_refused(client, login_as, world):
     c = comments.post_comment(actor_of(world["author"]), world["proposal"], {"body": "x"})
     db.session.commit()
-    from proposals import moderation
+    from proposals.deliberation import moderation
 
     report = moderation.report_item(actor_of(world["resident"]), c, world["proposal"], "骂人")
     db.session.commit()
@@ -342,7 +344,7 @@ def test_oversized_hide_reason_is_refused(client, login_as, world):
 def test_posts_without_csrf_token_are_refused(make_app, world, url):
     c = comments.post_comment(actor_of(world["author"]), world["proposal"], {"body": "x"})
     db.session.flush()
-    from proposals import moderation
+    from proposals.deliberation import moderation
 
     report = moderation.report_item(actor_of(world["resident"]), c, world["proposal"], "骂人")
     db.session.commit()

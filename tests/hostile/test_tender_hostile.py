@@ -3,20 +3,14 @@ late bids, share codes that are not shares, scoring outsiders — refused, nothi
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 import sqlalchemy as sa
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "proposals"))
-
 from tender_helpers import PDF, Scene, build_scene
 
 from coord.db import db
-from proposals import tenders
-from proposals.tender_models import Bid, BidStatus, Score
-from proposals.tracking_models import Attachment
+from proposals.models import Attachment
+from proposals.tenders import services as tenders
+from proposals.tenders.models import Bid, BidStatus, Score
 
 from helpers import use_english
 

@@ -6,26 +6,16 @@ from __future__ import annotations
 
 import io
 import re
-import sys
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "proposals"))
-
 import tracking_helpers
 from tracking_helpers import PDF, World, build_world, count, new_plan, new_request, png
 
 from coord.db import db
-from proposals import plans, requests
-from proposals.tracking_models import (
-    Attachment,
-    Milestone,
-    RequestEvent,
-    ReviewStep,
-    TrackedRequest,
-)
+from proposals.models import Attachment, Milestone
+from proposals.tracking import plans, requests
+from proposals.tracking.models import RequestEvent, ReviewStep, TrackedRequest
 
 from helpers import use_english
 

@@ -11,8 +11,10 @@ import sqlalchemy as sa
 from coord import accounts
 from coord.db import db, utcnow
 from coord.models import Community, Notification, Street, User
-from proposals import comments, positions, services
-from proposals.models import Comment, Follow, Proposal
+from proposals import services
+from proposals.deliberation import comments, positions
+from proposals.deliberation.models import Comment
+from proposals.models import Follow, Proposal
 from stakeholders.acting import Actor
 from stakeholders.models import Function, Kind, Role
 

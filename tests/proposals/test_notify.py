@@ -14,17 +14,16 @@ from coord.db import db, utcnow
 from coord.models import Notification, User
 from proposals import notify, services
 from proposals import permissions as perm
-from proposals.models import (
+from proposals.deliberation.models import (
     Amendment,
     AmendmentStatus,
     Comment,
-    Follow,
     Position,
     PositionStance,
-    Proposal,
     Report,
     ReportStatus,
 )
+from proposals.models import Follow, Proposal
 from stakeholders.acting import Actor
 from stakeholders.models import (
     Function,
@@ -381,7 +380,7 @@ def test_a_rolled_back_comment_leaves_no_notification(people, make_proposal):
 
 
 def test_the_comment_service_is_wired_up(people, make_proposal):
-    from proposals import comments
+    from proposals.deliberation import comments
 
     author, fan1, fan2, _b = people
     proposal = make_proposal(author)

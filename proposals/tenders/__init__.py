@@ -1,0 +1,21 @@
+"""Tenders: publish, sealed bids, opening, evaluation, award, standstill, contract, OCDS."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Bind the tender pages and API, the tender part of proposal pages, the lifecycle guard,
+    the `flask coord tenders` commands and the demo tender."""
+    from coord import signals
+    from coord.cli import coord_cli
+    from proposals import views as proposal_views
+    from proposals.tenders import api, cli, demo, services, views
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
+    proposal_views.add_detail_part("tenders/_part.html", views.proposal_part)
+    signals.proposal_transitioned.connect(services.refuse_generic_steps)
+    coord_cli.add_command(cli.tenders_cli)
+    signals.demo_loading.connect(demo.load)

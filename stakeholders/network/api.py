@@ -1,0 +1,200 @@
+"""JSON API of the network: node-link graph and GraphML, report, status, conflicts of interest,
+relations (read, declare, answer).
+
+Everything answers for the caller's scope: public relations and relations inferred from
+public behaviour for everybody; managers-only relations too for the members of the
+community's residents committee and of the street office.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, abort, jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from coord.api import api_blueprint, json_body
+from coord.db import db
+from coord.models import Community
+from coord.permissions import require
+from coord.web import int_arg
+from stakeholders import acting
+from stakeholders.models import Relation
+from stakeholders.network import graph as network_graph
+from stakeholders.network import relations
+from stakeholders.network import services as service
+
+bp = api_blueprint("network_api", __name__)
+
+
+def _user():
+    return current_user if current_user.is_authenticated else None
+
+
+@bp.get("/communities/<int:community_id>/network")
+def network(community_id: int):
+    community = db.get_or_404(Community, community_id)
+    scope = service.scope_for(_user(), community)
+    state = service.report_state(community, scope)
+    filters = network_graph.parse_filters(request.args)
+    graphml = request.args.get("format") == "graphml"
+    data = network_graph.build_graph(
+        community,
+        scope,
+        state.report,
+        filters,
+        explain=True if graphml else None,
+        max_links=None if graphml else network_graph.MAX_VISIBLE_LINKS,
+    )
+    data["graph"]["is_current"] = state.is_current
+    data["graph"]["progress"] = state.progress
+    if request.args.get("format") == "graphml":
+        return Response(network_graph.graphml(data), mimetype="application/graphml+xml")
+    return jsonify(data)
+
+
+@bp.get("/communities/<int:community_id>/network/links/<link_id>")
+def link(community_id: int, link_id: str):
+    community = db.get_or_404(Community, community_id)
+    scope = service.scope_for(_user(), community)
+    report = service.latest_report(community.id, scope)
+    rv = network_graph.link_explanation(community, scope, report, link_id[:40])
+    if rv is None:
+        abort(404)
+    return jsonify(rv)
+
+
+@bp.get("/communities/<int:community_id>/network.graphml")
+def network_graphml(community_id: int):
+    community = db.get_or_404(Community, community_id)
+    scope = service.scope_for(_user(), community)
+    state = service.report_state(community, scope)
+    data = network_graph.build_graph(
+        community,
+        scope,
+        state.report,
+        network_graph.parse_filters(request.args),
+        explain=True,
+        max_links=None,
+    )
+    return Response(network_graph.graphml(data), mimetype="application/graphml+xml")
+
+
+@bp.get("/communities/<int:community_id>/network/report")
+def report(community_id: int):
+    community = db.get_or_404(Community, community_id)
+    scope = service.scope_for(_user(), community)
+    state = service.report_state(community, scope)
+    data = dict(state.report or {})
+    data.pop("negative_pairs", None)
+    return jsonify(
+        report=data or None,
+        is_current=state.is_current,
+        progress=state.progress,
+        scope=scope,
+    )
+
+
+@bp.get("/communities/<int:community_id>/network/status")
+def status(community_id: int):
+    community = db.get_or_404(Community, community_id)
+    scope = service.scope_for(_user(), community)
+    digest, _n = service.fingerprint(community, scope)
+    done = service._done_with(community.id, digest)
+    if done is not None:
+        return jsonify(status="done", progress=1.0)
+    pending = service._pending(community.id, digest)
+    if pending is None:
+        return jsonify(status="stale", progress=0.0)
+    return jsonify(status=pending.status, progress=pending.progress)
+
+
+@bp.get("/communities/<int:community_id>/network/conflicts-of-interest")
+def conflicts_of_interest(community_id: int):
+    db.get_or_404(Community, community_id)
+    a, b = int_arg("a"), int_arg("b")
+    if a is None or b is None:
+        abort(400, _("Give two stakeholders: ?a=<id>&b=<id>."))
+    hops = int_arg("max_hops") or 2
+    paths = service.conflict_of_interest(a, b, hops, user=_user())
+    return jsonify(
+        items=[
+            {
+                "hops": p.hops,
+                "explanation": p.explanation,
+                "steps": [
+                    {
+                        "source": s.source,
+                        "target": s.target,
+                        "type": s.type,
+                        "label": s.label,
+                        "inferred": s.inferred,
+                    }
+                    for s in p.steps
+                ],
+            }
+            for p in paths
+        ]
+    )
+
+
+def relation_json(r: Relation, user: Any) -> dict[str, Any]:
+    """Serialise a relation (both sides' notes) for a caller who may see it."""
+    return {
+        "id": r.id,
+        "source": r.source_id,
+        "target": r.target_id,
+        "type": r.type.value,
+        "sign": r.sign,
+        "strength": r.strength,
+        "status": r.status.value,
+        "visibility": r.visibility.value,
+        "community_id": r.community_id,
+        "note": r.note,
+        "evidence": r.evidence,
+        "response_note": r.response_note,
+        "created_at": r.created_at.isoformat(),
+        "updated_at": r.updated_at.isoformat(),
+        "can_respond": relations.can_respond(user, r),
+        "can_retract": relations.can_retract(user, r),
+    }
+
+
+def _visible(relation_id: int) -> Relation:
+    rv = db.get_or_404(Relation, relation_id)
+    require(relations.can_see(_user(), rv), 404)
+    return rv
+
+
+@bp.get("/relations/<int:relation_id>")
+def relation(relation_id: int):
+    return jsonify(relation_json(_visible(relation_id), _user()))
+
+
+@bp.post("/communities/<int:community_id>/relations")
+def declare(community_id: int):
+    actor = acting.require_actor()
+    community = db.get_or_404(Community, community_id)
+    rv = relations.declare_relation(actor, community, json_body())
+    db.session.commit()
+    return jsonify(relation_json(rv, actor.user)), 201
+
+
+@bp.post("/relations/<int:relation_id>/<any(confirm, dispute, verify, retract):action>")
+def answer(relation_id: int, action: str):
+    actor = acting.require_actor()
+    rel = _visible(relation_id)
+    body = request.get_json(silent=True) or {}
+    note = body.get("note") if isinstance(body, dict) else None
+    note = note if isinstance(note, str) else ""
+    if action == "confirm":
+        relations.confirm_relation(actor, rel, note)
+    elif action == "dispute":
+        relations.dispute_relation(actor, rel, note)
+    elif action == "verify":
+        relations.verify_relation(actor, rel)
+    else:
+        relations.retract_relation(actor, rel)
+    db.session.commit()
+    return jsonify(relation_json(rel, actor.user))

@@ -1,0 +1,578 @@
+"""The conflict report in plain sentences, and the power–interest grid.
+
+Turns a stored network report (plain data from `network_service.compute`) into ranked
+sections of sentences in the viewer's language: the camps and who is in them, the strongest
+conflicts, the strained alliances (unbalanced triads) with the suggested mediator, the
+brokers, the silent stakeholders, and how it changed since the report of about a month ago.
+Names are loaded in one query; relation details in one more.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from babel.lists import format_list
+from flask_babel import format_decimal, get_locale, ngettext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from coord.db import db
+from coord.models import Community
+from stakeholders.models import Relation, RelationType, Stakeholder
+from stakeholders.network import relations
+from stakeholders.network import services as service
+
+KIND_PLURALS = {
+    "government": _l("the government units"),
+    "business": _l("the businesses"),
+    "social_organization": _l("the social organisations"),
+    "resident": _l("the residents"),
+}
+
+MAX_CAMP_NAMES = 8
+MAX_CONFLICTS = 8
+MAX_TRIADS = 8
+MAX_BROKERS = 5
+MAX_SILENT = 12
+
+
+def join(items: Iterable[str]) -> str:
+    """Join names the way the viewer's language does: A、B和C / A, B, and C."""
+    items = [str(i) for i in items]
+    if not items:
+        return ""
+    return format_list(items, locale=get_locale() or "zh_Hans_CN")
+
+
+@dataclass
+class Sentence:
+    """One line of the report, with the stakeholders it is about (for highlighting)."""
+
+    text: str
+    nodes: list[int] = field(default_factory=list)
+    mediator: int | None = None
+    css: str = ""
+    href: str | None = None
+
+
+@dataclass
+class Section:
+    """A titled, ranked list of sentences."""
+
+    key: str
+    title: str
+    sentences: list[Sentence]
+    empty: str = ""
+    lead: str = ""
+
+
+class Names:
+    """Stakeholder names for sentences, loaded once."""
+
+    def __init__(self, ids: Iterable[int]):
+        self.rows = service.stakeholder_rows(ids)
+
+    def __call__(self, sid: int) -> str:
+        s = self.rows.get(sid)
+        if s is None:
+            return _("an unknown stakeholder")
+        return _("deleted user") if s.is_deleted else s.name
+
+    def many(self, ids: Iterable[int], limit: int) -> str:
+        ids = list(ids)
+        shown = [self(i) for i in ids[:limit]]
+        rest = len(ids) - len(shown)
+        if rest > 0:
+            shown.append(ngettext("%(num)d other", "%(num)d others", rest))
+        return join(shown)
+
+
+def _degree(report: dict[str, Any]) -> dict[int, float]:
+    return {int(k): float(v) for k, v in report.get("degree", [])}
+
+
+def _participation(report: dict[str, Any]) -> dict[int, int]:
+    return {int(k): int(v) for k, v in report.get("participation", [])}
+
+
+def _ranked(members: Iterable[int], degree: dict[int, float], kinds: dict[int, str]) -> list[int]:
+    order = {"government": 0, "business": 1, "social_organization": 2, "resident": 3}
+    return sorted(members, key=lambda s: (order.get(kinds.get(s, ""), 9), -degree.get(s, 0.0), s))
+
+
+def polarization_sentence(value: float) -> str:
+    """Say in words how split a community is."""
+    if value < 0.15:
+        return _(
+            "The community is hardly split (polarization %(value)s of 1).",
+            value=format_decimal(round(value, 2)),
+        )
+    if value < 0.45:
+        return _(
+            "The community is somewhat split (polarization %(value)s of 1).",
+            value=format_decimal(round(value, 2)),
+        )
+    return _(
+        "The community is deeply split (polarization %(value)s of 1).",
+        value=format_decimal(round(value, 2)),
+    )
+
+
+def _composition(comp: dict[str, int]) -> str:
+    labels = {
+        "government": lambda n: ngettext("%(num)d government unit", "%(num)d government units", n),
+        "business": lambda n: ngettext("%(num)d business", "%(num)d businesses", n),
+        "social_organization": lambda n: ngettext(
+            "%(num)d social organisation", "%(num)d social organisations", n
+        ),
+        "resident": lambda n: ngettext("%(num)d resident", "%(num)d residents", n),
+    }
+    return join(labels[k](n) for k, n in comp.items() if n and k in labels)
+
+
+def conflict_report(
+    community: Community,
+    report: dict[str, Any],
+    previous: dict[str, Any] | None,
+) -> list[Section]:
+    """Return the report's sections in reading order, each ranked."""
+    degree = _degree(report)
+    participation = _participation(report)
+    blocs = report.get("blocs", [])
+    conflicts = report.get("conflicts", [])[:MAX_CONFLICTS]
+    triads = report.get("triads", [])[:MAX_TRIADS]
+    brokers = report.get("brokers", [])[:MAX_BROKERS]
+    isolated = report.get("isolated", [])
+    silent = sorted(i for i in isolated if not participation.get(i))
+    wanted: set[int] = set()
+    tops = [sorted(b["members"], key=lambda s: (-degree.get(s, 0.0), s))[:50] for b in blocs]
+    for top in tops:
+        wanted.update(top)
+    for c in conflicts:
+        wanted.update((c["a"], c["b"]))
+    for t in triads:
+        wanted.update(t["nodes"])
+    for b in brokers:
+        wanted.add(b["id"])
+        for fact in b.get("liaison", []):
+            for side in fact["between"]:
+                wanted.update(side["members"][:3])
+    wanted.update(silent[:MAX_SILENT])
+    names = Names(wanted)
+    kinds = {sid: s.kind.value for sid, s in names.rows.items()}
+
+    sections = []
+    # 1. Camps
+    camp_lines = []
+    for i, (b, top) in enumerate(zip(blocs, tops, strict=True)):
+        members = _ranked(top, degree, kinds)
+        shown = [names(m) for m in members[:MAX_CAMP_NAMES]]
+        rest = len(b["members"]) - len(shown)
+        if rest > 0:
+            shown.append(ngettext("%(num)d other", "%(num)d others", rest))
+        camp_lines.append(
+            Sentence(
+                _(
+                    "Camp %(n)d (%(composition)s): %(names)s.",
+                    n=i + 1,
+                    composition=_composition(b["composition"]),
+                    names=join(shown),
+                ),
+                nodes=list(b["members"][:500]),
+                css=f"camp camp-{i % 6}",
+            )
+        )
+    sections.append(
+        Section(
+            "camps",
+            _("Main camps"),
+            camp_lines,
+            _("No camps: there are no relations yet."),
+            lead=polarization_sentence(report["polarization"]["value"]) if blocs else "",
+        )
+    )
+
+    # 2. Strongest conflicts
+    rel_ids = {rid for c in conflicts for rid in c.get("relations", [])}
+    rels = _relations(rel_ids)
+    conflict_lines = []
+    for c in conflicts:
+        reasons = []
+        for rid in c.get("relations", []):
+            r = rels.get(rid)
+            if r is None or r.sign > 0:
+                continue
+            text = str(relations.TYPE_LABELS[r.type.value])
+            if r.note:
+                text += _(" (“%(note)s”)", note=r.note)
+            reasons.append(text)
+        if c.get("inferred"):
+            reasons.append(_("opposite sides on shared proposals"))
+        conflict_lines.append(
+            Sentence(
+                _(
+                    "%(a)s and %(b)s are in conflict (weight %(weight)s): %(reasons)s.",
+                    a=names(c["a"]),
+                    b=names(c["b"]),
+                    weight=format_decimal(c["weight"]),
+                    reasons=join(reasons) or _("several relations"),
+                ),
+                nodes=[c["a"], c["b"]],
+                css="conflict",
+            )
+        )
+    sections.append(
+        Section("conflicts", _("Strongest conflicts"), conflict_lines, _("No conflicts."))
+    )
+
+    # 3. Strained alliances (unbalanced triads)
+    triad_lines = []
+    for t in triads:
+        nodes = list(t["nodes"])
+        if t["negative"] == 1 and t.get("mediator") is not None:
+            m = t["mediator"]
+            b, c = (n for n in nodes if n != m)
+            text = _(
+                "%(m)s cooperates with %(b)s and with %(c)s, but %(b)s and %(c)s are in "
+                "conflict. Suggested mediator: %(m)s.",
+                m=names(m),
+                b=names(b),
+                c=names(c),
+            )
+        else:
+            text = _(
+                "%(a)s, %(b)s and %(c)s are all in conflict with one another.",
+                a=names(nodes[0]),
+                b=names(nodes[1]),
+                c=names(nodes[2]),
+            )
+        triad_lines.append(Sentence(text, nodes=nodes, mediator=t.get("mediator"), css="triad"))
+    more = report.get("triad_count", 0) - len(triads)
+    if more > 0:
+        triad_lines.append(Sentence(_("… and %(num)d more.", num=more), css="muted"))
+    sections.append(
+        Section(
+            "triads",
+            _("Strained alliances and suggested mediators"),
+            triad_lines,
+            _("No strained alliances."),
+        )
+    )
+
+    # 4. Brokers
+    broker_lines = []
+    for b in brokers:
+        facts = b.get("liaison", [])
+        if facts:
+            f = facts[0]
+            sides = [
+                _(
+                    "%(group)s (%(names)s)",
+                    group=str(KIND_PLURALS.get(side["kind"], side["kind"])),
+                    names=names.many(side["members"], 3),
+                )
+                for side in f["between"]
+            ]
+            text = _(
+                "%(name)s is the liaison between %(a)s and %(b)s.",
+                name=names(b["id"]),
+                a=sides[0],
+                b=sides[1],
+            )
+        else:
+            text = _(
+                "%(name)s links stakeholders who have no tie of their own.", name=names(b["id"])
+            )
+        text += " " + _("Brokerage score %(score)s.", score=format_decimal(round(b["score"], 3)))
+        broker_lines.append(Sentence(text, nodes=[b["id"]], css="broker"))
+    sections.append(Section("brokers", _("Brokers"), broker_lines, _("No brokers yet.")))
+
+    # 5. Silent stakeholders
+    silent_lines = []
+    if isolated:
+        silent_lines.append(
+            Sentence(
+                ngettext(
+                    "%(num)d stakeholder has no relation at all.",
+                    "%(num)d stakeholders have no relation at all.",
+                    len(isolated),
+                )
+            )
+        )
+    if silent:
+        silent_lines.append(
+            Sentence(
+                ngettext(
+                    "%(num)d of them took no part in any proposal either: %(names)s.",
+                    "%(num)d of them took no part in any proposal either: %(names)s.",
+                    len(silent),
+                    names=names.many(silent, MAX_SILENT),
+                ),
+                nodes=silent[:200],
+                css="silent",
+            )
+        )
+    sections.append(
+        Section(
+            "silent",
+            _("Silent stakeholders"),
+            silent_lines,
+            _("Every stakeholder has at least one relation."),
+        )
+    )
+
+    # 6. Since last month
+    sections.append(
+        Section("change", _("Since last month"), change_sentences(report, previous, names), "")
+    )
+    return sections
+
+
+def _relations(ids: set[int]) -> dict[int, Relation]:
+    if not ids:
+        return {}
+    return {r.id: r for r in db.session.scalars(sa.select(Relation).where(Relation.id.in_(ids)))}
+
+
+def change_sentences(
+    report: dict[str, Any], previous: dict[str, Any] | None, names: Names
+) -> list[Sentence]:
+    """Compare a report with the one of about a month ago."""
+    if previous is None:
+        return [
+            Sentence(_("There is no report from a month ago yet to compare with."), css="muted")
+        ]
+    rv = []
+    now_p, then_p = report["polarization"]["value"], previous["polarization"]["value"]
+    if abs(now_p - then_p) < 0.05:
+        rv.append(
+            Sentence(
+                _(
+                    "Polarization stayed about the same (%(then)s → %(now)s).",
+                    then=format_decimal(round(then_p, 2)),
+                    now=format_decimal(round(now_p, 2)),
+                )
+            )
+        )
+    elif now_p > then_p:
+        rv.append(
+            Sentence(
+                _(
+                    "Polarization rose from %(then)s to %(now)s.",
+                    then=format_decimal(round(then_p, 2)),
+                    now=format_decimal(round(now_p, 2)),
+                ),
+                css="worse",
+            )
+        )
+    else:
+        rv.append(
+            Sentence(
+                _(
+                    "Polarization fell from %(then)s to %(now)s.",
+                    then=format_decimal(round(then_p, 2)),
+                    now=format_decimal(round(now_p, 2)),
+                ),
+                css="better",
+            )
+        )
+    n_now, n_then = len(report.get("blocs", [])), len(previous.get("blocs", []))
+    if n_now != n_then:
+        rv.append(
+            Sentence(
+                _("The number of camps changed from %(then)d to %(now)d.", then=n_then, now=n_now)
+            )
+        )
+    changes = service.diff_reports(previous, report)
+    new = changes["conflicts"]
+    old_pairs = {tuple(p) for p in previous.get("negative_pairs", [])}
+    now_pairs = {tuple(p) for p in report.get("negative_pairs", [])}
+    ended = [p for p in old_pairs if p not in now_pairs]
+    extra = Names({i for p in new[:5] + ended[:5] for i in p} - set(names.rows))
+    names.rows.update(extra.rows)
+    for a, b in new[:5]:
+        rv.append(
+            Sentence(
+                _("New conflict: %(a)s and %(b)s.", a=names(a), b=names(b)),
+                nodes=[a, b],
+                css="worse",
+            )
+        )
+    if len(new) > 5:
+        rv.append(
+            Sentence(
+                ngettext(
+                    "… and %(num)d more new conflict.",
+                    "… and %(num)d more new conflicts.",
+                    len(new) - 5,
+                )
+            )
+        )
+    for a, b in sorted(ended)[:5]:
+        rv.append(
+            Sentence(
+                _("No longer in conflict: %(a)s and %(b)s.", a=names(a), b=names(b)),
+                nodes=[a, b],
+                css="better",
+            )
+        )
+    t_now, t_then = report.get("triad_count", 0), previous.get("triad_count", 0)
+    if t_now != t_then:
+        rv.append(
+            Sentence(
+                _("Strained alliances: %(then)d a month ago, %(now)d now.", then=t_then, now=t_now)
+            )
+        )
+    if len(rv) == 1 and not new and not ended:
+        rv.append(Sentence(_("No conflict appeared or ended."), css="muted"))
+    return rv
+
+
+# -- Power–interest grid ----------------------------------------------------------------------
+
+KIND_POWER = {"government": 1.0, "business": 0.65, "social_organization": 0.45, "resident": 0.1}
+FUNCTION_POWER = {
+    "street_office": 1.0,
+    "department": 0.85,
+    "residents_committee": 0.75,
+    "property_manager": 0.75,
+    "owners_committee": 0.55,
+}
+
+QUADRANTS = {
+    "manage": _l("Manage closely"),
+    "satisfy": _l("Keep satisfied"),
+    "inform": _l("Keep informed"),
+    "monitor": _l("Monitor — left out?"),
+}
+QUADRANT_HELP = {
+    "manage": _l("High power and high interest: involve them in every step."),
+    "satisfy": _l("High power, little participation: consult them before they object."),
+    "inform": _l("Much participation, little power: keep them informed and give them a voice."),
+    "monitor": _l("Little power and little participation: reach out, they may be left out."),
+}
+
+
+@dataclass
+class GridPoint:
+    """A stakeholder on the power–interest grid."""
+
+    id: int
+    name: str
+    kind: str
+    power: float
+    interest: float
+    quadrant: str
+    x: float = 0.0
+    y: float = 0.0
+    label: bool = False
+    anchor_end: bool = False
+
+
+def power_interest(community: Community, report: dict[str, Any]) -> list[GridPoint]:
+    """Place each stakeholder by power (kind, centrality, resources) and interest.
+
+    Power = 0.5 × kind/function weight + 0.3 × weighted degree (relative to the most
+    connected) + 0.2 × resources (members, and supervision and contract relations it holds
+    as the source, relative to the largest). Interest = 0.6 × the proposals (and polls) it
+    took a public stance on + 0.4 × its stances (positions, comments, reactions, open
+    ballots), each relative to the most active stakeholder. Both lie in [0, 1].
+    """
+    degree = _degree(report)
+    participation = _participation(report)
+    nodes = {int(k) for k, _v in report.get("bloc_of", [])} | set(report.get("isolated", []))
+    rows = service.stakeholder_rows(nodes)
+    members = service.member_counts(s.id for s in rows.values() if s.is_organisation)
+    held = (
+        dict(
+            db.session.execute(
+                sa.select(Relation.source_id, sa.func.count())
+                .where(
+                    Relation.source_id.in_(nodes),
+                    Relation.type.in_([RelationType.SUPERVISION, RelationType.CONTRACT]),
+                    Relation.status.in_(relations.LIVE_STATUSES),
+                )
+                .group_by(Relation.source_id)
+            ).all()
+        )
+        if nodes
+        else {}
+    )
+    ids = sorted(s.id for s in rows.values() if not s.is_deleted)
+    max_degree = max((degree.get(i, 0.0) for i in ids), default=0.0) or 1.0
+    resources = {i: math.log1p(members.get(i, 0)) + held.get(i, 0) for i in ids}
+    max_res = max(resources.values(), default=0.0) or 1.0
+    max_part = max((participation.get(i, 0) for i in ids), default=0) or 1
+    activity = {int(k): int(v) for k, v in report.get("activity", [])}
+    max_act = max((activity.get(i, 0) for i in ids), default=0) or 1
+    rv = []
+    for i in ids:
+        s = rows[i]
+        kind = s.kind.value
+        base = FUNCTION_POWER.get(s.function.value if s.function else "", KIND_POWER.get(kind, 0.1))
+        power = 0.5 * base + 0.3 * degree.get(i, 0.0) / max_degree + 0.2 * resources[i] / max_res
+        interest = 0.6 * participation.get(i, 0) / max_part + 0.4 * activity.get(i, 0) / max_act
+        quadrant = (
+            ("manage" if interest >= 0.5 else "satisfy")
+            if power >= 0.5
+            else ("inform" if interest >= 0.5 else "monitor")
+        )
+        rv.append(GridPoint(i, s.name, kind, round(power, 3), round(interest, 3), quadrant))
+    return rv
+
+
+def grid_layout(points: list[GridPoint], width: int, height: int, pad: int) -> list[GridPoint]:
+    """Give points SVG coordinates (interest → x, power → y) and choose which get a label.
+
+    Equal points are spread by a small offset derived from the id (deterministic), labels of
+    points on the right half go to their left, and a label is drawn only where no other
+    label is near.
+    """
+    inner_w, inner_h = width - 2 * pad, height - 2 * pad
+    seen: set[tuple[int, int]] = set()
+    for p in points:
+        dx, dy = (p.id * 37) % 13 - 6, (p.id * 53) % 13 - 6
+        p.x = round(min(width - pad, max(pad, pad + p.interest * inner_w + dx)), 1)
+        p.y = round(min(height - pad, max(pad, height - pad - p.power * inner_h + dy)), 1)
+        p.anchor_end = p.x > pad + inner_w * 0.6
+        cell = (int(p.x // 90), int(p.y // 16))
+        p.label = p.kind != "resident" and cell not in seen
+        if p.label:
+            seen.add(cell)
+    return points
+
+
+def profile_relations(
+    stakeholder: Stakeholder, user: Any, reports: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Return a stakeholder's allies, opponents and relations (declared and inferred)."""
+    declared = relations.relations_of(stakeholder, user)
+    allies: dict[int, float] = {}
+    opponents: dict[int, float] = {}
+    for r in declared:
+        if r.status.value == "retracted":
+            continue
+        other = r.target_id if r.source_id == stakeholder.id else r.source_id
+        bucket = allies if r.sign > 0 else opponents
+        bucket[other] = bucket.get(other, 0.0) + r.strength
+    inferred = []
+    for report in reports:
+        for r in report.get("inferred", []):
+            if stakeholder.id not in (r["a"], r["b"]):
+                continue
+            other = r["b"] if r["a"] == stakeholder.id else r["a"]
+            inferred.append((other, r))
+            bucket = allies if r["sign"] > 0 else opponents
+            bucket[other] = bucket.get(other, 0.0) + service.INFERRED_SCALE * r["weight"]
+    names = Names(set(allies) | set(opponents) | {o for o, _r in inferred})
+    return {
+        "declared": declared,
+        "allies": sorted(allies, key=lambda i: (-allies[i], i)),
+        "opponents": sorted(opponents, key=lambda i: (-opponents[i], i)),
+        "inferred": inferred,
+        "names": names,
+    }

@@ -1,0 +1,1178 @@
+"""The network of a community: load it, analyse it, cache the report, recompute when it changes.
+
+Inputs
+    Nodes are the community's stakeholders (`queries.community_stakeholders`). Edges are the
+    *declared* relations of the community that the scope may see (claimed, confirmed,
+    disputed and verified; a disputed relation counts half, a retracted one not at all),
+    with weight = strength (1–3), plus the relations *inferred* from the stances the
+    registered sources give (`stakeholders.network.stances`: positions, comment reactions, open
+    ballots) with `network.infer_relations`, weight = ``INFERRED_SCALE`` × score (so a
+    perfect agreement weighs like a declared relation of strength 2).
+
+Scopes
+    ``public``: public relations only — what everybody sees. ``managers``: every relation of
+    the community — for the members of its residents committee and of the street office
+    (`relations.is_network_manager`). Each scope has its own cached report, so nothing of a
+    managers-only relation (not even its effect on the camps, triads or brokers) reaches a
+    public report, page, export or explanation. Inferred relations come only from public
+    behaviour and are the same in both scopes.
+
+Cache
+    A report is stored in `NetworkSnapshot`, keyed by a digest of the inputs
+    (``pub:``/``mgr:`` + 60 hex digits of SHA-256 over the scope, the node set, the
+    relations' count and latest change and every stance source's version). A page asks for
+    the report of the current digest; when there is none it is computed in the request for
+    small communities (up to ``NETWORK_SYNC_MAX_NODES`` stakeholders, default 2,000) and
+    otherwise in the background while the page shows the latest report with a progress bar.
+    Old snapshots are pruned to the latest few plus one a day for 60 days, which keeps the
+    report of about a month ago for "how it changed since last month".
+
+Background work
+    ``NETWORK_JOBS`` = ``rq`` (default when ``REDIS_URL``/``COORD_REDIS_URL`` is set: jobs on
+    the ``coord-network`` queue, run ``rq worker --url $COORD_REDIS_URL coord-network`` with
+    the app's ``COORD_*`` settings), ``thread`` (default otherwise: a thread of the app
+    process), ``off`` (default under TESTING: nothing runs by itself; tests call
+    :func:`refresh`). Relation changes and new positions mark the community dirty; after the
+    commit its managers report is recomputed in the background, which also raises the
+    alerts (:data:`network_changed`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import sqlalchemy as sa
+from blinker import Namespace
+from flask import Flask, current_app, has_app_context
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session
+
+from coord.db import db, utcnow
+from coord.errors import DomainError
+from coord.models import Community, User
+from stakeholders import queries
+from stakeholders.models import (
+    Kind,
+    Membership,
+    MembershipStatus,
+    NetworkSnapshot,
+    Relation,
+    RelationStatus,
+    RelationType,
+    RelationVisibility,
+    ResidenceStatus,
+    ResidentProfile,
+    Stakeholder,
+)
+from stakeholders.network import analysis as network
+from stakeholders.network import relations, stances
+
+log = logging.getLogger(__name__)
+
+PUBLIC, MANAGERS = "public", "managers"
+SCOPES = (PUBLIC, MANAGERS)
+_PREFIX = {PUBLIC: "pub:", MANAGERS: "mgr:"}
+REPORT_VERSION = 1
+INFERRED_SCALE = 2.0
+DISPUTED_FACTOR = 0.5
+#: Above this many pairs sharing an item, each stakeholder keeps only its strongest ties.
+PAIR_LIMIT = 500_000
+NEIGHBOURS = 12
+MAX_EXPLAINED = 20_000  # inferred relations whose shared topics are kept in the report
+MAX_TOPICS = 8  # topics kept per inferred relation and side
+MAX_CONFLICTS = 30
+MAX_NEGATIVE_PAIRS = 5_000
+MAX_REPORT_TRIADS = 60
+MAX_REPORT_BROKERS = 12
+STALE_PENDING = timedelta(minutes=15)
+QUEUE = "coord-network"
+_DIRTY = "coord_network_dirty"
+
+_signals = Namespace()
+network_changed = _signals.signal(
+    "network-changed",
+    doc="A community's managers report was recomputed and differs from the previous one; "
+    "sender is the community id, with `snapshot`, `new_conflicts` (pairs of stakeholder "
+    "ids) and `new_triads` (dicts with `nodes` and `mediator`).",
+)
+
+
+# -- Scope ------------------------------------------------------------------------------------
+
+
+def scope_for(user: User | None, community: Community) -> str:
+    """Return the report scope a user sees for a community."""
+    return MANAGERS if relations.is_network_manager(user, community) else PUBLIC
+
+
+def _scope_of_digest(digest: str) -> str:
+    return MANAGERS if digest.startswith(_PREFIX[MANAGERS]) else PUBLIC
+
+
+# -- Inputs -----------------------------------------------------------------------------------
+
+
+@dataclass
+class DeclaredEdge:
+    """A declared relation as the analysis sees it."""
+
+    id: int
+    source: int
+    target: int
+    type: str
+    sign: int
+    strength: int
+    status: str
+    visibility: str
+    created_at: datetime
+
+    @property
+    def weight(self) -> float:
+        factor = DISPUTED_FACTOR if self.status == RelationStatus.DISPUTED.value else 1.0
+        return float(self.strength) * factor
+
+
+@dataclass
+class Inputs:
+    """What a community's report is computed from."""
+
+    nodes: list[tuple[int, str]]
+    declared: list[DeclaredEdge]
+    stances: stances.Stances
+    kinds: dict[int, str] = field(default_factory=dict)
+
+
+def node_rows(community: Community) -> list[tuple[int, str]]:
+    """Return ``(id, kind)`` of every stakeholder of the community (one query)."""
+    rows = db.session.execute(
+        queries.community_stakeholders(community)
+        .with_only_columns(Stakeholder.id, Stakeholder.kind)
+        .order_by(Stakeholder.id)
+    )
+    return [(sid, kind.value if hasattr(kind, "value") else kind) for sid, kind in rows]
+
+
+def declared_select(community: Community, scope: str) -> sa.Select:
+    """Select the live declared relations of a community's network in a scope."""
+    rv = sa.select(
+        Relation.id,
+        Relation.source_id,
+        Relation.target_id,
+        Relation.type,
+        Relation.sign,
+        Relation.strength,
+        Relation.status,
+        Relation.visibility,
+        Relation.created_at,
+    ).where(
+        relations.community_relations_clause(community),
+        Relation.status.in_(relations.LIVE_STATUSES),
+    )
+    if scope != MANAGERS:
+        rv = rv.where(Relation.visibility == RelationVisibility.PUBLIC)
+    return rv.order_by(Relation.id)
+
+
+def _value(x: Any) -> Any:
+    return x.value if hasattr(x, "value") else x
+
+
+def declared_edges(
+    community: Community, scope: str, *, as_of: datetime | None = None
+) -> list[DeclaredEdge]:
+    """Return the declared relations of the community's network in a scope (one query)."""
+    query = declared_select(community, scope)
+    if as_of is not None:
+        query = query.where(Relation.created_at <= as_of)
+    return [
+        DeclaredEdge(
+            r.id,
+            r.source_id,
+            r.target_id,
+            _value(r.type),
+            r.sign,
+            r.strength,
+            _value(r.status),
+            _value(r.visibility),
+            r.created_at,
+        )
+        for r in db.session.execute(query)
+    ]
+
+
+def load_inputs(community: Community, scope: str, *, as_of: datetime | None = None) -> Inputs:
+    """Load the nodes, declared relations and stances of a community."""
+    nodes = node_rows(community)
+    kinds = dict(nodes)
+    declared = [
+        e
+        for e in declared_edges(community, scope, as_of=as_of)
+        if e.source in kinds and e.target in kinds
+    ]
+    found = stances.collect(community.id, as_of=as_of)
+    found.rows = [r for r in found.rows if r[0] in kinds]
+    return Inputs(nodes, declared, found, kinds)
+
+
+def fingerprint(community: Community, scope: str) -> tuple[str, int]:
+    """Return the digest of a community's inputs and its number of stakeholders (cheap)."""
+    members = queries.community_stakeholders(community).order_by(None).subquery()
+    count, id_sum = db.session.execute(
+        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(members.c.id), 0))
+    ).one()
+    rel = declared_select(community, scope).order_by(None).subquery()
+    rel_count, rel_max = db.session.execute(sa.select(sa.func.count(), sa.func.max(rel.c.id))).one()
+    changed = db.session.scalar(
+        sa.select(sa.func.max(Relation.updated_at)).where(
+            relations.community_relations_clause(community)
+        )
+    )
+    parts = [
+        REPORT_VERSION,
+        scope,
+        community.id,
+        [int(count), int(id_sum)],
+        [int(rel_count), rel_max, changed.isoformat() if changed else None],
+        stances.version(community.id),
+    ]
+    digest = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+    return _PREFIX[scope] + digest[:60], int(count)
+
+
+# -- Computing a report -----------------------------------------------------------------------
+
+
+def _pair(a: int, b: int) -> tuple[int, int]:
+    return (a, b) if a < b else (b, a)
+
+
+def _co_pairs(rows: list[tuple[int, str, int]]) -> int:
+    """Bound the pairs of stakeholders that share an item (sum over items of k choose 2)."""
+    per_item: dict[str, int] = defaultdict(int)
+    for _sid, item, _v in rows:
+        per_item[item] += 1
+    return sum(k * (k - 1) // 2 for k in per_item.values())
+
+
+def _nearest(
+    rows: list[tuple[int, str, int]],
+    *,
+    neighbours: int,
+    min_shared: int = 3,
+    threshold: float = 0.3,
+    prior: float = 2.0,
+) -> list[tuple[int, int, float, int, int, int]]:
+    """The strongest inferred ties of each stakeholder, in row blocks (bounded memory).
+
+    Same score as `network.infer_relations` — (agreed - disagreed) / (shared + prior), at
+    least `min_shared` shared items and |score| >= `threshold` — but each stakeholder keeps
+    only its `neighbours` strongest ties, so that a proposal on which thousands took a
+    position does not make millions of pairs. Returns (a, b, score, shared, net, both).
+    """
+    last: dict[tuple[int, str], int] = {}
+    for sid, item, value in rows:
+        last[(sid, item)] = value
+    sids = sorted({s for s, _i in last})
+    items = sorted({i for _s, i in last})
+    s_index = {s: n for n, s in enumerate(sids)}
+    i_index = {i: n for n, i in enumerate(items)}
+    r = np.fromiter((s_index[s] for s, _i in last), dtype=np.int64, count=len(last))
+    c = np.fromiter((i_index[i] for _s, i in last), dtype=np.int64, count=len(last))
+    v = np.fromiter(last.values(), dtype=np.float32, count=len(last))
+    n, m = len(sids), len(items)
+    part = sp.csr_array((np.ones(len(last), dtype=np.float32), (r, c)), shape=(n, m))
+    signed = sp.csr_array((v, (r, c)), shape=(n, m))
+    both = abs(signed)
+    dense = n * m <= 50_000_000
+    if dense:
+        part, signed, both = (x.toarray() for x in (part, signed, both))
+    block = max(1, 4_000_000 // max(n, 1))
+    keep = min(neighbours, n - 1)
+    if keep <= 0:
+        return []
+    parts: list[list[np.ndarray]] = [[] for _ in range(6)]
+    for r0 in range(0, n, block):
+        r1 = min(n, r0 + block)
+        products = []
+        for x in (part, signed, both):
+            prod = x[r0:r1] @ x.T
+            products.append(np.asarray(prod if dense else prod.toarray(), dtype=np.float32))
+        shared, net, agree_both = products
+        local = np.arange(r1 - r0)
+        shared[local, local + r0] = 0
+        score = net / (shared + np.float32(prior))
+        ok = (shared >= min_shared) & (np.abs(score) >= threshold) & (net != 0)
+        strength = np.where(ok, np.abs(score), np.float32(0))
+        top = np.argpartition(-strength, keep - 1, axis=1)[:, :keep]
+        rows = np.repeat(local, keep)
+        cols = top.ravel()
+        good = strength[rows, cols] > 0
+        rows, cols = rows[good], cols[good]
+        for store, values in zip(
+            parts,
+            (
+                rows + r0,
+                cols,
+                score[rows, cols],
+                shared[rows, cols],
+                net[rows, cols],
+                agree_both[rows, cols],
+            ),
+            strict=True,
+        ):
+            store.append(values)
+    if not parts[0] or not sum(len(a) for a in parts[0]):
+        return []
+    a, b, sc, sh, ne, bo = (np.concatenate(store) for store in parts)
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    _, first = np.unique(lo * n + hi, return_index=True)
+    lo, hi, sc, sh, ne, bo = (x[first] for x in (lo, hi, sc, sh, ne, bo))
+    order = np.lexsort((hi, lo, -np.abs(sc)))
+    ids = np.asarray(sids)
+    return [
+        (int(x), int(y), float(z), int(u), int(v), int(w))
+        for x, y, z, u, v, w in zip(
+            ids[lo[order]].tolist(),
+            ids[hi[order]].tolist(),
+            sc[order].tolist(),
+            np.rint(sh[order]).astype(np.int64).tolist(),
+            np.rint(ne[order]).astype(np.int64).tolist(),
+            np.rint(bo[order]).astype(np.int64).tolist(),
+            strict=True,
+        )
+    ]
+
+
+def _inferred(inputs: Inputs) -> list[dict[str, Any]]:
+    rows = inputs.stances.rows
+    when = inputs.stances.when
+    if _co_pairs(rows) <= PAIR_LIMIT:
+        found = [
+            (r, r.a, r.b, r.sign, r.weight, r.shared, r.agreed, r.disagreed)
+            for r in network.infer_relations(rows)
+        ]
+        stance_of = None
+    else:
+        found = [
+            (None, a, b, 1 if sc > 0 else -1, abs(sc), sh, (bo + ne) // 2, (bo - ne) // 2)
+            for a, b, sc, sh, ne, bo in _nearest(rows, neighbours=NEIGHBOURS)
+        ]
+        stance_of = defaultdict(dict)
+        for sid, item, value in rows:
+            stance_of[sid][item] = value
+    out = []
+    for i, (rel, a, b, sign, weight, shared, agreed, disagreed) in enumerate(found):
+        item: dict[str, Any] = {
+            "a": a,
+            "b": b,
+            "sign": sign,
+            "weight": round(weight, 4),
+            "shared": shared,
+            "agreed": agreed,
+            "disagreed": disagreed,
+        }
+        if i < MAX_EXPLAINED:
+            if rel is not None:
+                same, opposite = rel.items_agreed, rel.items_disagreed
+            else:
+                sa_, sb_ = stance_of[a], stance_of[b]
+                common = [it for it in sa_ if it in sb_]
+                same = [it for it in common if sa_[it] * sb_[it] > 0]
+                opposite = [it for it in common if sa_[it] * sb_[it] < 0]
+            item["topics_agreed"] = _topics(same)
+            item["topics_disagreed"] = _topics(opposite)
+            times = [
+                t
+                for it in (*same, *opposite)
+                for t in (when.get((a, it)), when.get((b, it)))
+                if t is not None
+            ]
+            item["when"] = max(times).isoformat() if times else None
+        out.append(item)
+    return out
+
+
+def _topics(items: Iterable[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for item in items:
+        seen.setdefault(stances.topic_of(item), None)
+        if len(seen) >= MAX_TOPICS:
+            break
+    return list(seen)
+
+
+def _edges(inputs: Inputs, inferred: list[dict[str, Any]]) -> list[tuple]:
+    rv: list[tuple] = [
+        (e.source, e.target, e.sign, e.weight, e.created_at) for e in inputs.declared
+    ]
+    for r in inferred:
+        when = r.get("when")
+        rv.append(
+            (
+                r["a"],
+                r["b"],
+                r["sign"],
+                INFERRED_SCALE * r["weight"],
+                datetime.fromisoformat(when) if when else None,
+            )
+        )
+    return rv
+
+
+def _merged(edges: list[tuple]) -> tuple[dict[tuple[int, int], float], dict[int, float]]:
+    net: dict[tuple[int, int], float] = defaultdict(float)
+    degree: dict[int, float] = defaultdict(float)
+    for a, b, sign, weight, _when in edges:
+        net[_pair(a, b)] += sign * weight
+        degree[a] += weight
+        degree[b] += weight
+    return net, degree
+
+
+def compute(
+    community: Community,
+    scope: str,
+    *,
+    as_of: datetime | None = None,
+    progress: Callable[[float], None] | None = None,
+    loaded: Callable[[], None] | None = None,
+) -> dict[str, Any]:
+    """Compute a community's network report as plain JSON-able data (nothing is stored).
+
+    `loaded` is called once the inputs are read (background jobs end their transaction
+    there, so that SQLite writers are not kept waiting during the analysis).
+    """
+
+    def step(fraction: float) -> None:
+        if progress is not None:
+            progress(fraction)
+
+    inputs = load_inputs(community, scope, as_of=as_of)
+    if loaded is not None:
+        loaded()
+    step(0.1)
+    inferred = _inferred(inputs)
+    step(0.25)
+    edges = _edges(inputs, inferred)
+    report = network.analyze(
+        inputs.nodes,
+        edges,
+        now=as_of or utcnow(),
+        progress=lambda f: step(0.25 + 0.65 * f),
+    )
+    net, degree = _merged(edges)
+    negative = sorted(((w, p) for p, w in net.items() if w < -1e-9), key=lambda x: (x[0], x[1]))
+    by_pair: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for e in inputs.declared:
+        by_pair[_pair(e.source, e.target)].append(e.id)
+    inferred_pairs = {_pair(r["a"], r["b"]) for r in inferred}
+    participation: dict[int, set[str]] = defaultdict(set)
+    activity: dict[int, int] = defaultdict(int)
+    for sid, item, _v in inputs.stances.rows:
+        participation[sid].add(stances.topic_of(item))
+        activity[sid] += 1
+    brokers = []
+    for b in report.brokers[:MAX_REPORT_BROKERS]:
+        brokers.append(
+            {
+                "id": b.id,
+                "score": round(b.score, 5),
+                "betweenness": round(b.betweenness, 5),
+                "constraint": round(b.constraint, 4),
+                "effective_size": round(b.effective_size, 3),
+                "roles": b.roles,
+                "liaison": network.liaison_facts(report, b.id)[:3],
+            }
+        )
+    pol = report.polarization
+    rv = {
+        "version": REPORT_VERSION,
+        "scope": scope,
+        "community_id": community.id,
+        "computed_at": utcnow().isoformat(),
+        "as_of": as_of.isoformat() if as_of else None,
+        "counts": {
+            "nodes": len(inputs.nodes),
+            "declared": len(inputs.declared),
+            "inferred": len(inferred),
+            "edges": len(net),
+            "stances": len(inputs.stances),
+            "topics": len({t for s in participation.values() for t in s}),
+        },
+        "blocs": [
+            {"members": sorted(b.members), "composition": b.composition} for b in report.blocs
+        ],
+        "bloc_of": sorted(report.bloc_of.items()),
+        "frustration": {
+            "count": report.frustration.count,
+            "weighted_share": round(report.frustration.weighted_share, 4),
+            "edges": [list(e) for e in report.frustration.edges[:200]],
+        },
+        "triads": [
+            {
+                "nodes": sorted(t.nodes),
+                "mediator": t.mediator,
+                "weight": round(t.weight, 3),
+                "negative": t.negative,
+            }
+            for t in report.unbalanced_triads[:MAX_REPORT_TRIADS]
+        ],
+        "triad_count": report.unbalanced_triad_count,
+        "brokers": brokers,
+        "polarization": {
+            "value": round(pol.value, 4),
+            "balance": round(pol.balance, 4),
+            "baseline": round(pol.baseline_frustration, 4),
+            "camp_balance": round(pol.camp_balance, 4),
+            "trend": [[w.isoformat(), v] for w, v in pol.trend],
+        },
+        "isolated": sorted(report.isolated),
+        "conflicts": [
+            {
+                "a": p[0],
+                "b": p[1],
+                "weight": round(-w, 3),
+                "relations": by_pair.get(p, []),
+                "inferred": p in inferred_pairs,
+            }
+            for w, p in negative[:MAX_CONFLICTS]
+        ],
+        "negative_pairs": [list(p) for _w, p in negative[:MAX_NEGATIVE_PAIRS]],
+        "degree": sorted((k, round(v, 3)) for k, v in degree.items()),
+        "participation": sorted((k, len(v)) for k, v in participation.items()),
+        "activity": sorted(activity.items()),
+        "inferred": inferred,
+        "timings": {k: round(v, 4) for k, v in report.timings.items()},
+    }
+    step(1.0)
+    return rv
+
+
+# -- Snapshots --------------------------------------------------------------------------------
+
+_CACHE_SIZE = 8
+_report_cache: OrderedDict[tuple[int, str], dict[str, Any]] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def report_of(snapshot: NetworkSnapshot | None) -> dict[str, Any] | None:
+    """Return a done snapshot's report (kept parsed in memory for the latest few).
+
+    The cache key is the id *and* the inputs digest: ids of deleted rows can come back
+    (SQLite reuses them), digests tell reports apart.
+    """
+    if snapshot is None or snapshot.status != "done":
+        return None
+    key = (snapshot.id, snapshot.inputs_digest)
+    with _cache_lock:
+        if key in _report_cache:
+            _report_cache.move_to_end(key)
+            return _report_cache[key]
+    rv = snapshot.report
+    with _cache_lock:
+        _report_cache[key] = rv
+        while len(_report_cache) > _CACHE_SIZE:
+            _report_cache.popitem(last=False)
+    return rv
+
+
+def _snapshots(community_id: int, scope: str) -> sa.Select:
+    return sa.select(NetworkSnapshot).where(
+        NetworkSnapshot.community_id == community_id,
+        NetworkSnapshot.inputs_digest.startswith(_PREFIX[scope]),
+    )
+
+
+def latest_done_id_query(
+    community_id: int, scope: str, *, before: datetime | None = None
+) -> sa.Select:
+    """Select the id of the newest finished snapshot (optionally created before a time)."""
+    query = (
+        _snapshots(community_id, scope)
+        .with_only_columns(NetworkSnapshot.id)
+        .where(NetworkSnapshot.status == "done")
+    )
+    if before is not None:
+        query = query.where(NetworkSnapshot.created_at <= before)
+    return query.order_by(NetworkSnapshot.created_at.desc(), NetworkSnapshot.id.desc()).limit(1)
+
+
+def latest_done_id(community_id: int, scope: str, *, before: datetime | None = None) -> int | None:
+    """Return the id of the newest finished snapshot (optionally created before a time)."""
+    return db.session.scalar(latest_done_id_query(community_id, scope, before=before))
+
+
+def latest_report(community_id: int, scope: str) -> dict[str, Any] | None:
+    """Return the newest finished report of a community in a scope (one query when cached)."""
+    row = db.session.execute(
+        latest_done_id_query(community_id, scope).add_columns(NetworkSnapshot.inputs_digest)
+    ).first()
+    if row is None:
+        return None
+    with _cache_lock:
+        if tuple(row) in _report_cache:
+            _report_cache.move_to_end(tuple(row))
+            return _report_cache[tuple(row)]
+    return report_of(db.session.get(NetworkSnapshot, row[0]))
+
+
+def month_ago_report(community_id: int, scope: str, now: datetime | None = None) -> dict | None:
+    """Return the report of about a month ago (the newest at least 28 days old)."""
+    before = (now or utcnow()) - timedelta(days=28)
+    snapshot_id = latest_done_id(community_id, scope, before=before)
+    return report_of(db.session.get(NetworkSnapshot, snapshot_id)) if snapshot_id else None
+
+
+@dataclass
+class ReportState:
+    """What a page shows: the report (maybe stale), and the job computing a fresh one."""
+
+    snapshot: NetworkSnapshot | None
+    report: dict[str, Any] | None
+    is_current: bool
+    pending: NetworkSnapshot | None = None
+    scope: str = PUBLIC
+
+    @property
+    def progress(self) -> float:
+        return self.pending.progress if self.pending is not None else 1.0
+
+
+def _done_with(community_id: int, digest: str) -> NetworkSnapshot | None:
+    return db.session.scalar(
+        sa.select(NetworkSnapshot)
+        .where(
+            NetworkSnapshot.community_id == community_id,
+            NetworkSnapshot.inputs_digest == digest,
+            NetworkSnapshot.status == "done",
+        )
+        .order_by(NetworkSnapshot.id.desc())
+        .limit(1)
+    )
+
+
+def report_state(community: Community, scope: str) -> ReportState:
+    """Return the current report of a community, computing or scheduling it if needed."""
+    digest, n_nodes = fingerprint(community, scope)
+    current = _done_with(community.id, digest)
+    if current is not None:
+        return ReportState(current, report_of(current), True, scope=scope)
+    limit = current_app.config.get("NETWORK_SYNC_MAX_NODES", 2000)
+    if n_nodes <= limit or job_mode() == "inline":
+        snapshot = _compute_and_store(community, scope, digest)
+        return ReportState(snapshot, report_of(snapshot) or snapshot.report, True, scope=scope)
+    latest_id = latest_done_id(community.id, scope)
+    latest = db.session.get(NetworkSnapshot, latest_id) if latest_id else None
+    pending = _pending(community.id, digest)
+    if pending is None:
+        pending = NetworkSnapshot(
+            community_id=community.id, inputs_digest=digest, status="pending", progress=0.0
+        )
+        db.session.add(pending)
+        db.session.commit()
+        schedule(community.id, scope, pending.id)
+    return ReportState(latest, report_of(latest), False, pending=pending, scope=scope)
+
+
+def _pending(community_id: int, digest: str) -> NetworkSnapshot | None:
+    return db.session.scalar(
+        sa.select(NetworkSnapshot)
+        .where(
+            NetworkSnapshot.community_id == community_id,
+            NetworkSnapshot.inputs_digest == digest,
+            NetworkSnapshot.status.in_(("pending", "running")),
+            NetworkSnapshot.created_at >= utcnow() - STALE_PENDING,
+        )
+        .order_by(NetworkSnapshot.id.desc())
+        .limit(1)
+    )
+
+
+def _compute_and_store(
+    community: Community,
+    scope: str,
+    digest: str,
+    snapshot: NetworkSnapshot | None = None,
+    *,
+    background: bool = False,
+) -> NetworkSnapshot:
+    if snapshot is None:
+        snapshot = NetworkSnapshot(community_id=community.id, inputs_digest=digest)
+        db.session.add(snapshot)
+    snapshot.inputs_digest = digest
+    snapshot.status, snapshot.progress = "running", 0.0
+    if background:
+        db.session.commit()
+    last = [0.0]
+
+    def progress(fraction: float) -> None:
+        if background and fraction - last[0] >= 0.1:
+            last[0] = fraction
+            snapshot.progress = round(fraction, 3)
+            db.session.commit()
+
+    try:
+        report = compute(
+            community,
+            scope,
+            progress=progress,
+            loaded=db.session.commit if background else None,
+        )
+    except Exception:
+        log.exception("network report of community %s failed", community.id)
+        db.session.rollback()
+        snapshot.status = "failed"
+        db.session.commit()
+        raise
+    previous_id = latest_done_id(community.id, scope)
+    snapshot.report = report
+    snapshot.status, snapshot.progress, snapshot.finished_at = "done", 1.0, utcnow()
+    db.session.flush()
+    _prune(community.id, scope, keep=snapshot.id)
+    db.session.commit()
+    if scope == MANAGERS and previous_id is not None:
+        previous = report_of(db.session.get(NetworkSnapshot, previous_id))
+        if previous is not None:
+            _announce(community.id, snapshot, previous, report)
+    return snapshot
+
+
+def refresh(
+    community: Community | int, scope: str, snapshot_id: int | None = None
+) -> NetworkSnapshot:
+    """Bring a community's report in a scope up to date now (used by jobs and tests)."""
+    if not isinstance(community, Community):
+        community = db.session.get(Community, community)
+        if community is None:
+            raise DomainError(_("There is nothing at this address."), status=404)
+    digest, _n = fingerprint(community, scope)
+    snapshot = db.session.get(NetworkSnapshot, snapshot_id) if snapshot_id else None
+    done = _done_with(community.id, digest)
+    if done is not None:
+        if snapshot is not None and snapshot.id != done.id and snapshot.status != "done":
+            db.session.delete(snapshot)
+            db.session.commit()
+        return done
+    return _compute_and_store(community, scope, digest, snapshot, background=True)
+
+
+def _prune(community_id: int, scope: str, *, keep: int, now: datetime | None = None) -> None:
+    """Keep the newest 3 finished snapshots and the newest of each day for 60 days."""
+    now = now or utcnow()
+    rows = db.session.execute(
+        _snapshots(community_id, scope)
+        .with_only_columns(NetworkSnapshot.id, NetworkSnapshot.created_at, NetworkSnapshot.status)
+        .order_by(NetworkSnapshot.created_at.desc(), NetworkSnapshot.id.desc())
+    ).all()
+    kept_days: set = set()
+    drop = []
+    done_seen = 0
+    for sid, created, status in rows:
+        if sid == keep:
+            continue
+        if status in ("pending", "running"):
+            if created < now - STALE_PENDING:
+                drop.append(sid)
+            continue
+        if status == "failed":
+            drop.append(sid)
+            continue
+        done_seen += 1
+        day = created.date()
+        if done_seen <= 2 or (created >= now - timedelta(days=60) and day not in kept_days):
+            kept_days.add(day)
+            continue
+        drop.append(sid)
+    if drop:
+        db.session.execute(sa.delete(NetworkSnapshot).where(NetworkSnapshot.id.in_(drop)))
+
+
+def store_report(community: Community, scope: str, report: dict, created_at: datetime) -> None:
+    """Store a report computed for an earlier time (the demo's month-old report)."""
+    db.session.add(
+        NetworkSnapshot(
+            community_id=community.id,
+            inputs_digest=_PREFIX[scope]
+            + hashlib.sha256(json.dumps(report["as_of"]).encode()).hexdigest()[:60],
+            status="done",
+            progress=1.0,
+            report=report,
+            created_at=created_at,
+            finished_at=created_at,
+        )
+    )
+
+
+# -- Alerts -----------------------------------------------------------------------------------
+
+
+def diff_reports(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list]:
+    """Return the conflicts and unbalanced triads of `new` that `old` did not have."""
+    old_negative = {tuple(p) for p in old.get("negative_pairs", [])}
+    old_triads = {tuple(t["nodes"]) for t in old.get("triads", [])}
+    return {
+        "conflicts": [
+            tuple(p) for p in new.get("negative_pairs", []) if tuple(p) not in old_negative
+        ],
+        "triads": [t for t in new.get("triads", []) if tuple(t["nodes"]) not in old_triads],
+    }
+
+
+def _announce(community_id: int, snapshot: NetworkSnapshot, old: dict, new: dict) -> None:
+    changes = diff_reports(old, new)
+    if not changes["conflicts"] and not changes["triads"]:
+        return
+    results = network_changed.send(
+        community_id,
+        snapshot=snapshot,
+        new_conflicts=changes["conflicts"],
+        new_triads=changes["triads"],
+    )
+    if any(rv for _fn, rv in results):
+        db.session.commit()
+
+
+# -- Background jobs --------------------------------------------------------------------------
+
+#: Running thread jobs; a value (snapshot id,) asks the running job to go once more.
+_inflight: dict[tuple[int, str], tuple[int | None] | None] = {}
+_inflight_lock = threading.Lock()
+
+
+def job_mode(app: Flask | None = None) -> str:
+    """Return how background work runs: rq, thread, inline or off."""
+    config = (app or current_app).config
+    mode = config.get("NETWORK_JOBS")
+    if mode:
+        return mode
+    if config.get("REDIS_URL"):
+        return "rq"
+    return "off" if config.get("TESTING") else "thread"
+
+
+def schedule(community_id: int, scope: str, snapshot_id: int | None = None) -> None:
+    """Recompute a community's report in the background (RQ or a thread; see job_mode)."""
+    app = current_app._get_current_object()
+    mode = job_mode(app)
+    if mode == "rq":
+        from redis import Redis
+        from rq import Queue
+
+        queue = Queue(QUEUE, connection=Redis.from_url(app.config["REDIS_URL"]))
+        queue.enqueue(
+            "stakeholders.network.services.run_job",
+            community_id,
+            scope,
+            snapshot_id,
+            job_timeout=3600,
+            result_ttl=600,
+        )
+    elif mode == "thread":
+        key = (community_id, scope)
+        with _inflight_lock:
+            if key in _inflight:
+                _inflight[key] = (snapshot_id,)  # run once more when the current run ends
+                return
+            _inflight[key] = None
+        thread = threading.Thread(
+            target=_thread_main,
+            args=(app, community_id, scope, snapshot_id),
+            name=f"coord-network-{community_id}-{scope}",
+            daemon=True,
+        )
+        thread.start()
+    elif mode == "inline":
+        refresh(community_id, scope, snapshot_id)
+
+
+def _thread_main(app: Flask, community_id: int, scope: str, snapshot_id: int | None) -> None:
+    key = (community_id, scope)
+    while True:
+        try:
+            with app.app_context():
+                refresh(community_id, scope, snapshot_id)
+                db.session.remove()
+        except Exception:
+            log.exception("background network job failed")
+        with _inflight_lock:
+            again = _inflight.get(key)
+            if again is None:
+                _inflight.pop(key, None)
+                return
+            _inflight[key] = None
+        snapshot_id = again[0]
+
+
+_worker_app: Flask | None = None
+
+
+def run_job(community_id: int, scope: str, snapshot_id: int | None = None) -> int:
+    """RQ entry point: refresh the report in an app context; return the snapshot id."""
+    global _worker_app
+    if has_app_context():
+        return refresh(community_id, scope, snapshot_id).id
+    if _worker_app is None:
+        from coord import create_app
+
+        _worker_app = create_app()
+    with _worker_app.app_context():
+        try:
+            return refresh(community_id, scope, snapshot_id).id
+        finally:
+            db.session.remove()
+
+
+def mark_dirty(community_ids: Iterable[int]) -> None:
+    """Recompute these communities' managers reports after the current transaction commits."""
+    session = db.session()
+    dirty = session.info.setdefault(_DIRTY, set())
+    dirty.update(community_ids)
+    session.info.setdefault(_DIRTY + "_app", current_app._get_current_object())
+
+
+def forget_dirty() -> None:
+    """Schedule nothing after this transaction (bulk loads such as the demo)."""
+    db.session().info.pop(_DIRTY, None)
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    dirty = session.info.pop(_DIRTY, None)
+    app = session.info.pop(_DIRTY + "_app", None)
+    if not dirty or app is None or job_mode(app) not in ("rq", "thread"):
+        return
+    with app.app_context():
+        for community_id in sorted(dirty):
+            try:
+                schedule(community_id, MANAGERS)
+            except Exception:
+                log.exception("could not schedule the network report of %s", community_id)
+
+
+@sa.event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_DIRTY, None)
+    session.info.pop(_DIRTY + "_app", None)
+
+
+# -- Conflicts of interest --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InterestStep:
+    """One tie on a conflict-of-interest path."""
+
+    source: int
+    target: int
+    type: str
+    label: str
+    inferred: bool = False
+
+
+@dataclass(frozen=True)
+class InterestPath:
+    """Ties linking two stakeholders, with a one-line explanation."""
+
+    steps: tuple[InterestStep, ...]
+    explanation: str
+
+    @property
+    def hops(self) -> int:
+        return len(self.steps)
+
+
+def _communities_of(stakeholders: list[Stakeholder]) -> set[int]:
+    rv: set[int] = set()
+    streets: set[int] = set()
+    users = [s.user_id for s in stakeholders if s.user_id]
+    for s in stakeholders:
+        if s.community_id is not None:
+            rv.add(s.community_id)
+        elif s.kind != Kind.RESIDENT and s.street_id is not None:
+            streets.add(s.street_id)
+    if users:
+        rv.update(
+            c
+            for c in db.session.scalars(
+                sa.select(ResidentProfile.community_id).where(
+                    ResidentProfile.user_id.in_(users),
+                    ResidentProfile.status == ResidenceStatus.VERIFIED,
+                )
+            )
+            if c is not None
+        )
+    if streets:
+        rv.update(
+            db.session.scalars(sa.select(Community.id).where(Community.street_id.in_(streets)))
+        )
+    return rv
+
+
+def conflict_of_interest(
+    a_id: int,
+    b_id: int,
+    max_hops: int = 2,
+    *,
+    user: User | None = None,
+    all_relations: bool = False,
+) -> list[InterestPath]:
+    """List the chains of membership, affiliation, contract and alliance ties linking a and b.
+
+    Declared relations (those `user` may see, or all with `all_relations=True` for internal
+    checks such as a tender's evaluation panel), active memberships and inferred alliances
+    (agreement inferred from public stances) count. Each path is explained in one line.
+    """
+    ends = {
+        s.id: s
+        for s in db.session.scalars(sa.select(Stakeholder).where(Stakeholder.id.in_({a_id, b_id})))
+    }
+    for sid in (a_id, b_id):
+        if sid not in ends or ends[sid].is_deleted:
+            raise DomainError(_("This stakeholder does not exist or was deleted."), status=404)
+    if not 1 <= int(max_hops) <= 4:
+        raise DomainError(_("The number of steps must be between 1 and 4."))
+    wanted = [RelationType(t) for t in network.CONFLICT_TYPES]
+    query = sa.select(
+        Relation.source_id, Relation.target_id, Relation.type, Relation.note, Relation.status
+    ).where(Relation.type.in_(wanted), Relation.status.in_(relations.LIVE_STATUSES))
+    if not all_relations:
+        query = query.where(relations.visible_clause(user))
+    edges: list[tuple[int, int, str, str | None, bool]] = []
+    for source, target, type_, note, status in db.session.execute(query):
+        disputed = _value(status) == RelationStatus.DISPUTED.value
+        edges.append(
+            (source, target, _value(type_), (note or "") + ("†" if disputed else ""), False)
+        )
+    member_rows = db.session.execute(
+        sa.select(Stakeholder.id, Membership.organisation_id)
+        .join(Membership, Membership.user_id == Stakeholder.user_id)
+        .where(Membership.status == MembershipStatus.ACTIVE, Stakeholder.deleted_at.is_(None))
+    )
+    edges.extend((sid, org, "membership", None, False) for sid, org in member_rows)
+    for community_id in sorted(_communities_of(list(ends.values()))):
+        report = latest_report(community_id, PUBLIC)
+        for r in (report or {}).get("inferred", []):
+            if r["sign"] > 0:
+                edges.append((r["a"], r["b"], "alliance", f"{r['agreed']}/{r['shared']}", True))
+    ids = {a_id, b_id} | {e[0] for e in edges} | {e[1] for e in edges}
+    rows = db.session.execute(
+        sa.select(Stakeholder.id, Stakeholder.kind, Stakeholder.name, Stakeholder.deleted_at).where(
+            Stakeholder.id.in_(ids)
+        )
+    ).all()
+    names = {r.id: (r.name if r.deleted_at is None else _("deleted user")) for r in rows}
+    kinds = {r.id: _value(r.kind) for r in rows if r.deleted_at is None} | {
+        a_id: _value(ends[a_id].kind),
+        b_id: _value(ends[b_id].kind),
+    }
+    typed = []
+    inferred_steps = set()
+    seen = set()
+    for source, target, type_, note, is_inferred in edges:
+        if source not in kinds or target not in kinds or source == target:
+            continue
+        key = (*_pair(source, target), type_, is_inferred)
+        if key in seen:
+            continue
+        seen.add(key)
+        label = _step_label(names, source, target, type_, note, is_inferred)
+        if is_inferred:
+            inferred_steps.add(label)
+        typed.append((source, target, type_, label))
+    paths = network.conflict_paths(list(kinds.items()), typed, a_id, b_id, max_hops=int(max_hops))
+    return [
+        InterestPath(
+            tuple(
+                InterestStep(s.source, s.target, s.type, s.label, s.label in inferred_steps)
+                for s in p.steps
+            ),
+            p.explanation,
+        )
+        for p in paths
+    ]
+
+
+def _step_label(
+    names: dict[int, str], source: int, target: int, type_: str, note: str | None, inferred: bool
+) -> str:
+    a, b = names.get(source, "?"), names.get(target, "?")
+    if inferred:
+        agreed, shared = (note or "0/0").split("/")
+        return _(
+            "%(a)s and %(b)s usually take the same side (%(agreed)s of %(shared)s shared items)",
+            a=a,
+            b=b,
+            agreed=agreed,
+            shared=shared,
+        )
+    if type_ == "membership" and not note:
+        return _("%(a)s is a member of %(b)s", a=a, b=b)
+    disputed = bool(note) and note.endswith("†")
+    note = (note or "").rstrip("†")
+    rv = _("%(a)s – %(b)s: %(type)s", a=a, b=b, type=str(relations.TYPE_LABELS[type_]))
+    if note:
+        rv += _(" (%(note)s)", note=note)
+    if disputed:
+        rv += _(" [disputed]")
+    return rv
+
+
+# -- Utilities for pages ----------------------------------------------------------------------
+
+
+def stakeholder_rows(ids: Iterable[int]) -> dict[int, Stakeholder]:
+    """Load stakeholders by id in one query."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    return {
+        s.id: s
+        for s in db.session.scalars(sa.select(Stakeholder).where(Stakeholder.id.in_(wanted)))
+    }
+
+
+def buildings(stakeholder_ids: Iterable[int]) -> dict[int, str]:
+    """Map resident stakeholders to the building of their verified residence (one query)."""
+    wanted = set(stakeholder_ids)
+    if not wanted:
+        return {}
+    rows = db.session.execute(
+        sa.select(Stakeholder.id, ResidentProfile.building)
+        .join(ResidentProfile, ResidentProfile.user_id == Stakeholder.user_id)
+        .where(
+            Stakeholder.id.in_(wanted),
+            ResidentProfile.status == ResidenceStatus.VERIFIED,
+            ResidentProfile.building != "",
+        )
+    )
+    return {sid: b for sid, b in rows}
+
+
+def member_counts(ids: Iterable[int]) -> dict[int, int]:
+    """Count the active members of organisations (one query)."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    rows = db.session.execute(
+        sa.select(Membership.organisation_id, sa.func.count())
+        .where(Membership.organisation_id.in_(wanted), Membership.status == MembershipStatus.ACTIVE)
+        .group_by(Membership.organisation_id)
+    )
+    return {org: int(n) for org, n in rows}
+
+
+def weighted_positions(values: Iterable[float]) -> np.ndarray:
+    """Scale non-negative values to [0, 1] by their maximum (all zero stays zero)."""
+    arr = np.asarray(list(values), dtype=float)
+    top = arr.max() if arr.size else 0.0
+    return arr / top if top > 0 else np.zeros_like(arr)

@@ -1,0 +1,167 @@
+"""Tender pages and API: anonymous, wrong role, right role; the flows through the forms."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+from tender_helpers import SECRET_PRICE, SECRET_TEXT, Scene, build_scene
+
+from coord.db import db
+from proposals.tenders import services as tenders
+from proposals.tenders.models import Bid
+
+from helpers import use_english
+
+
+@pytest.fixture
+def scene(make_user, make_org, community, monkeypatch) -> Scene:
+    return build_scene(make_user, make_org, community, monkeypatch)
+
+
+def _opened(scene):
+    tender = scene.publish()
+    scene.to_bidding(tender)
+    a = scene.bid(tender, scene.bidder_a, SECRET_PRICE, SECRET_TEXT)
+    b = scene.bid(tender, scene.bidder_b, "1100000", "和顺方案")
+    return tender, a, b
+
+
+def _as(login_as, client, actor):
+    login_as(actor.user, acting_as=actor.stakeholder)
+    use_english(client)
+    return client
+
+
+def test_pages_by_role(client, login_as, scene):
+    tender, a, b = _opened(scene)
+    t = tender.id
+    cases = [
+        # path, anonymous, bidder B, buyer
+        (f"/tenders/{t}", 200, 200, 200),
+        (f"/tenders/{t}/ocds.json", 200, 200, 200),
+        (f"/api/v1/tenders/{t}", 200, 200, 200),
+        (f"/tenders/{t}/bid", 302, 200, 200),
+        (f"/tenders/{t}/bids/{a.id}", 302, 404, 404),  # sealed: nobody but its bidder
+        (f"/tenders/{t}/bids/{b.id}", 302, 200, 404),
+        (f"/api/v1/tenders/{t}/bids/{a.id}", 404, 404, 404),
+        (f"/tenders/{t}/open", 302, 403, 200),
+        (f"/tenders/{t}/share", 302, 404, 404),
+        (f"/tenders/{t}/score", 302, 403, 403),
+        (f"/tenders/{t}/contract", 302, 403, 200),
+        ("/tenders/999999", 404, 404, 404),
+    ]
+    for path, *expected in cases:
+        got = []
+        for who in (None, scene.bidder_b, scene.buyer):
+            with client.session_transaction() as session:
+                session.clear()
+            if who is not None:
+                _as(login_as, client, who)
+            got.append(client.get(path).status_code)
+        assert got == expected, path
+
+
+def test_nothing_readable_before_opening_on_any_page(client, login_as, scene):
+    tender, a, _b = _opened(scene)
+    pages = [
+        f"/tenders/{tender.id}",
+        f"/tenders/{tender.id}/ocds.json",
+        f"/api/v1/tenders/{tender.id}",
+        f"/proposals/{tender.proposal_id}",
+        "/tenders",
+        "/supervision",
+        f"/tenders/{tender.id}/bid",
+        f"/tenders/{tender.id}/bids/{a.id}",
+        f"/api/v1/tenders/{tender.id}/bids/mine",
+        "/notifications/",
+    ]
+    for who in (None, scene.bidder_a, scene.buyer, scene.bidder_b):
+        with client.session_transaction() as session:
+            session.clear()
+        if who is not None:
+            _as(login_as, client, who)
+        for path in pages:
+            text = client.get(path).get_data(as_text=True)
+            assert (
+                "987654" not in text and "987,654" not in text and "SECRET-PROPOSAL" not in text
+            ), path
+    assert "Bids received: 2" in client.get(f"/tenders/{tender.id}").get_data(as_text=True)
+
+
+def test_publish_share_and_opening_through_the_forms(client, login_as, scene):
+    tender = scene.publish()
+    member = scene.panel[0]
+    login_as(member)
+    use_english(client)
+    page = client.post(f"/tenders/{tender.id}/share")
+    assert page.headers["Cache-Control"] == "no-store"
+    code = re.search(r'id="share-code">([^<]+)<', page.get_data(as_text=True)).group(1)
+    again = client.post(f"/tenders/{tender.id}/share", follow_redirects=True).get_data(as_text=True)
+    assert code not in again and "already taken your share" in again
+    scene.codes[member.id] = code
+    for user in scene.panel[1:]:
+        scene.codes[user.id] = tenders.take_share(user, tender)
+    db.session.commit()
+    scene.clock.at(tender.enquiry_ends_at)
+    _as(login_as, client, scene.bidder_a)
+    r = client.post(f"/tenders/{tender.id}/bid", data={"price": "1000", "proposal": "方案"})
+    assert r.status_code == 302
+    assert "Keep the receipt" in client.get(f"/tenders/{tender.id}/bid").get_data(as_text=True)
+    _as(login_as, client, scene.buyer)
+    scene.clock.at(tender.opening_at, -60)
+    r = client.post(f"/tenders/{tender.id}/open", data={"codes": list(scene.codes.values())[:2]})
+    assert r.status_code == 422 and "before the opening time" in r.get_data(as_text=True)
+    scene.clock.at(tender.opening_at)
+    r = client.post(
+        f"/tenders/{tender.id}/open", data={"codes": ["", *list(scene.codes.values())[1:]]}
+    )
+    assert r.status_code == 302
+    page = client.get(f"/tenders/{tender.id}").get_data(as_text=True)
+    assert "1,000.00" in page and "Opening record" in page
+
+
+def test_scoring_and_award_forms(client, login_as, scene):
+    tender, a, _b = _opened(scene)
+    scene.open(tender)
+    login_as(scene.panel[0])
+    use_english(client)
+    key = tenders.quality_criteria(tender)[0]["key"]
+    r = client.post(
+        f"/tenders/{tender.id}/score", data={f"score-{a.id}-{key}": "150", f"why-{a.id}-{key}": "x"}
+    )
+    assert r.status_code == 422 and "from 0 to 100" in r.get_data(as_text=True)
+    scene.score_all(tender)
+    _as(login_as, client, scene.buyer)
+    assert client.post(f"/tenders/{tender.id}/complete").status_code == 302
+    r = client.post(f"/tenders/{tender.id}/award", data={"bid_id": a.id, "justification": "第一名"})
+    assert r.status_code == 302
+    db.session.expire_all()
+    assert tender.proposal.status == "standstill"
+    anonymous = client.application.test_client()
+    page = anonymous.get(f"/tenders/{tender.id}").get_data(as_text=True)
+    assert "第一名" in page
+
+
+def test_the_proposal_page_shows_the_tender_part(client, scene):
+    tender = scene.publish()
+    page = client.get(f"/proposals/{tender.proposal_id}").get_data(as_text=True)
+    assert f"/tenders/{tender.id}" in page
+
+
+def test_api_bid_submission_and_errors(client, login_as, scene):
+    tender = scene.publish()
+    scene.to_bidding(tender)
+    _as(login_as, client, scene.bidder_a)
+    r = client.post(f"/api/v1/tenders/{tender.id}/bids", json={"price": "-1", "proposal": "x"})
+    assert r.status_code == 400 and r.get_json()["error"]["fields"]["price"]
+    r = client.post(
+        f"/api/v1/tenders/{tender.id}/bids", json={"price": "1200.50", "proposal": "方案"}
+    )
+    assert (
+        r.status_code == 201 and len(r.get_json()["receipt"]) == 64 and "price" not in r.get_json()
+    )
+    mine = client.get(f"/api/v1/tenders/{tender.id}/bids/mine").get_json()["items"]
+    assert [b["version"] for b in mine] == [1]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Bid)) == 1
