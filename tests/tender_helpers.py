@@ -8,7 +8,8 @@ from typing import Any
 
 from coord.db import db, utcnow
 from coord.models import User
-from proposals.tenders import services as tenders
+from proposals.tenders import bids, deadlines, scoring, services
+from proposals.tenders import clock as clock_module
 from proposals.tenders.models import Tender
 from stakeholders.acting import Actor
 from stakeholders.models import Function, Kind, Relation, RelationType, Role, Stakeholder
@@ -68,40 +69,40 @@ class Scene:
         } | extra
 
     def publish(self, **extra: Any) -> Tender:
-        rv = tenders.create_tender(self.buyer, self.data(**extra))
+        rv = services.create_tender(self.buyer, self.data(**extra))
         db.session.commit()
         return rv
 
     def take_shares(self, tender: Tender) -> dict[int, str]:
         for user in self.panel:
-            self.codes[user.id] = tenders.take_share(user, tender)
+            self.codes[user.id] = services.take_share(user, tender)
         db.session.commit()
         return self.codes
 
     def to_bidding(self, tender: Tender) -> None:
         self.take_shares(tender)
         self.clock.at(tender.enquiry_ends_at)
-        assert tenders.refresh(tender)
+        assert deadlines.settle(tender)
         db.session.commit()
         assert tender.proposal.status == "bidding"
 
     def bid(self, tender: Tender, actor: Actor, price: str = "1000000", text: str = "方案", **kw):
-        rv = tenders.submit_bid(actor, tender, price, text, **kw)
+        rv = bids.submit_bid(actor, tender, price, text, **kw)
         db.session.commit()
         return rv
 
     def open(self, tender: Tender, users: list[User] | None = None) -> dict:
         self.clock.at(tender.opening_at)
         codes = [self.codes[u.id] for u in (users or self.panel[:2])]
-        rv = tenders.open_bids(self.buyer, tender, codes)
+        rv = bids.open_bids(self.buyer, tender, codes)
         db.session.commit()
         return rv
 
     def score_all(self, tender: Tender, marks: dict[int, int] | None = None) -> None:
         """Every non-recused member scores every qualified bid (mark per member index)."""
-        bids = [b for b in tenders.opened_bids(tender) if tenders.is_qualified(b)]
+        qualified = [b for b in bids.opened_bids(tender) if b.is_qualified]
         for i, user in enumerate(self.panel):
-            seat = tenders.panelist_for(user, tender)
+            seat = services.panelist_for(user, tender)
             if seat.recused_at is not None:
                 continue
             mark = (marks or {}).get(i, 70 + i)
@@ -110,16 +111,16 @@ class Scene:
                     mark + (5 if b.bidder_id == self.bidder_a.stakeholder.id else 0),
                     "理由充分",
                 )
-                for b in bids
-                for c in tenders.quality_criteria(tender)
+                for b in qualified
+                for c in services.quality_criteria(tender)
             }
-            tenders.score_bids(user, tender, entries)
+            scoring.score_bids(user, tender, entries)
         db.session.commit()
 
 
 def build_scene(make_user, make_org, community, monkeypatch) -> Scene:
     clock = Clock()
-    monkeypatch.setattr(tenders, "_now", clock)
+    monkeypatch.setattr(clock_module, "now", clock)
     staff = make_user("owners_staff")
     owners = make_org(
         "兰苑业主委员会", Kind.SOCIAL_ORGANIZATION, Function.OWNERS_COMMITTEE, admin=staff

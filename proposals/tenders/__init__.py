@@ -7,15 +7,16 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Bind the tender pages and API, the tender part of proposal pages, the lifecycle guard,
-    the `flask coord tenders` commands and the demo tender."""
+    the scheduled tick's due work, the `flask coord tenders` commands and the demo tender."""
     from coord import signals
     from coord.cli import coord_cli
     from proposals import views as proposal_views
-    from proposals.tenders import api, cli, demo, services, views
+    from proposals.tenders import api, cli, deadlines, demo, services, views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     proposal_views.add_detail_part("tenders/_part.html", views.proposal_part)
     signals.proposal_transitioned.connect(services.refuse_generic_steps)
+    signals.clock_ticked.connect(deadlines.finalize_due)
     coord_cli.add_command(cli.tenders_cli)
     signals.demo_loading.connect(demo.load)

@@ -18,8 +18,7 @@ from coord.api import api_blueprint, json_body
 from coord.db import db
 from coord.errors import DomainError
 from proposals import permissions as perm
-from proposals.tenders import ocds
-from proposals.tenders import services as tenders
+from proposals.tenders import bids, deadlines, ocds, permissions, scoring, services
 from proposals.tenders.models import Bid, Tender
 from stakeholders import acting
 
@@ -65,27 +64,19 @@ def _user():
 
 
 def _can_see_contents(tender: Tender, bid: Bid) -> bool:
-    if tender.opening_record is None or bid.price is None:
-        return False
-    actor = acting.current_actor()
-    return (
-        tenders.is_buyer(actor, tender)
-        or tenders.panelist_for(_user(), tender) is not None
-        or (actor is not None and actor.stakeholder.id == bid.bidder_id)
-    )
+    return permissions.can_see_contents(acting.current_actor(), _user(), tender, bid)
 
 
 @bp.get("/tenders/<int:tender_id>")
 def tender(tender_id: int):
     tender = _load(tender_id)
-    if tenders.refresh(tender):
-        db.session.commit()
     proposal = tender.proposal
+    state = deadlines.effective_state(tender)
     rv: dict[str, Any] = {
         "id": tender.id,
         "proposal_id": proposal.id,
         "title": proposal.title,
-        "status": proposal.status,
+        "status": state.status,
         "category": str(tender.category),
         "budget_ceiling": str(tender.budget_ceiling)
         if tender.budget_public and tender.budget_ceiling is not None
@@ -96,19 +87,19 @@ def tender(tender_id: int):
         "bid_deadline_at": tender.bid_deadline_at.isoformat(),
         "opening_at": tender.opening_at.isoformat(),
         "standstill_days": tender.standstill_days,
-        "bid_count": tenders.bid_count(tender),
+        "bid_count": bids.bid_count(tender),
         "enquiries": [
             {
                 "bidder": f"Bidder {e.bidder_number}",
                 "question": e.question,
                 "answer": e.answer or None,
             }
-            for e in tenders.enquiries(tender)
+            for e in services.enquiries(tender)
         ],
         "opening_record": tender.opening_record,
     }
-    if proposal.status not in ("draft", "enquiry", "bidding", "opened"):
-        result = tenders.evaluate(tender)
+    if state.status not in ("draft", "enquiry", "bidding", "opened"):
+        result = scoring.evaluate(tender)
         rv["ranking"] = [
             {
                 "rank": r.rank,
@@ -125,21 +116,22 @@ def tender(tender_id: int):
             "bid_id": tender.winner_bid_id,
             "justification": tender.award_justification,
             "awarded_at": tender.awarded_at.isoformat(),
-            "final_at": tender.award_final_at.isoformat() if tender.award_final_at else None,
+            "final_at": state.award_final_at.isoformat() if state.award_final_at else None,
         }
     return jsonify(rv)
 
 
 @bp.get("/tenders/<int:tender_id>/ocds")
 def tender_ocds(tender_id: int):
-    return jsonify(ocds.release_package(_load(tender_id)))
+    tender = _load(tender_id)
+    return jsonify(ocds.release_package(tender, deadlines.effective_state(tender)))
 
 
 @bp.get("/tenders/<int:tender_id>/bids/mine")
 def my_bids(tender_id: int):
     tender = _load(tender_id)
     actor = acting.require_actor()
-    rows = tenders.bid_versions(tender, actor.stakeholder.id)
+    rows = bids.bid_versions(tender, actor.stakeholder.id)
     items = [_bid_json(tender, b, contents=_can_see_contents(tender, b)) for b in rows]
     return jsonify(items=items)
 
@@ -154,7 +146,7 @@ def submit_bid(tender_id: int):
         raise DomainError(_("Send the price as an amount, e.g. “980000.00”."), field="price")
     if not isinstance(text, str):
         raise DomainError(_("Send the technical proposal as text."), field="proposal")
-    row = tenders.submit_bid(
+    row = bids.submit_bid(
         actor,
         tender,
         str(price),
@@ -169,9 +161,7 @@ def submit_bid(tender_id: int):
 def bid(tender_id: int, bid_id: int):
     tender = _load(tender_id)
     row = db.session.get(Bid, bid_id)
-    actor = acting.current_actor()
-    own = row is not None and actor is not None and row.bidder_id == actor.stakeholder.id
-    if row is None or row.tender_id != tender.id or not (own or _can_see_contents(tender, row)):
+    if not permissions.can_read_bid(acting.current_actor(), _user(), tender, row):
         abort(404)
     return jsonify(_bid_json(tender, row, contents=_can_see_contents(tender, row)))
 
@@ -183,6 +173,6 @@ def withdraw(tender_id: int, bid_id: int):
     row = db.session.get(Bid, bid_id)
     if row is None or row.tender_id != tender.id or row.bidder_id != actor.stakeholder.id:
         abort(404)
-    tenders.withdraw_bid(actor, tender, row)
+    bids.withdraw_bid(actor, tender, row)
     db.session.commit()
     return jsonify(_bid_json(tender, row, contents=False))

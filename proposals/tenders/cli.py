@@ -6,7 +6,7 @@ import click
 from flask.cli import AppGroup
 
 from coord.db import db
-from proposals.tenders import services as tenders
+from proposals.tenders import deadlines
 
 tenders_cli = AppGroup("tenders", help="Tenders.")
 
@@ -14,6 +14,6 @@ tenders_cli = AppGroup("tenders", help="Tenders.")
 @tenders_cli.command("finalize")
 def finalize_command() -> None:
     """Open bidding after enquiry periods and make awards final after standstill periods."""
-    changed = tenders.finalize_due()
+    changed = deadlines.finalize_due()
     db.session.commit()
     click.echo(f"{changed} tender(s) updated.")

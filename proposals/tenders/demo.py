@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from coord.db import db, utcnow
 from coord.models import User
-from proposals.tenders import services as tenders
+from proposals.tenders import services
 from stakeholders.acting import Actor
 
 
@@ -31,7 +31,7 @@ def load(created: dict) -> None:
         return
     now = utcnow()
     office = Actor(_login("qinghe"), orgs["street_office"])
-    tender = tenders.create_tender(
+    tender = services.create_tender(
         office,
         {
             "community_id": created["communities"]["xinhe"].id,
@@ -64,12 +64,12 @@ def load(created: dict) -> None:
             "publish": True,
         },
     )
-    question = tenders.ask_question(
+    question = services.ask_question(
         Actor(_login("lvyuan"), orgs["lvyuan"]),
         tender,
         "送餐上门的范围是否包括新河社区以外的老人？餐费补贴由谁结算？",
     )
-    tenders.answer_question(
+    services.answer_question(
         office,
         tender,
         question,

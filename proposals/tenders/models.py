@@ -123,6 +123,11 @@ class Bid(db.Model):
 
     bidder: Mapped[Stakeholder] = relationship()
 
+    @property
+    def is_qualified(self) -> bool:
+        """An opened bid is evaluated unless it was flagged at opening or disqualified."""
+        return self.price is not None and not self.opening_error and not self.disqualified_reason
+
 
 class ConflictDeclaration(db.Model):
     """A panel member's tie to a bidder found in the network, and what they declared."""

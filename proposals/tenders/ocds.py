@@ -18,8 +18,9 @@ from typing import Any
 from flask import current_app, url_for
 
 from coord.db import utcnow
-from proposals.tenders import services as tenders
-from proposals.tenders.models import Tender
+from proposals.tenders import award, bids, services
+from proposals.tenders.deadlines import State
+from proposals.tenders.models import Bid, Tender
 
 VERSION = "1.1"
 EXTENSIONS = [
@@ -57,7 +58,7 @@ def _date(value: datetime | None) -> str | None:
 def _amount(value: Decimal | None) -> dict[str, Any] | None:
     if value is None:
         return None
-    return {"amount": float(value), "currency": tenders.CURRENCY}
+    return {"amount": float(value), "currency": services.CURRENCY}
 
 
 def _party_id(stakeholder_id: int) -> str:
@@ -90,13 +91,45 @@ def _tags(status: str) -> list[str]:
     return ["tender"]
 
 
-def release(tender: Tender) -> dict[str, Any]:
-    """Build the tender's OCDS release as it stands now."""
+def release(tender: Tender, state: State) -> dict[str, Any]:
+    """Build the tender's OCDS release as it stands (in its effective `state`)."""
     proposal = tender.proposal
-    status = proposal.status
-    opened = tenders.opened_bids(tender) if tender.opening_record else []
-    buyer = proposal.author
-    parties: dict[int, dict[str, Any]] = {
+    opened = bids.opened_bids(tender) if tender.opening_record else []
+    winner = next((b for b in opened if b.id == tender.winner_bid_id), None)
+    changed = max(
+        (
+            t
+            for t in (
+                proposal.last_activity_at,
+                tender.opened_at,
+                tender.awarded_at,
+                state.award_final_at,
+            )
+            if t
+        ),
+        default=proposal.created_at,
+    )
+    buyer = {"id": _party_id(proposal.author.id), "name": proposal.author.name}
+    rv = {
+        "ocid": ocid(tender),
+        "id": f"{ocid(tender)}-{state.status}-{int(changed.timestamp())}",
+        "date": _date(changed),
+        "tag": _tags(state.status),
+        "initiationType": "tender",
+        "language": "zh",
+        "parties": _parties(tender, opened, winner),
+        "buyer": buyer,
+        "tender": _tender_block(tender, state.status, opened),
+        "bids": _bids(tender, opened),
+        "awards": _awards(tender, state, winner),
+        "contracts": _contracts(tender, state.status, winner),
+    }
+    return _clean(rv)
+
+
+def _parties(tender: Tender, opened: list[Bid], winner: Bid | None) -> list[dict[str, Any]]:
+    buyer = tender.proposal.author
+    rv: dict[int, dict[str, Any]] = {
         buyer.id: {
             "id": _party_id(buyer.id),
             "name": buyer.name,
@@ -104,19 +137,24 @@ def release(tender: Tender) -> dict[str, Any]:
         }
     }
     for bid in opened:
-        party = parties.setdefault(
+        party = rv.setdefault(
             bid.bidder_id,
             {"id": _party_id(bid.bidder_id), "name": bid.bidder.name, "roles": []},
         )
         party["roles"].append("tenderer")
-    winner = next((b for b in opened if b.id == tender.winner_bid_id), None)
     if winner is not None:
-        parties[winner.bidder_id]["roles"].append("supplier")
-    enquiries = tenders.enquiries(tender)
+        rv[winner.bidder_id]["roles"].append("supplier")
+    return list(rv.values())
+
+
+def _tender_block(tender: Tender, status: str, opened: list[Bid]) -> dict[str, Any]:
+    proposal = tender.proposal
+    buyer = proposal.author
+    enquiries = services.enquiries(tender)
     criteria = "; ".join(
         f"{c['name']} {c['weight']}%" for c in tender.criteria if c["kind"] == "quality"
     )
-    tender_block = {
+    return {
         "id": str(tender.id),
         "title": proposal.title,
         "description": proposal.summary,
@@ -127,7 +165,7 @@ def release(tender: Tender) -> dict[str, Any]:
         "mainProcurementCategory": str(tender.category),
         "awardCriteria": "ratedCriteria",
         "awardCriteriaDetails": (
-            f"price {tenders.price_weight(tender)}% (lowest price / bid price x weight); "
+            f"price {services.price_weight(tender)}% (lowest price / bid price x weight); "
             f"quality: {criteria}"
         ),
         "submissionMethod": ["electronicSubmission"],
@@ -158,89 +196,71 @@ def release(tender: Tender) -> dict[str, Any]:
             for e in enquiries
         ],
     }
-    bids: dict[str, Any] = {
+
+
+def _bids(tender: Tender, opened: list[Bid]) -> dict[str, Any]:
+    rv: dict[str, Any] = {
         "statistics": [
             {
                 "id": "bids",
                 "measure": "bids",
-                "value": len(opened) if tender.opening_record else tenders.bid_count(tender),
+                "value": len(opened) if tender.opening_record else bids.bid_count(tender),
                 "date": _date(utcnow()),
             }
         ]
     }
     if tender.opening_record:
-        bids["details"] = [
+        rv["details"] = [
             {
                 "id": str(b.id),
                 "date": _date(b.submitted_at),
-                "status": "valid" if tenders.is_qualified(b) else "disqualified",
+                "status": "valid" if b.is_qualified else "disqualified",
                 "tenderers": [{"id": _party_id(b.bidder_id), "name": b.bidder.name}],
                 "value": _amount(b.price),
             }
             for b in opened
         ]
-    awards = []
-    if winner is not None:
-        awards.append(
-            {
-                "id": f"{tender.id}-award",
-                "title": proposal.title,
-                "description": tender.award_justification,
-                "status": "active" if tender.award_final_at else "pending",
-                "date": _date(tender.awarded_at),
-                "value": _amount(winner.price),
-                "suppliers": [{"id": _party_id(winner.bidder_id), "name": winner.bidder.name}],
-            }
-        )
-    contracts = []
-    if status in ("implementing", "closed") and winner is not None:
-        contracts.append(
-            {
-                "id": f"{tender.id}-contract",
-                "awardID": f"{tender.id}-award",
-                "title": proposal.title,
-                "status": "active" if status == "implementing" else "terminated",
-                "value": _amount(winner.price),
-                "milestones": [
-                    {
-                        "id": str(m.id),
-                        "title": m.title,
-                        "type": "delivery",
-                        "dueDate": _date(m.due_on),
-                        "status": _MILESTONE_STATUS.get(m.status, "scheduled"),
-                    }
-                    for m in tenders.milestones(tender)
-                ],
-            }
-        )
-    changed = max(
-        (
-            t
-            for t in (
-                proposal.last_activity_at,
-                tender.opened_at,
-                tender.awarded_at,
-                tender.award_final_at,
-            )
-            if t
-        ),
-        default=proposal.created_at,
-    )
-    rv = {
-        "ocid": ocid(tender),
-        "id": f"{ocid(tender)}-{status}-{int(changed.timestamp())}",
-        "date": _date(changed),
-        "tag": _tags(status),
-        "initiationType": "tender",
-        "language": "zh",
-        "parties": list(parties.values()),
-        "buyer": {"id": _party_id(buyer.id), "name": buyer.name},
-        "tender": tender_block,
-        "bids": bids,
-        "awards": awards,
-        "contracts": contracts,
-    }
-    return _clean(rv)
+    return rv
+
+
+def _awards(tender: Tender, state: State, winner: Bid | None) -> list[dict[str, Any]]:
+    if winner is None:
+        return []
+    return [
+        {
+            "id": f"{tender.id}-award",
+            "title": tender.proposal.title,
+            "description": tender.award_justification,
+            "status": "active" if state.award_final_at else "pending",
+            "date": _date(tender.awarded_at),
+            "value": _amount(winner.price),
+            "suppliers": [{"id": _party_id(winner.bidder_id), "name": winner.bidder.name}],
+        }
+    ]
+
+
+def _contracts(tender: Tender, status: str, winner: Bid | None) -> list[dict[str, Any]]:
+    if status not in ("implementing", "closed") or winner is None:
+        return []
+    return [
+        {
+            "id": f"{tender.id}-contract",
+            "awardID": f"{tender.id}-award",
+            "title": tender.proposal.title,
+            "status": "active" if status == "implementing" else "terminated",
+            "value": _amount(winner.price),
+            "milestones": [
+                {
+                    "id": str(m.id),
+                    "title": m.title,
+                    "type": "delivery",
+                    "dueDate": _date(m.due_on),
+                    "status": _MILESTONE_STATUS.get(m.status, "scheduled"),
+                }
+                for m in award.milestones(tender)
+            ],
+        }
+    ]
 
 
 def _eligibility(tender: Tender) -> str:
@@ -252,9 +272,9 @@ def _eligibility(tender: Tender) -> str:
     return " ".join(parts)
 
 
-def release_package(tender: Tender) -> dict[str, Any]:
-    """Wrap the tender's release in an OCDS 1.1 release package."""
-    item = release(tender)
+def release_package(tender: Tender, state: State) -> dict[str, Any]:
+    """Wrap the tender's release (in its effective `state`) in an OCDS 1.1 release package."""
+    item = release(tender, state)
     return {
         "uri": url_for("tenders.ocds", tender_id=tender.id, _external=True),
         "version": VERSION,

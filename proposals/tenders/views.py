@@ -1,12 +1,15 @@
 """Tender pages: publish, take a share, ask, bid, open, declare, score, award, challenge, sign.
 
-Each view parses, loads, checks who may look, calls one service of `proposals.tenders.services` and
-commits once. A refused step rolls back and says why. Share codes and bid contents are only
-ever in the request that carries them: never flashed, logged or kept in the session.
+Each view parses, loads, checks who may look and runs one use case through `coord.web.run`
+(one commit; a refusal rolls back and says why). Pages never write: they show the state
+that time has decided (`deadlines.effective_state`) until the tick settles it. Share codes
+and bid contents are only ever in the request that carries them: never flashed, logged or
+kept in the session.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,38 +32,30 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import (
-    BooleanField,
-    DateField,
-    DateTimeLocalField,
-    FieldList,
-    Form,
-    FormField,
-    IntegerField,
-    MultipleFileField,
-    SelectField,
-    StringField,
-    SubmitField,
-    TextAreaField,
-)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from coord import uploads
 from coord.db import db
-from coord.errors import DomainError
-from coord.forms import strip_text
 from coord.models import Community, User
 from coord.permissions import require
-from coord.web import form_error, form_status
+from coord.web import form_status, run
 from proposals import permissions as perm
 from proposals.models import Attachment
+from proposals.tenders import award as awards
+from proposals.tenders import (
+    bids,
+    clock,
+    conflicts,
+    deadlines,
+    forms,
+    permissions,
+    scoring,
+    services,
+)
 from proposals.tenders import ocds as open_data
-from proposals.tenders import services as tenders
 from proposals.tenders.models import Bid, Challenge, Enquiry, Score, Tender
 from proposals.viewer import Viewer
 from stakeholders import acting
-from stakeholders.acting import Actor
 from stakeholders.models import Stakeholder
 
 bp = Blueprint("tenders", __name__)
@@ -79,175 +74,6 @@ TIE_LABELS = {
     "contract": _l("contract"),
     "alliance": _l("alliance"),
 }
-CRITERION_ROWS = 4
-MILESTONE_ROWS = 4
-
-
-# -- Forms ------------------------------------------------------------------------------------
-
-
-class CriterionForm(Form):
-    name = StringField(
-        _l("Quality criterion"), filters=[strip_text], validators=[Optional(), Length(max=60)]
-    )
-    weight = IntegerField(_l("Weight"), validators=[Optional(), NumberRange(0, 100)])
-
-
-class TenderForm(FlaskForm):
-    community_id = SelectField(_l("Community"), coerce=int, validators=[DataRequired()])
-    title = StringField(
-        _l("Title"), filters=[strip_text], validators=[DataRequired(), Length(max=120)]
-    )
-    summary = TextAreaField(
-        _l("Summary"), filters=[strip_text], validators=[DataRequired(), Length(max=500)]
-    )
-    scope = TextAreaField(
-        _l("Scope"),
-        filters=[strip_text],
-        validators=[DataRequired(), Length(max=2000)],
-        description=_l("What is to be delivered, where and for how long."),
-    )
-    body = TextAreaField(
-        _l("Requirements"),
-        validators=[Length(max=50_000)],
-        description=_l("Markdown: **bold**, _italic_, lists, > quotes, [links](https://…)."),
-    )
-    category = SelectField(_l("Category"), validators=[DataRequired()])
-    budget_ceiling = StringField(
-        _l("Budget ceiling (yuan, optional)"),
-        filters=[strip_text],
-        validators=[Optional(), Length(max=20)],
-    )
-    budget_public = BooleanField(_l("Publish the budget ceiling"), default=True)
-    verified_only = BooleanField(_l("Verified organisations only"), default=True)
-    conditions = TextAreaField(
-        _l("Further conditions (optional)"),
-        filters=[strip_text],
-        validators=[Optional(), Length(max=2000)],
-        description=_l("Bidders confirm that they meet them."),
-    )
-    price_weight = IntegerField(
-        _l("Weight of the price (%)"), default=40, validators=[NumberRange(0, 100)]
-    )
-    criteria = FieldList(
-        FormField(CriterionForm), min_entries=CRITERION_ROWS, max_entries=CRITERION_ROWS
-    )
-    enquiry_ends_at = DateTimeLocalField(
-        _l("Enquiry period ends"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
-    )
-    bid_deadline_at = DateTimeLocalField(
-        _l("Bid deadline"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
-    )
-    opening_at = DateTimeLocalField(
-        _l("Opening time"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
-    )
-    standstill_days = IntegerField(
-        _l("Standstill period (days)"), default=10, validators=[NumberRange(0, 60)]
-    )
-    panel = StringField(
-        _l("Evaluation panel (usernames)"),
-        filters=[strip_text],
-        validators=[DataRequired(), Length(max=1000)],
-        description=_l(
-            "Separate usernames with commas. Each member receives a share of the opening key."
-        ),
-    )
-    shares_needed = IntegerField(
-        _l("Members needed to open the bids"), default=2, validators=[NumberRange(1, 15)]
-    )
-    save = SubmitField(_l("Save draft"))
-    publish = SubmitField(_l("Publish"))
-
-
-class QuestionForm(FlaskForm):
-    question = TextAreaField(
-        _l("Your question"), filters=[strip_text], validators=[DataRequired(), Length(max=2000)]
-    )
-    submit = SubmitField(_l("Ask"))
-
-
-class AnswerForm(FlaskForm):
-    answer = TextAreaField(
-        _l("Answer"), filters=[strip_text], validators=[DataRequired(), Length(max=5000)]
-    )
-    submit = SubmitField(_l("Publish the answer"))
-
-
-class BidForm(FlaskForm):
-    price = StringField(
-        _l("Price (yuan)"), filters=[strip_text], validators=[DataRequired(), Length(max=20)]
-    )
-    proposal = TextAreaField(
-        _l("Technical proposal"),
-        validators=[DataRequired(), Length(max=50_000)],
-        description=_l("Markdown. Sealed with the price: nobody can read it before the opening."),
-    )
-    attachments = MultipleFileField(_l("Attachments (PDF, optional)"))
-    conditions_confirmed = BooleanField(_l("We meet the further conditions"))
-    submit = SubmitField(_l("Seal and submit the bid"))
-
-
-class DeclareForm(FlaskForm):
-    statement = TextAreaField(
-        _l("Your statement"), filters=[strip_text], validators=[DataRequired(), Length(max=2000)]
-    )
-    declare = SubmitField(_l("Declare and stay on the panel"))
-    recuse = SubmitField(_l("Declare and recuse myself"))
-
-
-class ReasonForm(FlaskForm):
-    reason = StringField(
-        _l("Reason"), filters=[strip_text], validators=[DataRequired(), Length(max=500)]
-    )
-    submit = SubmitField(_l("Disqualify"))
-
-
-class AwardForm(FlaskForm):
-    bid_id = SelectField(_l("Winning bid"), coerce=int, validators=[DataRequired()])
-    justification = TextAreaField(
-        _l("Justification"), filters=[strip_text], validators=[DataRequired(), Length(max=5000)]
-    )
-    submit = SubmitField(_l("Publish the award"))
-
-
-class ChallengeForm(FlaskForm):
-    text = TextAreaField(
-        _l("Your challenge"), filters=[strip_text], validators=[DataRequired(), Length(max=5000)]
-    )
-    submit = SubmitField(_l("File the challenge"))
-
-
-class MessageForm(FlaskForm):
-    text = TextAreaField(
-        _l("Message"), filters=[strip_text], validators=[DataRequired(), Length(max=5000)]
-    )
-    submit = SubmitField(_l("Send"))
-
-
-class DecideForm(FlaskForm):
-    outcome = SelectField(
-        _l("Decision"),
-        choices=[("dismissed", _l("Dismiss")), ("upheld", _l("Uphold"))],
-        validators=[DataRequired()],
-    )
-    reason = TextAreaField(
-        _l("Reason (public)"), filters=[strip_text], validators=[DataRequired(), Length(max=5000)]
-    )
-    submit = SubmitField(_l("Decide"))
-
-
-class MilestoneForm(Form):
-    title = StringField(
-        _l("Milestone"), filters=[strip_text], validators=[Optional(), Length(max=120)]
-    )
-    due = DateField(_l("Due on"), validators=[Optional()])
-
-
-class ContractForm(FlaskForm):
-    milestones = FieldList(
-        FormField(MilestoneForm), min_entries=MILESTONE_ROWS, max_entries=MILESTONE_ROWS
-    )
-    submit = SubmitField(_l("Sign the contract"))
 
 
 # -- Helpers ----------------------------------------------------------------------------------
@@ -256,9 +82,7 @@ class ContractForm(FlaskForm):
 @bp.record_once
 def _register(state) -> None:
     state.app.jinja_env.filters["tender_category"] = lambda v: str(CATEGORY_LABELS.get(str(v), v))
-    state.app.jinja_env.globals["tender_flag_label"] = lambda code: str(
-        tenders.FLAGS.get(code, code)
-    )
+    state.app.jinja_env.globals["tender_flag_label"] = lambda code: str(bids.FLAGS.get(code, code))
 
 
 def _tz() -> ZoneInfo:
@@ -275,48 +99,43 @@ def _load(tender_id: int) -> Tender:
     )
     if tender is None or not perm.can_view(current_user, tender.proposal):
         abort(404)
-    if tenders.refresh(tender):  # what time decided: bidding opens, an award becomes final
-        db.session.commit()
     return tender
-
-
-def _actor() -> Actor | None:
-    return acting.current_actor()
 
 
 def _user() -> User | None:
     return current_user._get_current_object() if current_user.is_authenticated else None
 
 
-def _back(tender: Tender, anchor: str = "") -> Response:
-    return redirect(url_for(".detail", tender_id=tender.id) + (f"#{anchor}" if anchor else ""))
+def _page(tender: Tender, anchor: str = "") -> str:
+    return url_for(".detail", tender_id=tender.id) + (f"#{anchor}" if anchor else "")
 
 
-def _run(fn, success: str, tender: Tender, anchor: str = "") -> Response:
-    try:
-        fn()
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash(success, "success")
-    return _back(tender, anchor)
+def _thread(tender: Tender, challenge: Challenge) -> str:
+    return url_for(".challenge_thread", tender_id=tender.id, challenge_id=challenge.id)
 
 
-def _can_see_contents(actor: Actor | None, user: User | None, tender: Tender, bid: Bid) -> bool:
-    """Opened bids' proposals: the buyer, the panel and the bidder itself."""
-    if tender.opening_record is None or bid.price is None:
-        return False
-    return (
-        tenders.is_buyer(actor, tender)
-        or tenders.panelist_for(user, tender) is not None
-        or (actor is not None and actor.stakeholder.id == bid.bidder_id)
-    )
+def _submit(
+    form: FlaskForm,
+    incomplete: str,
+    action: Callable[[], object],
+    success: str,
+    target: str | Callable[[Any], str],
+    back: str | None = None,
+) -> Response:
+    """Run a one-form use case of the tender page: say what is missing, or run it."""
+    if not form.validate_on_submit():
+        flash(incomplete, "error")
+        return redirect(back or target)  # type: ignore[arg-type]
+    return run(action, success, target, back=back)  # type: ignore[return-value]
 
 
-def _published_award(tender: Tender) -> bool:
-    return tender.awarded_at is not None
+def _seat_users(seats: list) -> dict[int, User]:
+    return {
+        u.id: u
+        for u in db.session.scalars(
+            sa.select(User).where(User.id.in_([s.user_id for s in seats] or [0]))
+        )
+    }
 
 
 # -- Pages ------------------------------------------------------------------------------------
@@ -336,16 +155,16 @@ def index():
         .scalars()
         .all()
     )
-    actor = _actor()
+    actor = acting.current_actor()
     return render_template(
         "tenders/index.html",
         rows=rows,
-        can_create=actor is not None and tenders.can_buy(actor.stakeholder),
+        can_create=actor is not None and permissions.can_buy(actor.stakeholder),
     )
 
 
-def _tender_form() -> TenderForm:
-    form = TenderForm()
+def _tender_form() -> forms.TenderForm:
+    form = forms.TenderForm()
     form.community_id.choices = [
         SelectChoice(c.id, c.name)
         for c in db.session.scalars(sa.select(Community).order_by(Community.id))
@@ -354,11 +173,37 @@ def _tender_form() -> TenderForm:
     return form
 
 
+def _tender_data(form: forms.TenderForm) -> dict[str, Any]:
+    return {
+        "community_id": form.community_id.data,
+        "title": form.title.data,
+        "summary": form.summary.data,
+        "body": form.body.data or "",
+        "scope": form.scope.data,
+        "category": form.category.data,
+        "budget_ceiling": form.budget_ceiling.data or None,
+        "budget_public": form.budget_public.data,
+        "verified_only": form.verified_only.data,
+        "conditions": form.conditions.data or "",
+        "price_weight": form.price_weight.data,
+        "quality": [(c.form.name.data, c.form.weight.data) for c in form.criteria],
+        "enquiry_ends_at": _utc(form.enquiry_ends_at.data),
+        "bid_deadline_at": _utc(form.bid_deadline_at.data),
+        "opening_at": _utc(form.opening_at.data),
+        "standstill_days": form.standstill_days.data,
+        "panel": [
+            n for n in (form.panel.data or "").replace("，", ",").replace(" ", ",").split(",")
+        ],
+        "shares_needed": form.shares_needed.data,
+        "publish": bool(form.publish.data),
+    }
+
+
 @bp.route("/tenders/new", methods=["GET", "POST"])
 @login_required
 def create():
     actor = acting.require_actor()
-    if not tenders.can_buy(actor.stakeholder):
+    if not permissions.can_buy(actor.stakeholder):
         flash(
             _(
                 "Act as a government unit, a residents committee or an owners committee "
@@ -370,121 +215,79 @@ def create():
     if request.method == "GET" and actor.stakeholder.community_id:
         form.community_id.data = actor.stakeholder.community_id
     if form.validate_on_submit():
-        data = {
-            "community_id": form.community_id.data,
-            "title": form.title.data,
-            "summary": form.summary.data,
-            "body": form.body.data or "",
-            "scope": form.scope.data,
-            "category": form.category.data,
-            "budget_ceiling": form.budget_ceiling.data or None,
-            "budget_public": form.budget_public.data,
-            "verified_only": form.verified_only.data,
-            "conditions": form.conditions.data or "",
-            "price_weight": form.price_weight.data,
-            "quality": [(c.form.name.data, c.form.weight.data) for c in form.criteria],
-            "enquiry_ends_at": _utc(form.enquiry_ends_at.data),
-            "bid_deadline_at": _utc(form.bid_deadline_at.data),
-            "opening_at": _utc(form.opening_at.data),
-            "standstill_days": form.standstill_days.data,
-            "panel": [
-                n for n in (form.panel.data or "").replace("，", ",").replace(" ", ",").split(",")
-            ],
-            "shares_needed": form.shares_needed.data,
-            "publish": bool(form.publish.data),
-        }
-        try:
-            tender = tenders.create_tender(actor, data)
-        except DomainError as exc:
-            form_error(form, exc)
-        else:
-            db.session.commit()
-            flash(
-                _PUBLISHED() if form.publish.data else _("The draft was saved."),
-                "success",
-            )
-            return redirect(url_for(".detail", tender_id=tender.id))
+        rv = run(
+            lambda: services.create_tender(actor, _tender_data(form)),
+            _PUBLISHED() if form.publish.data else _("The draft was saved."),
+            lambda tender: url_for(".detail", tender_id=tender.id),
+            form=form,
+        )
+        if rv is not None:
+            return rv
     return render_template("tenders/form.html", form=form), form_status(form)
+
+
+def _award_form(buyer: bool, status: str, evaluation) -> forms.AwardForm | None:
+    if not (buyer and status in ("evaluated", "standstill") and evaluation):
+        return None
+    rv = forms.AwardForm()
+    rv.bid_id.choices = [
+        SelectChoice(r.bid.id, f"{r.rank}. {r.bid.bidder.name} — {r.bid.price}")
+        for r in evaluation.ranking
+    ]
+    return rv
 
 
 @bp.get("/tenders/<int:tender_id>")
 def detail(tender_id: int):
     tender = _load(tender_id)
-    actor, user = _actor(), _user()
-    proposal = tender.proposal
-    status = proposal.status
-    buyer = tenders.is_buyer(actor, tender)
-    seat = tenders.panelist_for(user, tender)
-    seats = tenders.panelists(tender)
-    users = {
-        u.id: u
-        for u in db.session.scalars(
-            sa.select(User).where(User.id.in_([s.user_id for s in seats] or [0]))
-        )
-    }
-    opened = tenders.opened_bids(tender)
-    evaluation = tenders.evaluate(tender) if opened else None
-    my_bid = None
-    eligible = None
-    if actor is not None:
-        my_bid = tenders.active_bid(tender, actor.stakeholder.id)
-        try:
-            tenders.check_bidder(actor.stakeholder, tender)
-            eligible = True
-        except DomainError:
-            eligible = False
-    all_declarations = tenders.declarations(tender) if opened else []
-    see_evaluation = buyer or seat is not None or _published_award(tender)
-    challenge_rows = tenders.challenges(tender)
-    winner = next((b for b in opened if b.id == tender.winner_bid_id), None)
-    award_form = None
-    if buyer and status in ("evaluated", "standstill") and evaluation:
-        award_form = AwardForm()
-        award_form.bid_id.choices = [
-            SelectChoice(r.bid.id, f"{r.rank}. {r.bid.bidder.name} — {r.bid.price}")
-            for r in evaluation.ranking
-        ]
+    actor, user = acting.current_actor(), _user()
+    state = deadlines.effective_state(tender)
+    buyer = permissions.is_buyer(actor, tender)
+    seat = services.panelist_for(user, tender)
+    seats = services.panelists(tender)
+    opened = bids.opened_bids(tender)
+    evaluation = scoring.evaluate(tender) if opened else None
+    all_declarations = conflicts.declarations(tender) if opened else []
+    see_all = buyer or seat is not None or tender.awarded_at is not None
     return render_template(
         "tenders/detail.html",
         tender=tender,
-        proposal=proposal,
-        status=status,
+        proposal=tender.proposal,
+        status=state.status,
+        award_final_at=state.award_final_at,
         buyer=buyer,
         seat=seat,
         seats=seats,
-        users=users,
-        enquiries=tenders.enquiries(tender),
-        bid_count=tenders.bid_count(tender),
+        users=_seat_users(seats),
+        enquiries=services.enquiries(tender),
+        bid_count=bids.bid_count(tender),
         opened=opened,
         evaluation=evaluation,
-        my_bid=my_bid,
-        eligible=eligible,
+        my_bid=bids.active_bid(tender, actor.stakeholder.id) if actor else None,
+        eligible=permissions.can_take_part(actor.stakeholder, tender) if actor else None,
         declarations=all_declarations,
         my_declarations=[d for d in all_declarations if user and d.user_id == user.id],
-        see_evaluation=see_evaluation,
-        see_panel=buyer or seat is not None or _published_award(tender),
-        challenges=challenge_rows,
-        winner=winner,
-        standstill_ends_at=tenders.standstill_ends_at(tender),
-        milestones=tenders.milestones(tender),
-        quality=tenders.quality_criteria(tender),
-        price_weight=tenders.price_weight(tender),
-        pending_shares=tenders.shares_pending(tender),
-        question_form=QuestionForm(),
-        answer_form=AnswerForm(),
-        declare_form=DeclareForm(),
-        reason_form=ReasonForm(),
-        award_form=award_form,
-        challenge_form=ChallengeForm(),
+        see_evaluation=see_all,
+        see_panel=see_all,
+        challenges=awards.challenges(tender),
+        winner=next((b for b in opened if b.id == tender.winner_bid_id), None),
+        standstill_ends_at=services.standstill_ends_at(tender),
+        milestones=awards.milestones(tender),
+        quality=services.quality_criteria(tender),
+        price_weight=services.price_weight(tender),
+        pending_shares=services.shares_pending(tender),
+        question_form=forms.QuestionForm(),
+        answer_form=forms.AnswerForm(),
+        declare_form=forms.DeclareForm(),
+        reason_form=forms.ReasonForm(),
+        award_form=_award_form(buyer, state.status, evaluation),
+        challenge_form=forms.ChallengeForm(),
         actor=actor,
-        now=tenders._now(),
-        can_challenge=actor is not None
-        and status == "standstill"
-        and tender.award_final_at is None
-        and actor.stakeholder.id in {b.bidder_id for b in opened},
+        now=clock.now(),
+        can_challenge=permissions.can_challenge(actor, state, {b.bidder_id for b in opened}),
         tie_labels=TIE_LABELS,
-        can_read=lambda c: tenders.can_read_challenge(actor, tender, c),
-        can_see_contents=lambda b: _can_see_contents(actor, user, tender, b),
+        can_read=lambda c: permissions.can_read_challenge(actor, tender, c),
+        can_see_contents=lambda b: permissions.can_see_contents(actor, user, tender, b),
     )
 
 
@@ -493,29 +296,30 @@ def detail(tender_id: int):
 def publish(tender_id: int):
     tender = _load(tender_id)
     actor = acting.require_actor()
-    return _run(
-        lambda: tenders.publish_tender(actor, tender),
-        _PUBLISHED(),
-        tender,
-    )
+    return run(lambda: services.publish_tender(actor, tender), _PUBLISHED(), _page(tender))
 
 
 @bp.route("/tenders/<int:tender_id>/share", methods=["GET", "POST"])
 @login_required
 def share(tender_id: int):
+    """Show a panel member their share code once. Not `coord.web.run`: the code is shown in
+    the answer to the POST itself (a redirect would have to keep it somewhere)."""
     tender = _load(tender_id)
-    seat = tenders.panelist_for(_user(), tender)
+    user = _user()
+    seat = services.panelist_for(user, tender)
     require(seat is not None, 404)
-    form = FlaskForm()
+    form = forms.ShareForm()
     code = None
     if form.validate_on_submit():
-        try:
-            code = tenders.take_share(_user(), tender)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-            return redirect(url_for(".share", tender_id=tender.id))
-        db.session.commit()
+        taken: list[str] = []
+        refused = run(
+            lambda: taken.append(services.take_share(user, tender)),
+            None,
+            url_for(".share", tender_id=tender.id),
+        )
+        if not taken:
+            return refused
+        code = taken[0]
     rv = make_response(
         render_template("tenders/share.html", tender=tender, seat=seat, code=code, form=form)
     )
@@ -528,7 +332,7 @@ def share(tender_id: int):
 def open_bidding(tender_id: int):
     tender = _load(tender_id)
     actor = acting.require_actor()
-    return _run(lambda: tenders.open_bidding(actor, tender), _("Bidding is open."), tender)
+    return run(lambda: services.open_bidding(actor, tender), _("Bidding is open."), _page(tender))
 
 
 @bp.post("/tenders/<int:tender_id>/questions")
@@ -536,15 +340,13 @@ def open_bidding(tender_id: int):
 def ask(tender_id: int):
     tender = _load(tender_id)
     actor = acting.require_actor()
-    form = QuestionForm()
-    if not form.validate_on_submit():
-        flash(_("Write your question."), "error")
-        return _back(tender, "enquiries")
-    return _run(
-        lambda: tenders.ask_question(actor, tender, form.question.data),
+    form = forms.QuestionForm()
+    return _submit(
+        form,
+        _("Write your question."),
+        lambda: services.ask_question(actor, tender, form.question.data),
         _("Your question was published anonymously; the buyer will answer it publicly."),
-        tender,
-        "enquiries",
+        _page(tender, "enquiries"),
     )
 
 
@@ -554,16 +356,20 @@ def answer(tender_id: int, enquiry_id: int):
     tender = _load(tender_id)
     enquiry = db.get_or_404(Enquiry, enquiry_id)
     actor = acting.require_actor()
-    form = AnswerForm()
-    if not form.validate_on_submit():
-        flash(_("Write the answer."), "error")
-        return _back(tender, "enquiries")
-    return _run(
-        lambda: tenders.answer_question(actor, tender, enquiry, form.answer.data),
+    form = forms.AnswerForm()
+    return _submit(
+        form,
+        _("Write the answer."),
+        lambda: services.answer_question(actor, tender, enquiry, form.answer.data),
         _("The answer was published."),
-        tender,
-        "enquiries",
+        _page(tender, "enquiries"),
     )
+
+
+def _receipt(row: Bid) -> str:
+    """Flash a sealed bid's receipt (after the commit) and return the bid page."""
+    flash(_("Your bid was sealed. Keep the receipt: %(receipt)s", receipt=row.receipt), "success")
+    return url_for(".bid", tender_id=row.tender_id)
 
 
 @bp.route("/tenders/<int:tender_id>/bid", methods=["GET", "POST"])
@@ -571,59 +377,52 @@ def answer(tender_id: int, enquiry_id: int):
 def bid(tender_id: int):
     tender = _load(tender_id)
     actor = acting.require_actor()
-    form = BidForm()
-    refused = False
+    form = forms.BidForm()
     if form.validate_on_submit():
         files = [
-            tenders.Upload(f.filename or "", f.read())
+            bids.Upload(f.filename or "", f.read())
             for f in request.files.getlist(form.attachments.name)
             if f and (f.filename or "")
         ]
-        try:
-            row = tenders.submit_bid(
+        rv = run(
+            lambda: bids.submit_bid(
                 actor,
                 tender,
                 form.price.data,
                 form.proposal.data,
                 files,
                 conditions_confirmed=form.conditions_confirmed.data,
-            )
-        except DomainError as exc:
-            refused = True
-            form_error(form, exc)
-        else:
-            db.session.commit()
-            flash(
-                _("Your bid was sealed. Keep the receipt: %(receipt)s", receipt=row.receipt),
-                "success",
-            )
-            return redirect(url_for(".bid", tender_id=tender.id))
-    versions = tenders.bid_versions(tender, actor.stakeholder.id)
-    status = 422 if refused or form.errors else 200
+            ),
+            None,
+            _receipt,
+            form=form,
+        )
+        if rv is not None:
+            return rv
     return render_template(
         "tenders/bid.html",
         tender=tender,
+        status=deadlines.effective_state(tender).status,
         form=form,
-        versions=versions,
+        versions=bids.bid_versions(tender, actor.stakeholder.id),
         actor=actor,
-        now=tenders._now(),
-        max_mb=tenders._max_attachment_bytes() // (1024 * 1024),
-    ), status
+        now=clock.now(),
+        max_mb=bids.max_attachment_bytes() // (1024 * 1024),
+    ), form_status(form)
+
+
+def _bid(tender: Tender, bid_id: int) -> Bid:
+    row = db.session.get(Bid, bid_id)
+    if not permissions.can_read_bid(acting.current_actor(), _user(), tender, row):
+        abort(404)
+    return row  # type: ignore[return-value]
 
 
 @bp.get("/tenders/<int:tender_id>/bids/<int:bid_id>")
 @login_required
 def bid_detail(tender_id: int, bid_id: int):
     tender = _load(tender_id)
-    row = db.session.get(Bid, bid_id)
-    actor, user = _actor(), _user()
-    own = row is not None and actor is not None and row.bidder_id == actor.stakeholder.id
-    if (
-        row is None
-        or row.tender_id != tender.id
-        or not (own or _can_see_contents(actor, user, tender, row))
-    ):
-        abort(404)
+    row = _bid(tender, bid_id)
     entry = next(
         (e for e in (tender.opening_record or {}).get("bids", []) if e["bid_id"] == row.id), None
     )
@@ -632,7 +431,7 @@ def bid_detail(tender_id: int, bid_id: int):
         tender=tender,
         row=row,
         entry=entry,
-        show=_can_see_contents(actor, user, tender, row),
+        show=permissions.can_see_contents(acting.current_actor(), _user(), tender, row),
     )
 
 
@@ -644,15 +443,11 @@ def withdraw(tender_id: int, bid_id: int):
     row = db.session.get(Bid, bid_id)
     if row is None or row.tender_id != tender.id or row.bidder_id != actor.stakeholder.id:
         abort(404)
-    try:
-        tenders.withdraw_bid(actor, tender, row)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash(_("Your bid was withdrawn. You may submit a new one until the deadline."), "success")
-    return redirect(url_for(".bid", tender_id=tender.id))
+    return run(
+        lambda: bids.withdraw_bid(actor, tender, row),
+        _("Your bid was withdrawn. You may submit a new one until the deadline."),
+        url_for(".bid", tender_id=tender.id),
+    )
 
 
 @bp.get("/tenders/<int:tender_id>/attachments/<int:attachment_id>")
@@ -660,7 +455,6 @@ def withdraw(tender_id: int, bid_id: int):
 def attachment(tender_id: int, attachment_id: int):
     tender = _load(tender_id)
     row = db.session.get(Attachment, attachment_id)
-    actor, user = _actor(), _user()
     entry = next(
         (
             e
@@ -675,7 +469,7 @@ def attachment(tender_id: int, attachment_id: int):
         or bid_row is None
         or row.is_sealed
         or row.proposal_id != tender.proposal_id
-        or not _can_see_contents(actor, user, tender, bid_row)
+        or not permissions.can_see_contents(acting.current_actor(), _user(), tender, bid_row)
     ):
         abort(404)
     try:
@@ -689,56 +483,70 @@ def attachment(tender_id: int, attachment_id: int):
 def open_ceremony(tender_id: int):
     tender = _load(tender_id)
     actor = acting.require_actor()
-    require(tenders.is_buyer(actor, tender))
-    form = FlaskForm()
-    seats = tenders.panelists(tender)
-    error = None
+    require(permissions.is_buyer(actor, tender))
+    form = forms.OpeningForm()
+    seats = services.panelists(tender)
     if form.validate_on_submit():
-        codes = request.form.getlist("codes")[: len(seats)]
-        try:
-            tenders.open_bids(actor, tender, codes)
-        except DomainError as exc:
-            db.session.rollback()
-            error = exc.message
-        else:
-            db.session.commit()
-            flash(_("The bids were opened and the opening record is published."), "success")
-            return _back(tender, "opening")
-    users = {
-        u.id: u
-        for u in db.session.scalars(
-            sa.select(User).where(User.id.in_([s.user_id for s in seats] or [0]))
+        rv = run(
+            lambda: bids.open_bids(actor, tender, form.codes.data[: len(seats)]),
+            _("The bids were opened and the opening record is published."),
+            _page(tender, "opening"),
+            form=form,
         )
-    }
+        if rv is not None:
+            return rv
     return render_template(
         "tenders/open.html",
         tender=tender,
+        status=deadlines.effective_state(tender).status,
         form=form,
         seats=seats,
-        users=users,
-        error=error,
-        bid_count=tenders.bid_count(tender),
-        now=tenders._now(),
-    ), (422 if error else 200)
+        users=_seat_users(seats),
+        bid_count=bids.bid_count(tender),
+        now=clock.now(),
+    ), form_status(form)
 
 
 @bp.post("/tenders/<int:tender_id>/declare")
 @login_required
 def declare(tender_id: int):
     tender = _load(tender_id)
-    form = DeclareForm()
-    if not form.validate_on_submit():
-        flash(_("Write your statement."), "error")
-        return _back(tender, "conflicts")
+    form = forms.DeclareForm()
     recuse = bool(form.recuse.data)
-    return _run(
-        lambda: tenders.declare_conflicts(_user(), tender, form.statement.data, recuse=recuse),
+    return _submit(
+        form,
+        _("Write your statement."),
+        lambda: conflicts.declare_conflicts(_user(), tender, form.statement.data, recuse=recuse),
         _("You recused yourself from this evaluation.")
         if recuse
         else _("Your declaration was recorded."),
-        tender,
-        "conflicts",
+        _page(tender, "conflicts"),
     )
+
+
+def _score_entries(
+    bid_rows: list[Bid], criteria: list[dict[str, Any]], values: dict[str, str]
+) -> dict[tuple[int, str], tuple[Any, str]]:
+    """Read the score inputs into `values` (to show them again) and return the entries."""
+    rv: dict[tuple[int, str], tuple[Any, str]] = {}
+    for b in bid_rows:
+        for c in criteria:
+            s = (request.form.get(f"score-{b.id}-{c['key']}") or "").strip()
+            j = request.form.get(f"why-{b.id}-{c['key']}") or ""
+            values[f"score-{b.id}-{c['key']}"], values[f"why-{b.id}-{c['key']}"] = s, j
+            if s or j.strip():
+                rv[(b.id, c["key"])] = (s, j)
+    return rv
+
+
+def _saved_scores(tender: Tender, user: User) -> dict[str, str]:
+    rv: dict[str, str] = {}
+    for s in db.session.scalars(
+        sa.select(Score).where(Score.tender_id == tender.id, Score.user_id == user.id)
+    ):
+        rv[f"score-{s.bid_id}-{s.criterion}"] = str(s.score)
+        rv[f"why-{s.bid_id}-{s.criterion}"] = s.justification
+    return rv
 
 
 @bp.route("/tenders/<int:tender_id>/score", methods=["GET", "POST"])
@@ -746,47 +554,33 @@ def declare(tender_id: int):
 def score(tender_id: int):
     tender = _load(tender_id)
     user = _user()
-    seat = tenders.panelist_for(user, tender)
+    seat = services.panelist_for(user, tender)
     require(seat is not None)
-    form = FlaskForm()
-    bids = [b for b in tenders.opened_bids(tender) if tenders.is_qualified(b)]
-    criteria = tenders.quality_criteria(tender)
-    error = None
+    form = forms.ScoreForm()
+    bid_rows = [b for b in bids.opened_bids(tender) if b.is_qualified]
+    criteria = services.quality_criteria(tender)
     values: dict[str, str] = {}
     if form.validate_on_submit():
-        entries: dict[tuple[int, str], tuple[Any, str]] = {}
-        for b in bids:
-            for c in criteria:
-                s = (request.form.get(f"score-{b.id}-{c['key']}") or "").strip()
-                j = request.form.get(f"why-{b.id}-{c['key']}") or ""
-                values[f"score-{b.id}-{c['key']}"], values[f"why-{b.id}-{c['key']}"] = s, j
-                if s or j.strip():
-                    entries[(b.id, c["key"])] = (s, j)
-        try:
-            tenders.score_bids(user, tender, entries)
-        except DomainError as exc:
-            db.session.rollback()
-            error = exc.message
-        else:
-            db.session.commit()
-            flash(_("Your scores were saved."), "success")
-            return _back(tender, "evaluation")
+        entries = _score_entries(bid_rows, criteria, values)
+        rv = run(
+            lambda: scoring.score_bids(user, tender, entries),
+            _("Your scores were saved."),
+            _page(tender, "evaluation"),
+            form=form,
+        )
+        if rv is not None:
+            return rv
     else:
-        for s in db.session.scalars(
-            sa.select(Score).where(Score.tender_id == tender.id, Score.user_id == user.id)
-        ):
-            values[f"score-{s.bid_id}-{s.criterion}"] = str(s.score)
-            values[f"why-{s.bid_id}-{s.criterion}"] = s.justification
+        values = _saved_scores(tender, user)
     return render_template(
         "tenders/score.html",
         tender=tender,
         form=form,
-        bids=bids,
+        bids=bid_rows,
         criteria=criteria,
         values=values,
-        error=error,
         seat=seat,
-    ), (422 if error else 200)
+    ), form_status(form)
 
 
 @bp.post("/tenders/<int:tender_id>/bids/<int:bid_id>/disqualify")
@@ -795,17 +589,15 @@ def disqualify(tender_id: int, bid_id: int):
     tender = _load(tender_id)
     actor = acting.require_actor()
     row = db.session.get(Bid, bid_id)
-    form = ReasonForm()
     if row is None or row.tender_id != tender.id:
         abort(404)
-    if not form.validate_on_submit():
-        flash(_("Give the reason for the disqualification."), "error")
-        return _back(tender, "evaluation")
-    return _run(
-        lambda: tenders.disqualify_bid(actor, tender, row, form.reason.data),
+    form = forms.ReasonForm()
+    return _submit(
+        form,
+        _("Give the reason for the disqualification."),
+        lambda: scoring.disqualify_bid(actor, tender, row, form.reason.data),
         _("The bid was disqualified."),
-        tender,
-        "evaluation",
+        _page(tender, "evaluation"),
     )
 
 
@@ -814,11 +606,10 @@ def disqualify(tender_id: int, bid_id: int):
 def complete(tender_id: int):
     tender = _load(tender_id)
     actor = acting.require_actor()
-    return _run(
-        lambda: tenders.complete_evaluation(actor, tender),
+    return run(
+        lambda: scoring.complete_evaluation(actor, tender),
         _("The evaluation is complete: the ranking is published."),
-        tender,
-        "evaluation",
+        _page(tender, "evaluation"),
     )
 
 
@@ -827,17 +618,16 @@ def complete(tender_id: int):
 def award(tender_id: int):
     tender = _load(tender_id)
     actor = acting.require_actor()
-    form = AwardForm()
-    form.bid_id.choices = [SelectChoice(b.id, str(b.id)) for b in tenders.opened_bids(tender)]
-    if not form.validate_on_submit():
-        flash(_("Choose the winning bid and give the justification."), "error")
-        return _back(tender, "award")
-    row = db.session.get(Bid, form.bid_id.data)
-    return _run(
-        lambda: tenders.award_tender(actor, tender, row, form.justification.data),
+    form = forms.AwardForm()
+    form.bid_id.choices = [SelectChoice(b.id, str(b.id)) for b in bids.opened_bids(tender)]
+    return _submit(
+        form,
+        _("Choose the winning bid and give the justification."),
+        lambda: awards.award_tender(
+            actor, tender, db.session.get(Bid, form.bid_id.data), form.justification.data
+        ),
         _("The award is published. The standstill period has started."),
-        tender,
-        "award",
+        _page(tender, "award"),
     )
 
 
@@ -846,19 +636,15 @@ def award(tender_id: int):
 def challenge(tender_id: int):
     tender = _load(tender_id)
     actor = acting.require_actor()
-    form = ChallengeForm()
-    if not form.validate_on_submit():
-        flash(_("Explain the challenge."), "error")
-        return _back(tender, "challenges")
-    try:
-        row = tenders.file_challenge(actor, tender, form.text.data)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return _back(tender, "challenges")
-    db.session.commit()
-    flash(_("Your challenge was filed. The buyer will answer in its thread."), "success")
-    return redirect(url_for(".challenge_thread", tender_id=tender.id, challenge_id=row.id))
+    form = forms.ChallengeForm()
+    return _submit(
+        form,
+        _("Explain the challenge."),
+        lambda: awards.file_challenge(actor, tender, form.text.data),
+        _("Your challenge was filed. The buyer will answer in its thread."),
+        lambda row: _thread(tender, row),
+        back=_page(tender, "challenges"),
+    )
 
 
 def _challenge(tender: Tender, challenge_id: int) -> Challenge:
@@ -866,7 +652,7 @@ def _challenge(tender: Tender, challenge_id: int) -> Challenge:
     if (
         row is None
         or row.tender_id != tender.id
-        or not tenders.can_read_challenge(_actor(), tender, row)
+        or not permissions.can_read_challenge(acting.current_actor(), tender, row)
     ):
         abort(404)
     return row
@@ -882,9 +668,9 @@ def challenge_thread(tender_id: int, challenge_id: int):
         tender=tender,
         row=row,
         bidder=db.session.get(Stakeholder, row.bidder_id),
-        message_form=MessageForm(),
-        decide_form=DecideForm(),
-        buyer=tenders.is_buyer(_actor(), tender),
+        message_form=forms.MessageForm(),
+        decide_form=forms.DecideForm(),
+        buyer=permissions.is_buyer(acting.current_actor(), tender),
     )
 
 
@@ -894,20 +680,14 @@ def challenge_message(tender_id: int, challenge_id: int):
     tender = _load(tender_id)
     row = _challenge(tender, challenge_id)
     actor = acting.require_actor()
-    form = MessageForm()
-    target = url_for(".challenge_thread", tender_id=tender.id, challenge_id=row.id)
-    if not form.validate_on_submit():
-        flash(_("Write a message."), "error")
-        return redirect(target)
-    try:
-        tenders.post_challenge_message(actor, tender, row, form.text.data)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash(_("Your message was sent."), "success")
-    return redirect(target)
+    form = forms.MessageForm()
+    return _submit(
+        form,
+        _("Write a message."),
+        lambda: awards.post_challenge_message(actor, tender, row, form.text.data),
+        _("Your message was sent."),
+        _thread(tender, row),
+    )
 
 
 @bp.post("/tenders/<int:tender_id>/challenges/<int:challenge_id>/decide")
@@ -916,20 +696,27 @@ def challenge_decide(tender_id: int, challenge_id: int):
     tender = _load(tender_id)
     row = _challenge(tender, challenge_id)
     actor = acting.require_actor()
-    form = DecideForm()
-    target = url_for(".challenge_thread", tender_id=tender.id, challenge_id=row.id)
-    if not form.validate_on_submit():
-        flash(_("Choose a decision and give the reason."), "error")
-        return redirect(target)
-    try:
-        tenders.decide_challenge(actor, tender, row, form.outcome.data, form.reason.data)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash(_("The decision is published."), "success")
-    return redirect(target)
+    form = forms.DecideForm()
+    return _submit(
+        form,
+        _("Choose a decision and give the reason."),
+        lambda: awards.decide_challenge(actor, tender, row, form.outcome.data, form.reason.data),
+        _("The decision is published."),
+        _thread(tender, row),
+    )
+
+
+def _milestones(form: forms.ContractForm) -> list[tuple[str, datetime | None]]:
+    return [
+        (
+            m.form.title.data,
+            datetime.combine(m.form.due.data, datetime.min.time(), tzinfo=_tz()).astimezone(UTC)
+            if m.form.due.data
+            else None,
+        )
+        for m in form.milestones
+        if (m.form.title.data or "").strip()
+    ]
 
 
 @bp.route("/tenders/<int:tender_id>/contract", methods=["GET", "POST"])
@@ -937,34 +724,24 @@ def challenge_decide(tender_id: int, challenge_id: int):
 def contract(tender_id: int):
     tender = _load(tender_id)
     actor = acting.require_actor()
-    require(tenders.is_buyer(actor, tender))
-    form = ContractForm()
+    require(permissions.is_buyer(actor, tender))
+    form = forms.ContractForm()
     if form.validate_on_submit():
-        rows = [
-            (
-                m.form.title.data,
-                datetime.combine(m.form.due.data, datetime.min.time(), tzinfo=_tz()).astimezone(UTC)
-                if m.form.due.data
-                else None,
-            )
-            for m in form.milestones
-            if (m.form.title.data or "").strip()
-        ]
-        try:
-            tenders.sign_contract(actor, tender, rows)
-        except DomainError as exc:
-            form_error(form, exc)
-        else:
-            db.session.commit()
-            flash(_("The contract is signed; implementation has started."), "success")
-            return _back(tender, "milestones")
+        rv = run(
+            lambda: awards.sign_contract(actor, tender, _milestones(form)),
+            _("The contract is signed; implementation has started."),
+            _page(tender, "milestones"),
+            form=form,
+        )
+        if rv is not None:
+            return rv
     return render_template("tenders/contract.html", tender=tender, form=form), form_status(form)
 
 
 @bp.get("/tenders/<int:tender_id>/ocds.json")
 def ocds(tender_id: int):
     tender = _load(tender_id)
-    rv = jsonify(open_data.release_package(tender))
+    rv = jsonify(open_data.release_package(tender, deadlines.effective_state(tender)))
     rv.headers["Content-Disposition"] = f'inline; filename="tender-{tender.id}-ocds.json"'
     return rv
 
@@ -973,9 +750,10 @@ def ocds(tender_id: int):
 
 
 def proposal_part(proposal, viewer: Viewer) -> dict[str, Any] | None:
+    """Return the tender box of a tender's proposal page (None for other proposals)."""
     if proposal.kind != "tender":
         return None
-    tender = tenders.tender_for(proposal)
+    tender = services.tender_for(proposal)
     if tender is None:
         return None
-    return {"tender": tender, "bid_count": tenders.bid_count(tender)}
+    return {"tender": tender, "bid_count": bids.bid_count(tender)}

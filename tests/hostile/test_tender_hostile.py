@@ -9,7 +9,7 @@ from tender_helpers import PDF, Scene, build_scene
 
 from coord.db import db
 from proposals.models import Attachment
-from proposals.tenders import services as tenders
+from proposals.tenders import services
 from proposals.tenders.models import Bid, BidStatus, Score
 
 from helpers import use_english
@@ -132,7 +132,7 @@ def test_early_opening_late_bids_and_fake_codes(client, login_as, scene):
 def test_outsiders_cannot_score_and_scores_stay_in_range(client, login_as, scene):
     tender, a = _bidding(scene)
     scene.open(tender)
-    key = tenders.quality_criteria(tender)[0]["key"]
+    key = services.quality_criteria(tender)[0]["key"]
     _login(login_as, client, scene.buyer)
     form = {f"score-{a.id}-{key}": "90", f"why-{a.id}-{key}": "好"}
     assert client.post(f"/tenders/{tender.id}/score", data=form).status_code == 403

@@ -14,7 +14,7 @@ from referencing.jsonschema import DRAFT4
 from tender_helpers import SECRET_PRICE, SECRET_TEXT, Scene, build_scene
 
 from coord.db import db
-from proposals.tenders import services as tenders
+from proposals.tenders import award, scoring, services
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "data" / "ocds"
 
@@ -55,7 +55,7 @@ def test_the_schema_rejects_a_broken_package(validator):
 
 def test_every_stage_validates(client, validator, scene):
     tender = scene.publish()
-    tenders.ask_question(scene.bidder_a, tender, "能否分期？")
+    services.ask_question(scene.bidder_a, tender, "能否分期？")
     db.session.commit()
     release = _check(client, validator, tender)
     assert release["tag"] == ["tender"] and release["tender"]["status"] == "active"
@@ -80,8 +80,8 @@ def test_every_stage_validates(client, validator, scene):
     assert roles[scene.bidder_a.stakeholder.name] == ["tenderer"]
 
     scene.score_all(tender)
-    tenders.complete_evaluation(scene.buyer, tender)
-    tenders.award_tender(scene.buyer, tender, a, "综合得分第一。")
+    scoring.complete_evaluation(scene.buyer, tender)
+    award.award_tender(scene.buyer, tender, a, "综合得分第一。")
     db.session.commit()
     release = _check(client, validator, tender)
     assert release["tag"] == ["award"]
@@ -90,9 +90,9 @@ def test_every_stage_validates(client, validator, scene):
     roles = {p["name"]: p["roles"] for p in release["parties"]}
     assert roles[scene.bidder_a.stakeholder.name] == ["tenderer", "supplier"]
 
-    scene.clock.at(tenders.standstill_ends_at(tender))
+    scene.clock.at(services.standstill_ends_at(tender))
     due = scene.clock.now + timedelta(days=30)
-    tenders.sign_contract(scene.buyer, tender, [("进场交接", due)])
+    award.sign_contract(scene.buyer, tender, [("进场交接", due)])
     db.session.commit()
     release = _check(client, validator, tender)
     assert release["tag"] == ["contract"] and release["awards"][0]["status"] == "active"

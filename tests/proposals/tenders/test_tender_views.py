@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from tender_helpers import SECRET_PRICE, SECRET_TEXT, Scene, build_scene
 
 from coord.db import db
-from proposals.tenders import services as tenders
+from proposals.tenders import services
 from proposals.tenders.models import Bid
 
 from helpers import use_english
@@ -102,7 +102,7 @@ def test_publish_share_and_opening_through_the_forms(client, login_as, scene):
     assert code not in again and "already taken your share" in again
     scene.codes[member.id] = code
     for user in scene.panel[1:]:
-        scene.codes[user.id] = tenders.take_share(user, tender)
+        scene.codes[user.id] = services.take_share(user, tender)
     db.session.commit()
     scene.clock.at(tender.enquiry_ends_at)
     _as(login_as, client, scene.bidder_a)
@@ -127,7 +127,7 @@ def test_scoring_and_award_forms(client, login_as, scene):
     scene.open(tender)
     login_as(scene.panel[0])
     use_english(client)
-    key = tenders.quality_criteria(tender)[0]["key"]
+    key = services.quality_criteria(tender)[0]["key"]
     r = client.post(
         f"/tenders/{tender.id}/score", data={f"score-{a.id}-{key}": "150", f"why-{a.id}-{key}": "x"}
     )
