@@ -17,6 +17,7 @@ from flask_login import current_user
 from coord.api import api_blueprint, json_body
 from coord.db import db
 from coord.errors import DomainError
+from coord.permissions import require
 from proposals import permissions as perm
 from proposals.tenders import bids, deadlines, ocds, permissions, scoring, services
 from proposals.tenders.models import Bid, Tender
@@ -171,8 +172,7 @@ def withdraw(tender_id: int, bid_id: int):
     tender = _load(tender_id)
     actor = acting.require_actor()
     row = db.session.get(Bid, bid_id)
-    if row is None or row.tender_id != tender.id or row.bidder_id != actor.stakeholder.id:
-        abort(404)
+    require(permissions.is_own_bid(actor, tender, row), 404)
     bids.withdraw_bid(actor, tender, row)
     db.session.commit()
     return jsonify(_bid_json(tender, row, contents=False))

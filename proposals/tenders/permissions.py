@@ -75,12 +75,21 @@ def can_see_contents(actor: Actor | None, user: User | None, tender: Tender, bid
     )
 
 
+def is_own_bid(actor: Actor | None, tender: Tender, bid: Bid | None) -> bool:
+    """Whether the bid is one of this tender's bids by the actor's organisation."""
+    return (
+        bid is not None
+        and actor is not None
+        and bid.tender_id == tender.id
+        and bid.bidder_id == actor.stakeholder.id
+    )
+
+
 def can_read_bid(actor: Actor | None, user: User | None, tender: Tender, bid: Bid | None) -> bool:
     """A bid's page: its own bidder (receipt and status), or whoever may see its contents."""
     if bid is None or bid.tender_id != tender.id:
         return False
-    own = actor is not None and bid.bidder_id == actor.stakeholder.id
-    return own or can_see_contents(actor, user, tender, bid)
+    return is_own_bid(actor, tender, bid) or can_see_contents(actor, user, tender, bid)
 
 
 def can_read_challenge(actor: Actor | None, tender: Tender, challenge: Challenge) -> bool:

@@ -441,8 +441,7 @@ def withdraw(tender_id: int, bid_id: int):
     tender = _load(tender_id)
     actor = acting.require_actor()
     row = db.session.get(Bid, bid_id)
-    if row is None or row.tender_id != tender.id or row.bidder_id != actor.stakeholder.id:
-        abort(404)
+    require(permissions.is_own_bid(actor, tender, row), 404)
     return run(
         lambda: bids.withdraw_bid(actor, tender, row),
         _("Your bid was withdrawn. You may submit a new one until the deadline."),
