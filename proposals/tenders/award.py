@@ -171,7 +171,7 @@ def decide_challenge(
     )
 
 
-def is_award_due(tender: Tender, now: datetime) -> bool:
+def award_due(tender: Tender, now: datetime) -> bool:
     """Whether the award becomes final at `now`: the standstill period is over, no challenge
     is open and none was upheld since the (latest) award."""
     end = standstill_ends_at(tender)
@@ -203,7 +203,7 @@ def final_since(tender: Tender) -> datetime | None:
 def finalize_award(tender: Tender, now: datetime | None = None) -> bool:
     """Make the award final once the standstill period is over with no challenge pending."""
     now = now or clock.now()
-    if not is_award_due(tender, now):
+    if not award_due(tender, now):
         return False
     tender.award_final_at = now
     record_event("tender.award_final", tender, None, {"bid_id": tender.winner_bid_id})

@@ -17,9 +17,9 @@ import sqlalchemy as sa
 from coord.db import db
 from proposals.models import Proposal
 from proposals.tenders import clock
-from proposals.tenders.award import final_since, finalize_award, is_award_due
+from proposals.tenders.award import award_due, final_since, finalize_award
 from proposals.tenders.models import Tender
-from proposals.tenders.services import is_bidding_due, settle_bidding
+from proposals.tenders.services import bidding_due, settle_bidding
 
 
 @dataclass(frozen=True)
@@ -33,9 +33,9 @@ class State:
 def effective_state(tender: Tender, now: datetime | None = None) -> State:
     """Return the tender's state at `now` without changing anything."""
     now = now or clock.now()
-    if is_bidding_due(tender, now):
+    if bidding_due(tender, now):
         return State("bidding", tender.award_final_at)
-    if is_award_due(tender, now):
+    if award_due(tender, now):
         return State(tender.proposal.status, final_since(tender))
     return State(tender.proposal.status, tender.award_final_at)
 

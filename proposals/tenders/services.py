@@ -450,7 +450,7 @@ def open_bidding(actor: Actor, tender: Tender) -> None:
     transition(actor, tender.proposal, "open_bidding")
 
 
-def is_bidding_due(tender: Tender, now: datetime) -> bool:
+def bidding_due(tender: Tender, now: datetime) -> bool:
     """Whether bidding opens by itself at `now`: the enquiry period is over, every share taken."""
     return (
         tender.proposal.status == "enquiry"
@@ -461,7 +461,7 @@ def is_bidding_due(tender: Tender, now: datetime) -> bool:
 
 def settle_bidding(tender: Tender, now: datetime | None = None) -> bool:
     """Open bidding if its time has come (the tick, or a use case that needs it); True if so."""
-    if not is_bidding_due(tender, now or clock.now()):
+    if not bidding_due(tender, now or clock.now()):
         return False
     transition(None, tender.proposal, "open_bidding", system=True)
     return True
