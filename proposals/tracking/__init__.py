@@ -13,14 +13,14 @@ def init_app(app: Flask) -> None:
     from coord.cli import coord_cli
     from proposals import permissions
     from proposals import views as proposal_views
-    from proposals.tracking import api, cli, dashboard_views, demo, plans, requests, views
+    from proposals.tracking import api, cli, demo, plans, requests, views
     from proposals.tracking.permissions import extra_roles
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
-    app.register_blueprint(dashboard_views.bp)
-    proposal_views.add_detail_part("tracking/_request.html", views.request_part)
-    proposal_views.add_detail_part("tracking/_plan.html", views.plan_part)
+    app.register_blueprint(views.dashboard.bp)
+    proposal_views.add_detail_part("tracking/_request.html", views.requests.request_part)
+    proposal_views.add_detail_part("tracking/_plan.html", views.plans.plan_part)
     permissions.add_role_provider(extra_roles)
     signals.proposal_published.connect(requests.on_published)
     signals.proposal_transitioned.connect(requests.on_transitioned)

@@ -34,7 +34,7 @@ from flask_babel import gettext as _
 from coord import audit, uploads
 from coord.db import db, utcnow
 from coord.errors import Conflict, DomainError, NotAllowed
-from coord.models import Community, User
+from coord.models import Community
 from coord.notifications import N_, Note, notify, register_kind
 from proposals import permissions as perm
 from proposals import services
@@ -45,14 +45,14 @@ from proposals.tracking.deadlines import add_workdays, local_tz
 from proposals.tracking.models import Plan, ReviewStep
 from proposals.tracking.permissions import (
     acts_for,
-    is_member,
+    can_submit_plans,
+    is_plan_street_office,
     plan_of,
     reviewers_of,
     street_office_of,
 )
 from proposals.tracking.requests import Upload, member_user_ids, store_attachment
 from stakeholders.acting import Actor
-from stakeholders.models import Function, Kind
 
 ATTACHMENT_TYPES = frozenset({uploads.PDF, uploads.PNG, uploads.JPEG})
 MAX_ATTACHMENTS = 10
@@ -60,9 +60,6 @@ MAX_STEPS = 12
 MAX_DUE_WORKDAYS = 60
 BUDGET_MAX = Decimal("999999999999.99")
 OPINION_MAX = 2000
-
-#: Organisations that may not submit plans: they approve them.
-_APPROVERS = frozenset({Function.STREET_OFFICE, Function.DEPARTMENT})
 
 MILESTONE_STATES: dict[str, str] = {
     "scheduled": N_("Scheduled"),
@@ -201,22 +198,6 @@ def _current_rows(plan: Plan) -> list[ReviewStep]:
             )
         )
     )
-
-
-# -- Who may do what ---------------------------------------------------------------------------
-
-
-def is_plan_street_office(user: User | None, plan: Plan) -> bool:
-    """Tell whether the user works for the street office the plan was submitted to."""
-    return is_member(user, plan.street_office_id)
-
-
-def can_submit_plans(actor: Actor | None) -> bool:
-    """Organisations other than the street office and its departments submit plans."""
-    if actor is None:
-        return False
-    org = actor.stakeholder
-    return org.kind != Kind.RESIDENT and org.function not in _APPROVERS and not org.is_deleted
 
 
 # -- Submitting --------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from proposals.models import Attachment, Milestone, MilestoneUpdate, Proposal, P
 from proposals.tracking import deadlines, plans
 from proposals.tracking import review_route as rr
 from proposals.tracking.models import Plan, ReviewStep
-from proposals.tracking.views import plan_part
+from proposals.tracking.views.plans import plan_part
 
 from helpers import use_english
 
