@@ -8,7 +8,8 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Bind the plan, request and dashboard pages and their JSON, the lifecycle receivers,
-    the extra lifecycle roles, the `flask coord tracking` commands and the demo."""
+    the review reminders on the scheduler's tick, the extra lifecycle roles, the
+    `flask coord tracking` commands and the demo."""
     from coord import signals
     from coord.cli import coord_cli
     from proposals import permissions
@@ -26,5 +27,6 @@ def init_app(app: Flask) -> None:
     signals.proposal_transitioned.connect(requests.on_transitioned)
     signals.proposal_published.connect(plans.on_published)
     signals.proposal_transitioned.connect(plans.on_transitioned)
+    signals.clock_ticked.connect(plans.remind_on_tick)
     coord_cli.add_command(cli.tracking_cli)
     signals.demo_loading.connect(demo.load)

@@ -22,7 +22,7 @@ step by `on_transitioned`, which refuses those that would bypass the review.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
@@ -77,12 +77,13 @@ MESSAGES = {
     "signoff": N_("Every reviewer approved “%(title)s”: it waits for your sign-off."),
 }
 
-#: Consultation result providers: voting registers one so plans can show a poll's result
-#: without proposals importing voting. Each returns a short text or None.
-_consultation_results: list[Any] = []
+#: Consultation result providers: voting registers one (`voting.plan_results`) so that a
+#: plan's page shows its consultation's poll result without proposals importing voting.
+#: Each returns a short text or None.
+_consultation_results: list[Callable[[Proposal], str | None]] = []
 
 
-def add_consultation_result(provider: Any) -> None:
+def add_consultation_result(provider: Callable[[Proposal], str | None]) -> None:
     """Register `provider(consultation) -> str | None` (a poll result summary)."""
     if provider not in _consultation_results:
         _consultation_results.append(provider)
@@ -734,3 +735,9 @@ def send_reminders(now: datetime | None = None) -> ReminderCounts:
             soon += 1
     db.session.flush()
     return ReminderCounts(soon, late)
+
+
+def remind_on_tick(now: datetime) -> int:
+    """Send the reminders due at `now` (the scheduler's tick); return how many steps changed."""
+    counts = send_reminders(now)
+    return counts.due_soon + counts.overdue
