@@ -18,12 +18,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
 
 from coord import uploads
 from coord.db import db
 from coord.errors import DomainError
 from coord.i18n import AUDIT_LABELS
 from coord.permissions import require
+from coord.web import run
 from proposals import lifecycle
 from proposals import permissions as perm
 from proposals.models import Attachment, Proposal
@@ -111,6 +113,28 @@ def check_form(form: FlaskForm, ok: bool = True, message: str | None = None) -> 
         return
     errors = [m for field in form.errors.values() for m in field if isinstance(m, str)]
     raise DomainError(message or " ".join(errors) or _("Please check the form."))
+
+
+def run_form(
+    form: FlaskForm,
+    action: Callable[[], object],
+    success: str,
+    target: str,
+    *,
+    ok: bool = True,
+    message: str | None = None,
+) -> Response:
+    """Run the use case of one of a page section's small forms through `coord.web.run`.
+
+    A form that does not validate (or is not `ok`) is refused like the use case would be
+    (`check_form`): the message is flashed and the user goes back to `target`.
+    """
+
+    def checked() -> object:
+        check_form(form, ok, message)
+        return action()
+
+    return run(checked, success, target)
 
 
 def refuse_unless(condition: Any, message: str) -> None:

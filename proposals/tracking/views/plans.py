@@ -42,10 +42,10 @@ from proposals.tracking.permissions import (
 )
 from proposals.tracking.views.common import (
     bp,
-    check_form,
     on_field,
     page_url,
     refuse_unless,
+    run_form,
     state_after,
     uploaded_files,
 )
@@ -168,6 +168,11 @@ def _consultation(plan: Plan, viewer: Viewer) -> dict[str, Any]:
 # -- The list and the forms --------------------------------------------------------------------
 
 
+def _planned(proposal_id: int) -> tuple[Plan, Actor]:
+    """The plan (404 unless visible) and the current actor (401 when signed out)."""
+    return queries.visible_plan(proposal_id, current_user), acting.require_actor()
+
+
 @bp.get("/plans")
 def plan_index():
     """Plans: those waiting for the viewer's review or route, then every visible plan."""
@@ -251,8 +256,7 @@ def plan_create():
 @bp.route("/plans/<int:proposal_id>/details", methods=["GET", "POST"])
 @login_required
 def plan_details(proposal_id: int):
-    plan = queries.visible_plan(proposal_id, current_user)
-    actor = acting.require_actor()
+    plan, actor = _planned(proposal_id)
     proposal = plan.proposal
     require(perm.can_edit(current_user, actor.stakeholder.id, proposal))
     form = PlanDetailsForm()
@@ -283,18 +287,17 @@ def plan_details(proposal_id: int):
 @bp.post("/plans/<int:proposal_id>/attachments")
 @login_required
 def plan_attach(proposal_id: int):
-    plan = queries.visible_plan(proposal_id, current_user)
-    actor = acting.require_actor()
+    plan, actor = _planned(proposal_id)
     require(perm.is_author(current_user, actor.stakeholder.id, plan.proposal))
-    form = AttachmentForm()
     files = uploaded_files("file")
-
-    def attach() -> None:
-        check_form(form, bool(files), _("Choose a file."))
-        for upload in files[: plans.MAX_ATTACHMENTS]:
-            plans.attach_file(actor, plan, upload)
-
-    return run(attach, _("The file was attached."), page_url(proposal_id, "plan"))
+    return run_form(
+        AttachmentForm(),
+        lambda: [plans.attach_file(actor, plan, f) for f in files[: plans.MAX_ATTACHMENTS]],
+        _("The file was attached."),
+        page_url(proposal_id, "plan"),
+        ok=bool(files),
+        message=_("Choose a file."),
+    )
 
 
 # -- The review --------------------------------------------------------------------------------
@@ -328,8 +331,7 @@ def _set_route(actor: Actor, plan: Plan, form: RouteForm) -> None:
 @bp.route("/plans/<int:proposal_id>/route", methods=["GET", "POST"])
 @login_required
 def plan_route(proposal_id: int):
-    plan = queries.visible_plan(proposal_id, current_user)
-    actor = acting.require_actor()
+    plan, actor = _planned(proposal_id)
     require(is_plan_street_office(current_user, plan))
     proposal = plan.proposal
     form = _route_form(plan, reviewers_of(proposal.community.street_id))
@@ -350,48 +352,55 @@ def plan_route(proposal_id: int):
     ), form_status(form)
 
 
+def _decision(form: DecisionForm | SignOffForm) -> str:
+    """The decision chosen on the form (refused when none is)."""
+    refuse_unless(form.decision.data, _("Choose a decision."))
+    return form.decision.data
+
+
 @bp.post("/plans/<int:proposal_id>/steps/<step_key>")
 @login_required
 def plan_decide(proposal_id: int, step_key: str):
-    plan = queries.visible_plan(proposal_id, current_user)
-    actor = acting.require_actor()
+    plan, actor = _planned(proposal_id)
     form = DecisionForm()
+    return run_form(
+        form,
+        lambda: plans.decide_step(
+            actor, plan, step_key[:40], _decision(form), form.opinion.data or ""
+        ),
+        _("Your decision was recorded."),
+        page_url(proposal_id, "review"),
+    )
 
-    def decide() -> None:
-        check_form(form)
-        refuse_unless(form.decision.data, _("Choose a decision."))
-        plans.decide_step(actor, plan, step_key[:40], form.decision.data, form.opinion.data or "")
 
-    return run(decide, _("Your decision was recorded."), page_url(proposal_id, "review"))
+def _move_plan(actor: Actor, plan: Plan, action: str) -> None:
+    if action == "submit":
+        plans.submit_plan(actor, plan)
+    else:
+        services.transition_proposal(actor, plan.proposal, action)
 
 
 @bp.post("/plans/<int:proposal_id>/move")
 @login_required
 def plan_move(proposal_id: int):
     """Submit a draft, start implementing an approved plan, or close it."""
-    plan = queries.visible_plan(proposal_id, current_user)
-    actor = acting.require_actor()
+    plan, actor = _planned(proposal_id)
     form = MoveForm()
     action = form.action.data
     state = state_after("plan", plan.proposal.status, action)
-
-    def move() -> None:
-        check_form(form, action in PLAN_MOVES)
-        if action == "submit":
-            plans.submit_plan(actor, plan)
-        else:
-            services.transition_proposal(actor, plan.proposal, action)
-
-    return run(
-        move, _("The proposal is now: %(state)s.", state=state), page_url(proposal_id, "plan")
+    return run_form(
+        form,
+        lambda: _move_plan(actor, plan, action),
+        _("The proposal is now: %(state)s.", state=state),
+        page_url(proposal_id, "plan"),
+        ok=action in PLAN_MOVES,
     )
 
 
 @bp.post("/plans/<int:proposal_id>/resubmit")
 @login_required
 def plan_resubmit(proposal_id: int):
-    plan = queries.visible_plan(proposal_id, current_user)
-    actor = acting.require_actor()
+    plan, actor = _planned(proposal_id)
     return run(
         lambda: plans.resubmit_plan(actor, plan),
         _("The revised plan was resubmitted; the review resumes."),
@@ -402,17 +411,15 @@ def plan_resubmit(proposal_id: int):
 @bp.post("/plans/<int:proposal_id>/signoff")
 @login_required
 def plan_signoff(proposal_id: int):
-    plan = queries.visible_plan(proposal_id, current_user)
-    actor = acting.require_actor()
+    plan, actor = _planned(proposal_id)
     require(is_plan_street_office(current_user, plan))
     form = SignOffForm()
-
-    def sign() -> None:
-        check_form(form)
-        refuse_unless(form.decision.data, _("Choose a decision."))
-        plans.sign_off(actor, plan, form.decision.data, form.opinion.data or "")
-
-    return run(sign, _("The decision was published."), page_url(proposal_id, "review"))
+    return run_form(
+        form,
+        lambda: plans.sign_off(actor, plan, _decision(form), form.opinion.data or ""),
+        _("The decision was published."),
+        page_url(proposal_id, "review"),
+    )
 
 
 # -- Milestones --------------------------------------------------------------------------------
@@ -421,16 +428,15 @@ def plan_signoff(proposal_id: int):
 @bp.post("/plans/<int:proposal_id>/milestones")
 @login_required
 def milestone_add(proposal_id: int):
-    plan = queries.visible_plan(proposal_id, current_user)
-    actor = acting.require_actor()
+    plan, actor = _planned(proposal_id)
     require(perm.is_author(current_user, actor.stakeholder.id, plan.proposal))
     form = MilestoneForm()
-
-    def add() -> None:
-        check_form(form)
-        plans.add_milestone(actor, plan, form.title.data, form.due_on.data)
-
-    return run(add, _("The milestone was added."), page_url(proposal_id, "milestones"))
+    return run_form(
+        form,
+        lambda: plans.add_milestone(actor, plan, form.title.data, form.due_on.data),
+        _("The milestone was added."),
+        page_url(proposal_id, "milestones"),
+    )
 
 
 @bp.post("/milestones/<int:milestone_id>/updates")
@@ -441,15 +447,12 @@ def milestone_update(milestone_id: int):
     require(perm.is_author(current_user, actor.stakeholder.id, proposal))
     form = MilestoneUpdateForm()
     form.status.choices = list(plans.MILESTONE_STATES)
-
-    def report() -> None:
-        check_form(form)
-        files = uploaded_files("evidence")
-        evidence = files[0] if files else None
-        plans.update_milestone(actor, milestone, form.status.data, form.text.data or "", evidence)
-
-    return run(
-        report,
+    evidence = next(iter(uploaded_files("evidence")), None)
+    return run_form(
+        form,
+        lambda: plans.update_milestone(
+            actor, milestone, form.status.data, form.text.data or "", evidence
+        ),
         _("Your progress report was published."),
         page_url(proposal.id, f"milestone-{milestone.id}"),
     )
@@ -461,11 +464,9 @@ def milestone_comment(milestone_id: int):
     milestone, proposal = queries.visible_milestone(milestone_id, current_user)
     actor = acting.require_actor()
     form = MilestoneCommentForm()
-
-    def comment() -> None:
-        check_form(form)
-        plans.comment_on_milestone(actor, milestone, form.text.data or "")
-
-    return run(
-        comment, _("Your comment was posted."), page_url(proposal.id, f"milestone-{milestone.id}")
+    return run_form(
+        form,
+        lambda: plans.comment_on_milestone(actor, milestone, form.text.data or ""),
+        _("Your comment was posted."),
+        page_url(proposal.id, f"milestone-{milestone.id}"),
     )

@@ -37,14 +37,15 @@ from proposals.tracking.permissions import (
 )
 from proposals.tracking.views.common import (
     bp,
-    check_form,
     on_field,
     page_url,
+    run_form,
     state_after,
     uploaded_files,
 )
 from proposals.viewer import Viewer
 from stakeholders import acting
+from stakeholders.acting import Actor
 from stakeholders.models import Stakeholder
 
 #: Request actions shown as buttons: action → (who, needs a reason).
@@ -235,6 +236,11 @@ def request_create():
 # -- Handling ----------------------------------------------------------------------------------
 
 
+def _handled(proposal_id: int) -> tuple[TrackedRequest, Actor]:
+    """The request (404 unless visible) and the current actor (401 when signed out)."""
+    return queries.visible_tracked_request(proposal_id, current_user), acting.require_actor()
+
+
 def _posted_handler() -> list[Stakeholder]:
     """The stakeholder the form names is the only choice: the service checks handlers."""
     wanted = request.form.get("handler_id", "")
@@ -246,99 +252,88 @@ def _posted_handler() -> list[Stakeholder]:
 @bp.post("/requests/<int:proposal_id>/assign")
 @login_required
 def request_assign(proposal_id: int):
-    tracked = queries.visible_tracked_request(proposal_id, current_user)
-    actor = acting.require_actor()
+    tracked, actor = _handled(proposal_id)
     require(can_triage(current_user, tracked))
     form = AssignForm()
     form.handler_id.choices = [SelectChoice(h.id, h.name) for h in _posted_handler()]
-
-    def assign() -> None:
-        check_form(form)
-        requests.assign_request(actor, tracked, form.handler_id.data, form.note.data or "")
-
-    return run(assign, _("The request was assigned."), page_url(proposal_id, "request"))
+    return run_form(
+        form,
+        lambda: requests.assign_request(actor, tracked, form.handler_id.data, form.note.data or ""),
+        _("The request was assigned."),
+        page_url(proposal_id, "request"),
+    )
 
 
 @bp.post("/requests/<int:proposal_id>/transfer")
 @login_required
 def request_transfer(proposal_id: int):
-    tracked = queries.visible_tracked_request(proposal_id, current_user)
-    actor = acting.require_actor()
+    tracked, actor = _handled(proposal_id)
     require(can_transfer(current_user, actor.stakeholder.id, tracked))
     form = TransferForm()
     form.handler_id.choices = [SelectChoice(h.id, h.name) for h in _posted_handler()]
-
-    def transfer() -> None:
-        check_form(form)
-        requests.transfer_request(actor, tracked, form.handler_id.data, form.reason.data or "")
-
-    return run(transfer, _("The request was transferred."), page_url(proposal_id, "request"))
+    return run_form(
+        form,
+        lambda: requests.transfer_request(
+            actor, tracked, form.handler_id.data, form.reason.data or ""
+        ),
+        _("The request was transferred."),
+        page_url(proposal_id, "request"),
+    )
 
 
 @bp.post("/requests/<int:proposal_id>/progress")
 @login_required
 def request_progress(proposal_id: int):
-    tracked = queries.visible_tracked_request(proposal_id, current_user)
-    actor = acting.require_actor()
+    tracked, actor = _handled(proposal_id)
     require(is_handler(current_user, actor.stakeholder.id, tracked))
     form = ProgressForm()
-
-    def post() -> None:
-        check_form(form)
-        photos = uploaded_files("photo")
-        requests.post_progress(actor, tracked, form.text.data or "", photos[0] if photos else None)
-
-    return run(post, _("Your progress update was posted."), page_url(proposal_id, "request"))
+    photo = next(iter(uploaded_files("photo")), None)
+    return run_form(
+        form,
+        lambda: requests.post_progress(actor, tracked, form.text.data or "", photo),
+        _("Your progress update was posted."),
+        page_url(proposal_id, "request"),
+    )
 
 
 @bp.post("/requests/<int:proposal_id>/move")
 @login_required
 def request_move(proposal_id: int):
-    tracked = queries.visible_tracked_request(proposal_id, current_user)
-    actor = acting.require_actor()
+    tracked, actor = _handled(proposal_id)
     form = MoveForm()
     action = form.action.data
     state = state_after("request", tracked.proposal.status, action)
-
-    def move() -> None:
-        check_form(form, action in MOVES)
-        requests.move_request(actor, tracked, action, form.reason.data or "")
-
-    return run(
-        move, _("The request is now: %(state)s.", state=state), page_url(proposal_id, "request")
+    return run_form(
+        form,
+        lambda: requests.move_request(actor, tracked, action, form.reason.data or ""),
+        _("The request is now: %(state)s.", state=state),
+        page_url(proposal_id, "request"),
+        ok=action in MOVES,
     )
 
 
 @bp.post("/requests/<int:proposal_id>/merge")
 @login_required
 def request_merge(proposal_id: int):
-    tracked = queries.visible_tracked_request(proposal_id, current_user)
-    actor = acting.require_actor()
+    tracked, actor = _handled(proposal_id)
     form = MergeForm()
-
-    def merge() -> None:
-        check_form(form)
-        requests.merge_request(actor, tracked, form.target.data, form.reason.data or "")
-
-    return run(
-        merge, _("The request was merged into its duplicate."), page_url(proposal_id, "request")
+    return run_form(
+        form,
+        lambda: requests.merge_request(actor, tracked, form.target.data, form.reason.data or ""),
+        _("The request was merged into its duplicate."),
+        page_url(proposal_id, "request"),
     )
 
 
 @bp.post("/requests/<int:proposal_id>/rate")
 @login_required
 def request_rate(proposal_id: int):
-    tracked = queries.visible_tracked_request(proposal_id, current_user)
-    actor = acting.require_actor()
+    tracked, actor = _handled(proposal_id)
     form = RateForm()
-
-    def rate() -> None:
-        check_form(form)
-        rating = int(form.rating.data) if (form.rating.data or "").isdigit() else None
-        requests.rate_request(actor, tracked, rating, form.comment.data or "")
-
-    return run(
-        rate,
+    rating = int(form.rating.data) if (form.rating.data or "").isdigit() else None
+    return run_form(
+        form,
+        lambda: requests.rate_request(actor, tracked, rating, form.comment.data or ""),
         _("Thank you: the request is closed with your rating."),
         page_url(proposal_id, "request"),
     )
