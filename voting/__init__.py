@@ -11,9 +11,11 @@ def init_app(app: Flask) -> None:
     from coord import signals
     from coord.cli import coord_cli
     from proposals import views as proposal_views
+    from proposals.tracking.plans import add_consultation_result
     from stakeholders.network.stances import register_stance_source
     from voting import api, services, stances, views
     from voting.cli import voting_cli
+    from voting.plan_results import poll_result
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
@@ -25,4 +27,5 @@ def init_app(app: Flask) -> None:
         labels=stances.poll_labels,
     )
     signals.proposal_transitioned.connect(services.on_proposal_transitioned)
+    add_consultation_result(poll_result)
     coord_cli.add_command(voting_cli)

@@ -8,23 +8,25 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Bind the plan, request and dashboard pages and their JSON, the lifecycle receivers,
-    the extra lifecycle roles, the `flask coord tracking` commands and the demo."""
+    the review reminders on the scheduler's tick, the extra lifecycle roles, the
+    `flask coord tracking` commands and the demo."""
     from coord import signals
     from coord.cli import coord_cli
     from proposals import permissions
     from proposals import views as proposal_views
-    from proposals.tracking import api, cli, dashboard_views, demo, plans, requests, views
+    from proposals.tracking import api, cli, demo, plans, requests, views
     from proposals.tracking.permissions import extra_roles
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
-    app.register_blueprint(dashboard_views.bp)
-    proposal_views.add_detail_part("tracking/_request.html", views.request_part)
-    proposal_views.add_detail_part("tracking/_plan.html", views.plan_part)
+    app.register_blueprint(views.dashboard.bp)
+    proposal_views.add_detail_part("tracking/_request.html", views.requests.request_part)
+    proposal_views.add_detail_part("tracking/_plan.html", views.plans.plan_part)
     permissions.add_role_provider(extra_roles)
     signals.proposal_published.connect(requests.on_published)
     signals.proposal_transitioned.connect(requests.on_transitioned)
     signals.proposal_published.connect(plans.on_published)
     signals.proposal_transitioned.connect(plans.on_transitioned)
+    signals.clock_ticked.connect(plans.remind_on_tick)
     coord_cli.add_command(cli.tracking_cli)
     signals.demo_loading.connect(demo.load)

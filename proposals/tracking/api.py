@@ -11,19 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
-from flask import abort, jsonify
+from flask import jsonify, request
 from flask_login import current_user
 
 from coord.api import api_blueprint
-from coord.db import db
-from coord.permissions import require
-from proposals import permissions as perm
-from proposals.models import Proposal
 from proposals.tracking import dashboard as dash
-from proposals.tracking import plans, requests
-from proposals.tracking.dashboard_views import parse_view
-from proposals.tracking.permissions import plan_of, tracked_request_of
+from proposals.tracking import plans, queries, requests
 from stakeholders.models import Stakeholder
 
 bp = api_blueprint("tracking_api", __name__)
@@ -62,7 +55,7 @@ def _row(board: dash.Dashboard, row: dash.Row) -> dict[str, Any]:
 @bp.get("/dashboard")
 def dashboard():
     """The dashboard's figures for the scope of the query (see the dashboard page)."""
-    view = parse_view()
+    view = queries.parse_view(request.args, current_user)
     board = dash.compute(view.scope)
     steps = [
         {
@@ -97,39 +90,22 @@ def dashboard():
     )
 
 
-def _visible(proposal_id: int, kind: str) -> Proposal:
-    proposal = db.get_or_404(Proposal, proposal_id)
-    require(proposal.kind == kind and perm.can_view(current_user, proposal), 404)
-    return proposal
-
-
-def _name(names: dict[int, str], stakeholder_id: int | None) -> dict[str, Any] | None:
+def _name(names: dict[int, Stakeholder], stakeholder_id: int | None) -> dict[str, Any] | None:
     if stakeholder_id is None:
         return None
-    return {"id": stakeholder_id, "name": names.get(stakeholder_id, "")}
-
-
-def _names(ids: set[int | None]) -> dict[int, str]:
-    wanted = {i for i in ids if i}
-    if not wanted:
-        return {}
-    rows = db.session.execute(
-        sa.select(Stakeholder.id, Stakeholder.name).where(Stakeholder.id.in_(wanted))
-    )
-    return dict(rows.all())
+    who = names.get(stakeholder_id)
+    return {"id": stakeholder_id, "name": who.name if who else ""}
 
 
 @bp.get("/requests/<int:proposal_id>/handling")
 def request_handling(proposal_id: int):
     """A request's handler, deadlines, chain of custody and rating."""
-    proposal = _visible(proposal_id, "request")
-    tracked = tracked_request_of(proposal.id)
-    if tracked is None:
-        abort(404)
+    tracked = queries.visible_tracked_request(proposal_id, current_user)
+    proposal = tracked.proposal
     events = requests.events_of(tracked)
     ids = {tracked.handler_id} | {e.actor_id for e in events}
     ids |= {e.from_handler_id for e in events} | {e.to_handler_id for e in events}
-    names = _names(ids)
+    names = queries.stakeholders_by_id(ids)
     deadlines = requests.deadlines(tracked)
     return jsonify(
         id=proposal.id,
@@ -167,10 +143,8 @@ def request_handling(proposal_id: int):
 @bp.get("/plans/<int:proposal_id>/review")
 def plan_review(proposal_id: int):
     """A plan's route, its review steps in every round and the published decision."""
-    proposal = _visible(proposal_id, "plan")
-    plan = plan_of(proposal.id)
-    if plan is None:
-        abort(404)
+    plan = queries.visible_plan(proposal_id, current_user)
+    proposal = plan.proposal
     rows = plans.steps_of(plan)
     state = plans.state_of(plan, rows) if plan.route else None
     return jsonify(

@@ -643,35 +643,67 @@ def compute(scope: Scope, now: datetime | None = None) -> Dashboard:
 
 
 def _compute(scope: Scope, now: datetime) -> Dashboard:
-    calendar = work_calendar()
-    offset = _utc_offset()
-    min_group = int(current_app.config.get("DASHBOARD_MIN_GROUP") or DEFAULT_MIN_GROUP)
     where = _request_scope(scope)
     if scope.handler_id is not None:
         handler_where = [*where, TrackedRequest.handler_id == scope.handler_id]
     else:
         handler_where = where
+    origin_day, e0, weeks = _week_origin(scope)
+    counts, resolution, received, resolved_weekly = _request_figures(handler_where, now, e0, weeks)
+    first_response = _first_response(scope, where)
+    step_counts, step_times = _step_figures(scope, now)
+    names = _names(
+        {h for _c, h, *_ in counts} | set(first_response[2]) | {o for o, *_ in step_counts}
+    )
+    communities = dict(
+        db.session.execute(
+            sa.select(Community.id, Community.name).where(Community.street_id == scope.street_id)
+        ).all()
+    )
+    total, by_handler, by_community = _request_rows(counts, names, communities)
+    for stats, name in ((resolution, "resolution"), (first_response, "first_response")):
+        _add_durations(name, stats, total, by_handler, by_community, names, communities)
+    steps_total, owners = _step_rows(step_counts, step_times, names)
+    return Dashboard(
+        scope=scope,
+        now=now,
+        total=total,
+        by_handler=sorted(by_handler.values(), key=lambda r: (r.key is None, r.name, r.key or 0)),
+        by_community=sorted(by_community.values(), key=lambda r: r.key or 0),
+        steps_total=steps_total,
+        by_owner=sorted(owners.values(), key=lambda r: (r.name, r.key or 0)),
+        trend=_trend(origin_day, weeks, received, resolved_weekly),
+        min_group=int(current_app.config.get("DASHBOARD_MIN_GROUP") or DEFAULT_MIN_GROUP),
+    )
 
+
+def _week_origin(scope: Scope) -> tuple[date, float, int]:
+    """The Monday (local) of the scope's first week, its epoch seconds and the weeks."""
     origin_day = scope.start.astimezone(local_tz()).date()
     origin_day -= timedelta(days=origin_day.weekday())
     origin = datetime.combine(origin_day, time(0), tzinfo=local_tz()).astimezone(UTC)
     e0 = origin.timestamp()
-
     weeks = max(1, int(np.ceil((scope.end.timestamp() - e0) / WEEK)))
+    return origin_day, e0, weeks
 
-    # 1. Counts per (community, current handler); 2. resolution (working days from the first
-    # assignment to the resolution, stored when resolved) per community and current handler;
-    # requests received and resolved per week.
+
+def _request_figures(
+    where: list[sa.ColumnElement[bool]], now: datetime, e0: float, weeks: int
+) -> tuple[list[tuple[Any, ...]], _Grouped, np.ndarray, list[np.ndarray]]:
+    """Counts per (community, current handler); resolution (working days from the first
+    assignment to the resolution, stored when resolved) per community and current handler;
+    requests received and resolved per week."""
     if _dialect() == "sqlite":
-        counts, resolution, received, resolved_weekly = _requests_fetched(
-            handler_where, now, e0, weeks
-        )
-    else:
-        counts = _rows(_counts_statement(handler_where, now))
-        resolution, received, resolved_weekly = _resolution_aggregated(handler_where, e0, weeks)
+        return _requests_fetched(where, now, e0, weeks)
+    counts = _rows(_counts_statement(where, now))
+    return (counts, *_resolution_aggregated(where, e0, weeks))
 
-    # 3. First response per custody (the handler who had it; stored when it answered).
-    # SQLite joins best from the custody events (materialised first) to their requests.
+
+def _first_response(scope: Scope, where: list[sa.ColumnElement[bool]]) -> _Grouped:
+    """First response per custody (the handler who had it; stored when it answered).
+
+    SQLite joins best from the custody events (materialised first) to their requests.
+    """
     events = sa.select(
         RequestEvent.request_id, RequestEvent.to_handler_id, RequestEvent.response_workdays
     ).where(RequestEvent.type.in_(CUSTODY), RequestEvent.response_workdays.is_not(None))
@@ -680,60 +712,59 @@ def _compute(scope: Scope, now: datetime) -> Dashboard:
     events = events.cte("custody")
     if _dialect() == "sqlite":
         events = events.prefix_with("MATERIALIZED")
-    first_response = _stats_by(
+    return _stats_by(
         sa.select(TrackedRequest.community_id, events.c.to_handler_id, events.c.response_workdays)
         .select_from(events)
         .join(TrackedRequest, TrackedRequest.id == events.c.request_id)
         .where(*where)
     )
 
-    # 5. Review steps per owner; 6. review durations.
+
+def _step_figures(
+    scope: Scope, now: datetime
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Review steps per owner (pending, overdue, decided) and the decided steps' times."""
     pending = sa.and_(ReviewStep.decision == "pending", Proposal.status == "under_review")
-    step_counts = _rows(
+    decided = sa.and_(ReviewStep.decision.in_(DECIDED), ReviewStep.decided_at.is_not(None))
+    counts = _rows(
         sa.select(
             ReviewStep.owner_id,
             _count(pending),
             _count(sa.and_(pending, ReviewStep.due_at < now)),
-            _count(sa.and_(ReviewStep.decision.in_(DECIDED), ReviewStep.decided_at.is_not(None))),
+            _count(decided),
         )
         .join(Plan, Plan.id == ReviewStep.plan_id)
         .join(Proposal, Proposal.id == Plan.proposal_id)
         .where(*_step_scope(scope))
         .group_by(ReviewStep.owner_id)
     )
-    step_times = _rows(
+    times = _rows(
         sa.select(
             ReviewStep.owner_id, _moment(ReviewStep.activated_at), _moment(ReviewStep.decided_at)
         )
         .join(Plan, Plan.id == ReviewStep.plan_id)
         .join(Proposal, Proposal.id == Plan.proposal_id)
-        .where(
-            *_step_scope(scope),
-            ReviewStep.decision.in_(DECIDED),
-            ReviewStep.decided_at.is_not(None),
-        )
+        .where(*_step_scope(scope), decided)
     )
+    return counts, times
 
-    # 7. Names.
-    ids = {h for _c, h, *_ in counts} | set(first_response[2])
-    ids |= {o for o, *_ in step_counts}
+
+def _names(ids: set[int | None]) -> dict[int, str]:
+    """The names of these stakeholders (one query; None skipped)."""
     ids.discard(None)
-    names = (
-        dict(
-            db.session.execute(
-                sa.select(Stakeholder.id, Stakeholder.name).where(Stakeholder.id.in_(ids))
-            ).all()
-        )
-        if ids
-        else {}
-    )
-    communities = dict(
+    if not ids:
+        return {}
+    return dict(
         db.session.execute(
-            sa.select(Community.id, Community.name).where(Community.street_id == scope.street_id)
+            sa.select(Stakeholder.id, Stakeholder.name).where(Stakeholder.id.in_(ids))
         ).all()
     )
 
-    # Rows from the counts.
+
+def _request_rows(
+    counts: list[tuple[Any, ...]], names: dict[int, str], communities: dict[int, str]
+) -> tuple[Row, dict[int | None, Row], dict[int, Row]]:
+    """The total, per-handler and per-community rows from the counts."""
     total = Row(None, "")
     by_handler: dict[int | None, Row] = {}
     by_community: dict[int, Row] = {}
@@ -744,52 +775,56 @@ def _compute(scope: Scope, now: datetime) -> Dashboard:
         by_community.setdefault(
             community_id, Row(community_id, communities.get(community_id, ""))
         ).add(part)
+    return total, by_handler, by_community
 
-    # Durations.
-    for stats, name in ((resolution, "resolution"), (first_response, "first_response")):
-        total_stats, by_community_stats, by_handler_stats = stats
-        setattr(total, name, total_stats)
-        for key, value in by_handler_stats.items():
-            setattr(by_handler.setdefault(key, Row(key, names.get(key, ""))), name, value)
-        for key, value in by_community_stats.items():
-            row = by_community.setdefault(key, Row(key, communities.get(key, "")))
-            setattr(row, name, value)
 
-    # Steps.
-    steps_total = StepRow(None, "")
+def _add_durations(
+    name: str,
+    stats: _Grouped,
+    total: Row,
+    by_handler: dict[int | None, Row],
+    by_community: dict[int, Row],
+    names: dict[int, str],
+    communities: dict[int, str],
+) -> None:
+    """Set the duration figures `name` of the rows (adding rows without counts)."""
+    total_stats, by_community_stats, by_handler_stats = stats
+    setattr(total, name, total_stats)
+    for key, value in by_handler_stats.items():
+        setattr(by_handler.setdefault(key, Row(key, names.get(key, ""))), name, value)
+    for key, value in by_community_stats.items():
+        setattr(by_community.setdefault(key, Row(key, communities.get(key, ""))), name, value)
+
+
+def _step_rows(
+    counts: list[tuple[Any, ...]], times: list[tuple[Any, ...]], names: dict[int, str]
+) -> tuple[StepRow, dict[int, StepRow]]:
+    """The total and per-owner review-step rows, with the working days to a decision."""
+    total = StepRow(None, "")
     owners: dict[int, StepRow] = {}
-    for owner_id, p, o, d in step_counts:
+    for owner_id, p, o, d in counts:
         row = owners.setdefault(owner_id, StepRow(owner_id, names.get(owner_id, "")))
         row.pending, row.overdue, row.decided = int(p or 0), int(o or 0), int(d or 0)
-        steps_total.pending += row.pending
-        steps_total.overdue += row.overdue
-        steps_total.decided += row.decided
-    s_owner, s_start, s_end = _columns(step_times, 3, (1, 2))
-    s_days = workday_seconds(s_start, s_end, calendar, offset) / DAY
-    steps_total.review = Stats.of(s_days)
-    for key, stats in _group_stats(s_owner, s_days).items():
+        total.pending += row.pending
+        total.overdue += row.overdue
+        total.decided += row.decided
+    owner, start, end = _columns(times, 3, (1, 2))
+    days = workday_seconds(start, end, work_calendar(), _utc_offset()) / DAY
+    total.review = Stats.of(days)
+    for key, stats in _group_stats(owner, days).items():
         owners.setdefault(key, StepRow(key, names.get(key, ""))).review = stats
+    return total, owners
 
-    # Trend.
+
+def _trend(
+    origin_day: date, weeks: int, received: np.ndarray, resolved_weekly: list[np.ndarray]
+) -> Trend:
+    """The weekly series from the weekly sums."""
     resolved, days, rated, rating = resolved_weekly
-    trend = Trend(
+    return Trend(
         weeks=[origin_day + timedelta(weeks=i) for i in range(weeks)],
         received=[int(v) for v in received],
         resolved=[int(v) for v in resolved],
         mean_resolution=[float(d / n) if n else None for d, n in zip(days, resolved, strict=True)],
         satisfaction=[float(s / n) if n else None for s, n in zip(rating, rated, strict=True)],
-    )
-
-    handler_rows = sorted(by_handler.values(), key=lambda r: (r.key is None, r.name, r.key or 0))
-    community_rows = sorted(by_community.values(), key=lambda r: r.key or 0)
-    return Dashboard(
-        scope=scope,
-        now=now,
-        total=total,
-        by_handler=handler_rows,
-        by_community=community_rows,
-        steps_total=steps_total,
-        by_owner=sorted(owners.values(), key=lambda r: (r.name, r.key or 0)),
-        trend=trend,
-        min_group=min_group,
     )

@@ -15,6 +15,7 @@ and links the lift plan to the lift consultation of `proposals.demo`.
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -370,6 +371,9 @@ def _story_five(orgs: dict, people: dict, communities: dict, water: Stakeholder,
     )
 
 
+_CATEGORY_WEIGHTS = [6, 3, 4, 2, 5, 5, 3, 3, 2]  # in the order of _CATEGORY_HANDLER
+
+
 def _history(orgs: dict, people: dict, communities: dict, water: Stakeholder, clock: _Clock):
     """Some sixty more requests of the last ten weeks, a few still open or overdue."""
     rng = random.Random(2026)  # noqa: S311 (demo data, not security)
@@ -378,87 +382,102 @@ def _history(orgs: dict, people: dict, communities: dict, water: Stakeholder, cl
         for i, key in enumerate(("lanyuan", "xinhe"))
     }
     handlers = {
-        "urban": Actor(_staff(orgs["urban"]), orgs["urban"]),
-        "anju": Actor(_staff(orgs["anju"]), orgs["anju"]),
-        "social_affairs": Actor(_staff(orgs["social_affairs"]), orgs["social_affairs"]),
-        "water": Actor(_staff(water), water),
+        key: Actor(_staff(org), org)
+        for key, org in (
+            ("urban", orgs["urban"]),
+            ("anju", orgs["anju"]),
+            ("social_affairs", orgs["social_affairs"]),
+            ("water", water),
+        )
     }
-    handler_orgs = {
-        "urban": orgs["urban"],
-        "anju": orgs["anju"],
-        "social_affairs": orgs["social_affairs"],
-        "water": water,
-    }
-    categories = list(_CATEGORY_HANDLER)
-    weights = [6, 3, 4, 2, 5, 5, 3, 3, 2]
     for i in range(64):
         key = "lanyuan" if i % 5 < 3 else "xinhe"
-        community = communities[key]
         committee = Actor(_staff(orgs[f"{key}_rc"]), orgs[f"{key}_rc"])
-        category = rng.choices(categories, weights)[0]
-        days_ago = 2 + (i * 68) // 64 + rng.randint(0, 2)
-        submitted = clock.at(
-            clock.now - timedelta(days=days_ago), rng.choice([8, 9.5, 12, 18, 20.5])
-        )
-        title = rng.choice(_TITLES[category]).format(
-            b=rng.randint(1, 12 if key == "lanyuan" else 8)
-        )
-        story = _Story(
-            rng.choice(residents[key]),
-            community,
-            category,
-            title,
-            f"{title}，已经好几天了，请尽快处理。",
-            submitted,
-            handlers_only=rng.random() < 0.1,
-        )
+        story = _random_request(rng, clock, i, communities[key], residents[key])
         if i % 23 == 7:
             story.reject(
-                committee, clock.hours(submitted, 3), "属于市政热线受理范围，已告知居民拨打12345。"
+                committee,
+                clock.hours(story.when, 3),
+                "属于市政热线受理范围，已告知居民拨打12345。",
             )
             continue
-        assigned = clock.hours(submitted, rng.uniform(0.5, 4))
-        if assigned > clock.now:
-            continue
-        name = _CATEGORY_HANDLER[category]
-        story.assign(committee, handler_orgs[name], assigned)
-        accept_hours, resolve_days, ratings, reopen_chance = _BEHAVIOUR[name]
-        accepted = clock.hours(assigned, rng.uniform(*accept_hours))
+        _handle(rng, clock, story, committee, handlers)
+
+
+def _random_request(
+    rng: random.Random, clock: _Clock, i: int, community: Community, residents: list[User]
+) -> _Story:
+    """The `i`-th request of the history: a random category, day, title and resident."""
+    category = rng.choices(list(_CATEGORY_HANDLER), _CATEGORY_WEIGHTS)[0]
+    days_ago = 2 + (i * 68) // 64 + rng.randint(0, 2)
+    submitted = clock.at(clock.now - timedelta(days=days_ago), rng.choice([8, 9.5, 12, 18, 20.5]))
+    buildings = 12 if i % 5 < 3 else 8  # Lanyuan has twelve, Xinhe eight
+    title = rng.choice(_TITLES[category]).format(b=rng.randint(1, buildings))
+    return _Story(
+        rng.choice(residents),
+        community,
+        category,
+        title,
+        f"{title}，已经好几天了，请尽快处理。",
+        submitted,
+        handlers_only=rng.random() < 0.1,
+    )
+
+
+def _handle(
+    rng: random.Random,
+    clock: _Clock,
+    story: _Story,
+    committee: Actor,
+    handlers: dict[str, Actor],
+) -> None:
+    """Assign, accept (perhaps transfer), start, resolve (perhaps reopen) and rate a request,
+    each step a random time after the last, as far as the present allows."""
+    assigned = clock.hours(story.when, rng.uniform(0.5, 4))
+    if assigned > clock.now:
+        return
+    category = story.tracked.category
+    name = _CATEGORY_HANDLER[category]
+    story.assign(committee, handlers[name].stakeholder, assigned)
+    accept_hours, resolve_days, ratings, reopen_chance = _BEHAVIOUR[name]
+    accepted = clock.hours(assigned, rng.uniform(*accept_hours))
+    if accepted > clock.now:
+        return
+    handler = handlers[name]
+    story.accept(handler, accepted)
+    if name == "anju" and category == "water" and rng.random() < 0.5:
+        moved = clock.hours(accepted, rng.uniform(4, 16))
+        if moved > clock.now:
+            return
+        handler = handlers["water"]
+        story.transfer(
+            handlers[name], handler.stakeholder, moved, "属于供水管网问题，转供水公司维修。"
+        )
+        accepted = clock.hours(moved, rng.uniform(2, 8))
         if accepted > clock.now:
-            continue
-        handler = handlers[name]
-        story.accept(handler, accepted)
-        if name == "anju" and category == "water" and rng.random() < 0.5:
-            moved = clock.hours(accepted, rng.uniform(4, 16))
-            if moved > clock.now:
-                continue
-            story.transfer(handler, water, moved, "属于供水管网问题，转供水公司维修。")
-            handler, name = handlers["water"], "water"
-            accepted = clock.hours(moved, rng.uniform(2, 8))
-            if accepted > clock.now:
-                continue
-            story.progress(handler, accepted, "已联系居民，安排上门查看。")
-        started = clock.hours(accepted, rng.uniform(1, 6))
-        if started > clock.now:
-            continue
-        story.start(handler, started)
-        resolved = clock.workdays(started, rng.randint(*resolve_days), rng.uniform(9, 17))
+            return
+        story.progress(handler, accepted, "已联系居民，安排上门查看。")
+    started = clock.hours(accepted, rng.uniform(1, 6))
+    if started > clock.now:
+        return
+    story.start(handler, started)
+    resolved = clock.workdays(started, rng.randint(*resolve_days), rng.uniform(9, 17))
+    if resolved > clock.now:
+        return
+    story.resolve(handler, resolved, "已处理完毕，请居民确认。")
+    if rng.random() < reopen_chance:
+        reopened = clock.workdays(resolved, 1, rng.uniform(8, 20))
+        if reopened > clock.now:
+            return
+        story.reopen(reopened, "问题没有彻底解决。")
+        resolved = clock.workdays(reopened, rng.randint(1, 3), rng.uniform(9, 17))
         if resolved > clock.now:
-            continue
-        story.resolve(handler, resolved, "已处理完毕，请居民确认。")
-        if rng.random() < reopen_chance:
-            reopened = clock.workdays(resolved, 1, rng.uniform(8, 20))
-            if reopened > clock.now:
-                continue
-            story.reopen(reopened, "问题没有彻底解决。")
-            resolved = clock.workdays(reopened, rng.randint(1, 3), rng.uniform(9, 17))
-            if resolved > clock.now:
-                continue
-            story.resolve(handler, resolved, "再次处理，已彻底解决。")
-        rated = clock.workdays(resolved, rng.randint(0, 2), rng.uniform(18, 22))
-        if rated > clock.now:
-            continue
-        story.rate(rated, rng.randint(*ratings))
+            return
+        story.resolve(handler, resolved, "再次处理，已彻底解决。")
+    rated = clock.workdays(resolved, rng.randint(0, 2), rng.uniform(18, 22))
+    if rated > clock.now:
+        return
+    story.rate(rated, rng.randint(*ratings))
 
 
 # -- Plans -------------------------------------------------------------------------------------
@@ -595,27 +614,68 @@ def _step(
     return row
 
 
+@dataclass(frozen=True)
+class _Cast:
+    """Who takes part in the demo plans: the street office, its departments, the authors."""
+
+    orgs: dict
+    office_org: Stakeholder
+    office: Actor
+    urban: Actor
+    social: Actor
+    anju: Actor
+    lanyuan_rc: Actor
+    xinhe_rc: Actor
+    owners: Actor
+    lanyuan: Community
+    xinhe: Community
+
+
 def _plans(orgs: dict, communities: dict, clock: _Clock) -> None:
-    office_org = orgs["street_office"]
-    office = Actor(_staff(office_org), office_org)
-    urban = Actor(_staff(orgs["urban"]), orgs["urban"])
-    social = Actor(_staff(orgs["social_affairs"]), orgs["social_affairs"])
-    anju = Actor(_staff(orgs["anju"]), orgs["anju"])
-    lanyuan_rc = Actor(_staff(orgs["lanyuan_rc"]), orgs["lanyuan_rc"])
-    xinhe_rc = Actor(_staff(orgs["xinhe_rc"]), orgs["xinhe_rc"])
-    owners = Actor(_staff(orgs["owners"]), orgs["owners"])
-    lanyuan, xinhe = communities["lanyuan"], communities["xinhe"]
+    """Four plans at different stages of their review, and two older ones decided in time."""
+
+    def actor(key: str) -> Actor:
+        return Actor(_staff(orgs[key]), orgs[key])
+
+    cast = _Cast(
+        orgs,
+        orgs["street_office"],
+        actor("street_office"),
+        actor("urban"),
+        actor("social_affairs"),
+        actor("anju"),
+        actor("lanyuan_rc"),
+        actor("xinhe_rc"),
+        actor("owners"),
+        communities["lanyuan"],
+        communities["xinhe"],
+    )
     lift = db.session.scalar(
         sa.select(Proposal.id)
         .where(
             Proposal.kind == "consultation",
-            Proposal.community_id == lanyuan.id,
+            Proposal.community_id == cast.lanyuan.id,
             Proposal.title.contains("电梯"),
         )
         .limit(1)
     )
+    _lift_plan(cast, clock, lift)
+    _parking_plan(cast, clock)
+    _waste_station_plan(cast, clock)
+    _corridor_lights_plan(cast, clock)
+    _older_plans(cast, clock)
 
-    # 1. The lift of building 3: under review, Social Affairs is late.
+
+def _lift_plan(cast: _Cast, clock: _Clock, lift: int | None) -> None:
+    """The lift of building 3: under review, Social Affairs is late."""
+    office_org, office, urban, lanyuan_rc, lanyuan, orgs = (
+        cast.office_org,
+        cast.office,
+        cast.urban,
+        cast.lanyuan_rc,
+        cast.lanyuan,
+        cast.orgs,
+    )
     submitted = clock.workdays(clock.now - timedelta(days=16), 0, 10)
     plan = _plan(
         lanyuan_rc,
@@ -660,7 +720,17 @@ def _plans(orgs: dict, communities: dict, clock: _Clock) -> None:
         office.user,
     )
 
-    # 2. Re-marking the parking spaces: approved after a second round, being implemented.
+
+def _parking_plan(cast: _Cast, clock: _Clock) -> None:
+    """Re-marking the parking spaces: approved after a second round, being implemented."""
+    office_org, office, urban, anju, lanyuan, orgs = (
+        cast.office_org,
+        cast.office,
+        cast.urban,
+        cast.anju,
+        cast.lanyuan,
+        cast.orgs,
+    )
     submitted = clock.workdays(clock.now - timedelta(days=60), 0, 10)
     plan = _plan(
         anju,
@@ -695,6 +765,12 @@ def _plans(orgs: dict, communities: dict, clock: _Clock) -> None:
         asked,
         "3号楼东侧车位占用消防通道，请调整。",
     )
+    _parking_plan_approved(cast, clock, plan, asked)
+
+
+def _parking_plan_approved(cast: _Cast, clock: _Clock, plan: Plan, asked: datetime) -> None:
+    """The parking plan revised, approved in its second round and being implemented."""
+    office, urban, anju = cast.office, cast.urban, cast.anju
     revised = clock.workdays(asked, 2, 11)
     proposal = plan.proposal
     proposal.body_source += "\n- 3号楼东侧取消6个车位，保留消防通道宽度4米。"
@@ -751,7 +827,17 @@ def _plans(orgs: dict, communities: dict, clock: _Clock) -> None:
         ]
     )
 
-    # 3. The waste-sorting station: Urban Management asked for changes.
+
+def _waste_station_plan(cast: _Cast, clock: _Clock) -> None:
+    """The waste-sorting station: Urban Management asked for changes."""
+    office_org, office, urban, xinhe_rc, xinhe, orgs = (
+        cast.office_org,
+        cast.office,
+        cast.urban,
+        cast.xinhe_rc,
+        cast.xinhe,
+        cast.orgs,
+    )
     submitted = clock.workdays(clock.now - timedelta(days=9), 0, 14)
     plan = _plan(
         xinhe_rc,
@@ -792,7 +878,10 @@ def _plans(orgs: dict, communities: dict, clock: _Clock) -> None:
         "请补充除臭和定时清运安排，并附选址测距图。",
     )
 
-    # 4. Corridor lights: submitted, waiting for the route.
+
+def _corridor_lights_plan(cast: _Cast, clock: _Clock) -> None:
+    """Corridor lights: submitted, waiting for the route."""
+    office_org, owners, lanyuan = cast.office_org, cast.owners, cast.lanyuan
     _plan(
         owners,
         lanyuan,
@@ -805,7 +894,20 @@ def _plans(orgs: dict, communities: dict, clock: _Clock) -> None:
         clock.workdays(clock.now - timedelta(days=3), 0, 11),
     )
 
-    # 5. Older plans decided in time, for the review-time figures.
+
+def _older_plans(cast: _Cast, clock: _Clock) -> None:
+    """Older plans decided in time, for the review-time figures."""
+    office_org, office, urban, social, lanyuan_rc, xinhe_rc, lanyuan, xinhe, orgs = (
+        cast.office_org,
+        cast.office,
+        cast.urban,
+        cast.social,
+        cast.lanyuan_rc,
+        cast.xinhe_rc,
+        cast.lanyuan,
+        cast.xinhe,
+        cast.orgs,
+    )
     for i, (title, days) in enumerate(
         [("新河社区健身步道修缮方案", 40), ("兰苑社区老年活动室改造方案", 30)]
     ):

@@ -18,11 +18,12 @@ import sqlalchemy as sa
 
 from coord.db import db
 from coord.models import User
-from coord.permissions import is_platform_admin
+from proposals import permissions as perm
 from proposals.models import Proposal
 from proposals.tracking.models import Plan, ReviewStep, TrackedRequest
+from stakeholders.acting import Actor
 from stakeholders.models import Function, Kind, Stakeholder
-from stakeholders.permissions import active_roles, government_street_ids, street_office_ids
+from stakeholders.permissions import active_roles, street_office_ids
 
 #: Organisations that may be assigned requests (handlers).
 HANDLER_FUNCTIONS = frozenset(
@@ -36,6 +37,7 @@ HANDLER_FUNCTIONS = frozenset(
 )
 
 #: Organisations that may own a plan review step: the street office and its departments.
+#: They approve plans, so they do not submit them.
 REVIEWER_FUNCTIONS = frozenset({Function.STREET_OFFICE, Function.DEPARTMENT})
 
 
@@ -73,9 +75,44 @@ def is_street_office(user: User | None, street_id: int | None) -> bool:
     return street_id is not None and street_id in street_office_ids(user)
 
 
-def can_see_full_dashboard(user: User | None, street_id: int) -> bool:
-    """The street office and its departments (and the platform admin) see everything."""
-    return is_platform_admin(user) or street_id in government_street_ids(user)
+def can_triage(user: User | None, tracked: TrackedRequest) -> bool:
+    """The community's residents committee and the street office triage requests."""
+    proposal = tracked.proposal
+    return perm.can_moderate(user, proposal.community_id) or is_street_office(
+        user, proposal.community.street_id
+    )
+
+
+def can_transfer(user: User | None, actor_id: int | None, tracked: TrackedRequest) -> bool:
+    """The assigned handler (acting as it) and the street office hand a request on."""
+    return acts_for(user, actor_id, tracked.handler_id) or is_street_office(
+        user, tracked.proposal.community.street_id
+    )
+
+
+def is_handler(user: User | None, actor_id: int | None, tracked: TrackedRequest) -> bool:
+    """Tell whether the user acts as the request's assigned handler."""
+    return acts_for(user, actor_id, tracked.handler_id)
+
+
+def is_requester(user: User | None, actor_id: int | None, tracked: TrackedRequest) -> bool:
+    """Tell whether the user filed the request (or speaks for who did)."""
+    return perm.is_author(user, actor_id, tracked.proposal)
+
+
+def can_submit_plans(actor: Actor | None) -> bool:
+    """Organisations other than the street office and its departments submit plans."""
+    if actor is None:
+        return False
+    org = actor.stakeholder
+    return (
+        org.kind != Kind.RESIDENT and org.function not in REVIEWER_FUNCTIONS and not org.is_deleted
+    )
+
+
+def is_plan_street_office(user: User | None, plan: Plan) -> bool:
+    """Tell whether the user works for the street office the plan was submitted to."""
+    return is_member(user, plan.street_office_id)
 
 
 def handler_filter(street_id: int) -> sa.ColumnElement[bool]:

@@ -22,7 +22,7 @@ step by `on_transitioned`, which refuses those that would bypass the review.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
@@ -34,7 +34,7 @@ from flask_babel import gettext as _
 from coord import audit, uploads
 from coord.db import db, utcnow
 from coord.errors import Conflict, DomainError, NotAllowed
-from coord.models import Community, User
+from coord.models import Community
 from coord.notifications import N_, Note, notify, register_kind
 from proposals import permissions as perm
 from proposals import services
@@ -45,14 +45,14 @@ from proposals.tracking.deadlines import add_workdays, local_tz
 from proposals.tracking.models import Plan, ReviewStep
 from proposals.tracking.permissions import (
     acts_for,
-    is_member,
+    can_submit_plans,
+    is_plan_street_office,
     plan_of,
     reviewers_of,
     street_office_of,
 )
 from proposals.tracking.requests import Upload, member_user_ids, store_attachment
 from stakeholders.acting import Actor
-from stakeholders.models import Function, Kind
 
 ATTACHMENT_TYPES = frozenset({uploads.PDF, uploads.PNG, uploads.JPEG})
 MAX_ATTACHMENTS = 10
@@ -60,9 +60,6 @@ MAX_STEPS = 12
 MAX_DUE_WORKDAYS = 60
 BUDGET_MAX = Decimal("999999999999.99")
 OPINION_MAX = 2000
-
-#: Organisations that may not submit plans: they approve them.
-_APPROVERS = frozenset({Function.STREET_OFFICE, Function.DEPARTMENT})
 
 MILESTONE_STATES: dict[str, str] = {
     "scheduled": N_("Scheduled"),
@@ -80,12 +77,13 @@ MESSAGES = {
     "signoff": N_("Every reviewer approved “%(title)s”: it waits for your sign-off."),
 }
 
-#: Consultation result providers: voting registers one so plans can show a poll's result
-#: without proposals importing voting. Each returns a short text or None.
-_consultation_results: list[Any] = []
+#: Consultation result providers: voting registers one (`voting.plan_results`) so that a
+#: plan's page shows its consultation's poll result without proposals importing voting.
+#: Each returns a short text or None.
+_consultation_results: list[Callable[[Proposal], str | None]] = []
 
 
-def add_consultation_result(provider: Any) -> None:
+def add_consultation_result(provider: Callable[[Proposal], str | None]) -> None:
     """Register `provider(consultation) -> str | None` (a poll result summary)."""
     if provider not in _consultation_results:
         _consultation_results.append(provider)
@@ -201,22 +199,6 @@ def _current_rows(plan: Plan) -> list[ReviewStep]:
             )
         )
     )
-
-
-# -- Who may do what ---------------------------------------------------------------------------
-
-
-def is_plan_street_office(user: User | None, plan: Plan) -> bool:
-    """Tell whether the user works for the street office the plan was submitted to."""
-    return is_member(user, plan.street_office_id)
-
-
-def can_submit_plans(actor: Actor | None) -> bool:
-    """Organisations other than the street office and its departments submit plans."""
-    if actor is None:
-        return False
-    org = actor.stakeholder
-    return org.kind != Kind.RESIDENT and org.function not in _APPROVERS and not org.is_deleted
 
 
 # -- Submitting --------------------------------------------------------------------------------
@@ -753,3 +735,9 @@ def send_reminders(now: datetime | None = None) -> ReminderCounts:
             soon += 1
     db.session.flush()
     return ReminderCounts(soon, late)
+
+
+def remind_on_tick(now: datetime) -> int:
+    """Send the reminders due at `now` (the scheduler's tick); return how many steps changed."""
+    counts = send_reminders(now)
+    return counts.due_soon + counts.overdue

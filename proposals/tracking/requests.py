@@ -7,7 +7,7 @@ use cases add what the lifecycle does not know:
 
 - Triage: the residents committee (or the street office) assigns a handler — an
   organisation of the street whose function may handle requests
-  (`tracking_roles.HANDLER_FUNCTIONS`). The request stays ``submitted`` until the handler
+  (`permissions.HANDLER_FUNCTIONS`). The request stays ``submitted`` until the handler
   accepts it. Deadlines start at the assignment: first response after
   ``first_response`` working days, resolution after ``resolution`` working days
   (``REQUEST_DEADLINES``, per category; see proposals.tracking.deadlines).
@@ -39,9 +39,8 @@ from flask_babel import gettext as _
 from coord import audit, uploads
 from coord.db import db, utcnow
 from coord.errors import Conflict, DomainError, NotAllowed
-from coord.models import Community, Grid, User
+from coord.models import Community, Grid
 from coord.notifications import N_, Note, notify, register_kind
-from proposals import permissions as perm
 from proposals import services
 from proposals.models import Attachment, Proposal, ProposalInvite, ProposalTransition, Visibility
 from proposals.notify import proposal_url, recipients
@@ -55,17 +54,18 @@ from proposals.tracking.deadlines import (
 )
 from proposals.tracking.models import RequestEvent, TrackedRequest
 from proposals.tracking.permissions import (
-    acts_for,
+    can_transfer,
+    can_triage,
     handler_filter,
+    is_handler,
     is_member,
-    is_street_office,
-    street_office_ids,
+    is_requester,
     street_office_of,
     tracked_request_of,
 )
 from stakeholders.acting import Actor
 from stakeholders.models import Membership, MembershipStatus, Stakeholder
-from stakeholders.permissions import residents_committee_of
+from stakeholders.permissions import residents_committee_of, street_office_ids
 
 #: Request categories (English msgids) and the proposal category each one files under.
 CATEGORIES: dict[str, str] = {
@@ -282,32 +282,7 @@ def on_published(proposal: Proposal, **extra: Any) -> None:
         track(proposal)
 
 
-# -- Who may do what ---------------------------------------------------------------------------
-
-
-def can_triage(user: User | None, tracked: TrackedRequest) -> bool:
-    """The community's residents committee and the street office triage requests."""
-    proposal = tracked.proposal
-    return perm.can_moderate(user, proposal.community_id) or is_street_office(
-        user, proposal.community.street_id
-    )
-
-
-def can_transfer(user: User | None, actor_id: int | None, tracked: TrackedRequest) -> bool:
-    """The assigned handler (acting as it) and the street office hand a request on."""
-    return acts_for(user, actor_id, tracked.handler_id) or is_street_office(
-        user, tracked.proposal.community.street_id
-    )
-
-
-def is_handler(user: User | None, actor_id: int | None, tracked: TrackedRequest) -> bool:
-    """Tell whether the user acts as the request's assigned handler."""
-    return acts_for(user, actor_id, tracked.handler_id)
-
-
-def is_requester(user: User | None, actor_id: int | None, tracked: TrackedRequest) -> bool:
-    """Tell whether the user filed the request (or speaks for who did)."""
-    return perm.is_author(user, actor_id, tracked.proposal)
+# -- On whose behalf ---------------------------------------------------------------------------
 
 
 def _on_behalf(actor: Actor, tracked: TrackedRequest) -> Actor:

@@ -25,7 +25,7 @@ from proposals.models import Attachment, Milestone, MilestoneUpdate, Proposal, P
 from proposals.tracking import deadlines, plans
 from proposals.tracking import review_route as rr
 from proposals.tracking.models import Plan, ReviewStep
-from proposals.tracking.views import plan_part
+from proposals.tracking.views.plans import plan_part
 
 from helpers import use_english
 
@@ -481,6 +481,77 @@ def test_reminders_for_steps_due_soon_and_overdue_are_sent_once(world, runner):
     assert notified.count(world.users["social"].id) >= 2
     assert notified.count(world.users["office"].id) == 2
     assert after > before
+
+
+def _review_state(plan: Plan) -> list[tuple]:
+    rows = db.session.execute(
+        sa.select(ReviewStep.id, ReviewStep.reminded_at, ReviewStep.overdue_notified_at)
+        .where(ReviewStep.plan_id == plan.id)
+        .order_by(ReviewStep.id)
+    ).all()
+    return [tuple(r) for r in rows] + [(count(Notification), count(AuditEvent))]
+
+
+def test_a_page_past_a_steps_deadline_writes_nothing_and_the_tick_settles_it(
+    world, client, login_as, runner
+):
+    plan = new_plan(world)
+    start_review(world, plan, route(world, [("urban", 3)]))
+    step = plans.steps_of(plan)[0]
+    step.due_at = utcnow() - timedelta(hours=1)
+    db.session.commit()
+    before = _review_state(plan)
+    use_english(client)
+    login_as(world.users["urban"], world.urban)
+    for url in (f"/proposals/{plan.proposal_id}", "/plans"):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert "Overdue" in response.get_data(as_text=True)  # the effective state
+    assert client.get("/dashboard?metric=steps_overdue").status_code == 200
+    assert client.get("/dashboard/items?metric=steps_overdue").status_code == 200
+    db.session.expire_all()
+    assert _review_state(plan) == before
+    assert step.overdue_notified_at is None
+    result = runner.invoke(args=["coord", "tick"])
+    assert result.exit_code == 0 and "remind_on_tick: 1" in result.output
+    db.session.expire_all()
+    assert step.overdue_notified_at is not None
+    assert count(Notification) > before[-1][0]
+    again = runner.invoke(args=["coord", "tick"])
+    assert "remind_on_tick: 0" in again.output
+
+
+def test_the_plan_page_shows_its_consultations_poll_result(world, client, make_proposal):
+    from voting import services as voting
+
+    lift = make_proposal(world.users["rc"], as_=world.committee, title="加装电梯意见征询")
+    poll = voting.open_poll(
+        world.actor("rc", world.committee),
+        {
+            "proposal_id": lift.id,
+            "title": "加装电梯表决",
+            "method": "yes_no",
+            "closes_at": utcnow() + timedelta(days=7),
+        },
+    )
+    db.session.commit()
+    voting.cast_ballot(world.actor("chen"), poll, "yes")
+    db.session.commit()
+    plan = new_plan(world, consultation_id=lift.id)
+    use_english(client)
+    url = f"/proposals/{plan.proposal_id}"
+    page = client.get(url).get_data(as_text=True)
+    assert "加装电梯意见征询" in page and "加装电梯表决" not in page  # no result while open
+    poll.closes_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    voting.close_poll(poll)
+    db.session.commit()
+    page = client.get(url).get_data(as_text=True)
+    turnout = poll.result["tally"]["turnout"]
+    assert (
+        f"Poll “加装电梯表决”: Carried ({turnout['voted']} of {turnout['electorate']} "
+        "eligible voters took part)." in page
+    )
 
 
 # -- Pages -----------------------------------------------------------------------------------

@@ -523,7 +523,7 @@ def test_a_triage_is_recorded_for_the_committee_not_the_staff_member(world):
 
 
 def test_the_request_section_runs_a_fixed_number_of_queries(world, count_queries):
-    from proposals.tracking.views import request_part
+    from proposals.tracking.views.requests import request_part
     from proposals.viewer import Viewer
 
     viewer = Viewer(None, None, frozenset(), False, False, False)
