@@ -13,7 +13,8 @@ from coord.db import db
 from coord.errors import DomainError
 from stakeholders import acting
 from voting import permissions as perm
-from voting import services, views
+from voting import results as poll_results
+from voting import services
 from voting.models import Poll, PollStatus
 
 bp = api_blueprint("voting_api", __name__)
@@ -36,7 +37,7 @@ def _iso(value) -> str | None:
 
 
 def poll_json(poll: Poll) -> dict[str, Any]:
-    """Serialise a poll and its rules (never who voted)."""
+    """Serialise a poll and its rules (never who voted); the status is the effective one."""
     s = poll.settings or {}
     return {
         "id": poll.id,
@@ -56,7 +57,7 @@ def poll_json(poll: Poll) -> dict[str, Any]:
         "kind_quorum": s.get("kind_quorum") or {},
         "secret": poll.is_secret,
         "live_results": poll.live_results,
-        "status": poll.status.value,
+        "status": poll.state.value,
         "opens_at": _iso(poll.opens_at),
         "closes_at": _iso(poll.closes_at),
         "frozen": poll.frozen_at is not None,
@@ -67,13 +68,10 @@ def poll_json(poll: Poll) -> dict[str, Any]:
 
 
 def _load(poll_id: int) -> Poll:
+    """Load a visible poll (404 otherwise) as stored; the tick settles due polls."""
     poll = db.get_or_404(Poll, poll_id)
     if not perm.can_view(current_user, poll):
         abort(404)
-    if services.is_due(poll):
-        db.session.commit()
-        services.settle(poll)
-        db.session.commit()
     return poll
 
 
@@ -82,7 +80,7 @@ def poll(poll_id: int):
     p = _load(poll_id)
     rv = poll_json(p)
     actor = acting.current_actor() if current_user.is_authenticated else None
-    voter_id = views._voter_id(p, actor)
+    voter_id = services.voter_id_for(actor, p)
     rv["voted"] = voter_id is not None and services.has_voted(p, voter_id)
     return jsonify(rv)
 
@@ -127,10 +125,10 @@ def change(poll_id: int):
 @bp.get("/polls/<int:poll_id>/results")
 def results(poll_id: int):
     p = _load(poll_id)
-    shown = views.shown_result(p)
+    shown = poll_results.shown_result(p)
     if shown is None:
-        abort(403, _("The results are hidden until the poll closes."))
-    return jsonify(views._export(p, shown))
+        abort(403, poll_results.hidden_reason(p))
+    return jsonify(poll_results.export_json(p, shown))
 
 
 @bp.get("/polls/<int:poll_id>/bulletin")
@@ -139,5 +137,5 @@ def bulletin(poll_id: int):
     if p.status != PollStatus.CLOSED or p.result is None:
         abort(403, _("The bulletin board is published when the poll closes."))
     return jsonify(
-        poll=poll_json(p), ballots_digest=p.ballots_digest, ballots=views.bulletin_lines(p)
+        poll=poll_json(p), ballots_digest=p.ballots_digest, ballots=poll_results.bulletin_lines(p)
     )
