@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from flask import abort, jsonify
+from flask import Response, abort, jsonify
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -91,18 +92,28 @@ def _choice(body: dict[str, Any]) -> Any:
     return body["choice"]
 
 
+def _committed(action: Callable[[], services.Receipt]) -> services.Receipt:
+    """Run one ballot use case and commit; on a refusal roll back (the error handler answers)."""
+    try:
+        rv = action()
+    except DomainError:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return rv
+
+
+def _receipt_json(receipt: services.Receipt) -> Response:
+    return jsonify(receipt=receipt.receipt, nonce=receipt.nonce, content=receipt.content)
+
+
 @bp.post("/polls/<int:poll_id>/ballots")
 def cast(poll_id: int):
     p = _load(poll_id)
     actor = acting.require_actor()
     body = json_body()
-    try:
-        receipt = services.cast_ballot(actor, p, _choice(body))
-    except DomainError:
-        db.session.rollback()
-        raise
-    db.session.commit()
-    return jsonify(receipt=receipt.receipt, nonce=receipt.nonce, content=receipt.content), 201
+    receipt = _committed(lambda: services.cast_ballot(actor, p, _choice(body)))
+    return _receipt_json(receipt), 201
 
 
 @bp.put("/polls/<int:poll_id>/ballots/mine")
@@ -113,13 +124,8 @@ def change(poll_id: int):
     reason = body.get("reason") or ""
     if not isinstance(reason, str):
         abort(400, _("The reason must be text."))
-    try:
-        receipt = services.change_ballot(actor, p, _choice(body), reason)
-    except DomainError:
-        db.session.rollback()
-        raise
-    db.session.commit()
-    return jsonify(receipt=receipt.receipt, nonce=receipt.nonce, content=receipt.content)
+    receipt = _committed(lambda: services.change_ballot(actor, p, _choice(body), reason))
+    return _receipt_json(receipt)
 
 
 @bp.get("/polls/<int:poll_id>/results")

@@ -10,6 +10,9 @@ Integrity rules worth knowing:
   exclusive one (`FOR UPDATE`), so no ballot lands after close. On SQLite every writer
   already holds the database's write lock (`BEGIN IMMEDIATE`, see coord.db).
 - Times are the server's (`utcnow()`); a client never says what time it is.
+- Deadlines: the scheduled tick (`voting.cli.settle_due_polls`) opens polls and closes and
+  counts them (`settle`); reading never writes. A use case on a poll whose opening time
+  has passed opens it first, inside its own transaction (`_open_if_due`).
 - A secret ballot has a random id, no voter and no timestamp; the ballot box is rewritten
   in random order at close; the receipt code is SHA-256(canonical content + random nonce),
   returned once to the voter with its nonce and never stored with anything that names them.
@@ -368,7 +371,7 @@ def voter_id_for(actor: Actor | None, poll: Poll) -> int | None:
     return actor.stakeholder.id
 
 
-def is_elector(poll: Poll, voter_id: int) -> bool:
+def in_electorate(poll: Poll, voter_id: int) -> bool:
     """Tell whether `voter_id` is in the poll's electorate (the live one until it opens)."""
     if poll.status == PollStatus.SCHEDULED:
         eligible = electorate_query(poll).subquery()

@@ -141,8 +141,21 @@ def _viewer_actor() -> Actor | None:
     return acting.current_actor() if current_user.is_authenticated else None
 
 
+def _load_to_run(poll_id: int) -> tuple[Poll, Actor]:
+    """Load a poll and the acting identity that runs it (403 for anyone else)."""
+    poll = _load(poll_id)
+    actor = _actor()
+    require(perm.can_manage(current_user, actor.stakeholder.id, poll))
+    return poll, actor
+
+
 def _detail_url(poll: Poll) -> str:
     return url_for(".detail", poll_id=poll.id)
+
+
+def _back_to_poll(poll: Poll, message: str) -> Response:
+    flash(message, "error")
+    return redirect(_detail_url(poll))
 
 
 # --------------------------------------------------------------------------- opening
@@ -267,9 +280,7 @@ def create(community_id: int):
 @bp.route("/polls/<int:poll_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(poll_id: int):
-    poll = _load(poll_id)
-    actor = _actor()
-    require(perm.can_manage(current_user, actor.stakeholder.id, poll))
+    poll, actor = _load_to_run(poll_id)
     if poll.frozen_at is not None or poll.state not in services.ACTIVE:
         flash(_("Ballots have been cast: the rules are frozen; only the end can be extended."))
         return redirect(_detail_url(poll))
@@ -360,7 +371,7 @@ def _render_detail(poll: Poll, refused: BallotForm | None = None):
         voter_id is not None
         and not voted
         and poll.state == PollStatus.OPEN
-        and services.is_elector(poll, voter_id)
+        and services.in_electorate(poll, voter_id)
     )
     can_manage = actor is not None and perm.can_manage(current_user, actor.stakeholder.id, poll)
     errors = [*refused.choice.errors, *refused.reason.errors] if refused else []
@@ -493,36 +504,38 @@ def _receipt_url(poll: Poll) -> Callable[[services.Receipt], str]:
     return url
 
 
-@bp.post("/polls/<int:poll_id>/ballot")
-@login_required
-def cast(poll_id: int):
+def _submit_ballot(
+    poll_id: int,
+    use_case: Callable[[Actor, Poll, Any], services.Receipt],
+    success: str | None,
+    target: Callable[[Poll], str | Callable[[services.Receipt], str]],
+):
+    """Run a ballot use case on the submitted form; when refused, show the poll page again."""
     poll = _load(poll_id)
     actor = _actor()
     form = BallotForm()
     done = run(
-        lambda: services.cast_ballot(actor, poll, choice_from_form(poll, request.form)),
-        None,
-        _receipt_url(poll),
+        lambda: use_case(actor, poll, choice_from_form(poll, request.form)),
+        success,
+        target(poll),
         form=form,
     )
     return done or _render_detail(poll, form)
+
+
+@bp.post("/polls/<int:poll_id>/ballot")
+@login_required
+def cast(poll_id: int):
+    return _submit_ballot(poll_id, services.cast_ballot, None, _receipt_url)
 
 
 @bp.post("/polls/<int:poll_id>/ballot/change")
 @login_required
 def change(poll_id: int):
-    poll = _load(poll_id)
-    actor = _actor()
-    form = BallotForm()
-    done = run(
-        lambda: services.change_ballot(
-            actor, poll, choice_from_form(poll, request.form), request.form.get("reason", "")
-        ),
-        _("Your ballot was changed."),
-        _detail_url(poll),
-        form=form,
-    )
-    return done or _render_detail(poll, form)
+    def change_ballot(actor: Actor, poll: Poll, choice: Any) -> services.Receipt:
+        return services.change_ballot(actor, poll, choice, request.form.get("reason", ""))
+
+    return _submit_ballot(poll_id, change_ballot, _("Your ballot was changed."), _detail_url)
 
 
 @bp.get("/polls/<int:poll_id>/receipt")
@@ -541,13 +554,10 @@ def receipt(poll_id: int):
 @bp.post("/polls/<int:poll_id>/extend")
 @login_required
 def extend(poll_id: int):
-    poll = _load(poll_id)
-    actor = _actor()
-    require(perm.can_manage(current_user, actor.stakeholder.id, poll))
+    poll, actor = _load_to_run(poll_id)
     form = ExtendForm(prefix="extend")
     if not form.validate_on_submit():
-        flash(_("Give the new closing time and a reason."), "error")
-        return redirect(_detail_url(poll))
+        return _back_to_poll(poll, _("Give the new closing time and a reason."))
     return run(
         lambda: services.extend_poll(actor, poll, _utc(form.closes_at.data), form.reason.data),
         _("The poll was extended."),
@@ -558,13 +568,10 @@ def extend(poll_id: int):
 @bp.post("/polls/<int:poll_id>/close")
 @login_required
 def close(poll_id: int):
-    poll = _load(poll_id)
-    actor = _actor()
-    require(perm.can_manage(current_user, actor.stakeholder.id, poll))
+    poll, actor = _load_to_run(poll_id)
     form = CloseForm(prefix="close")
     if not form.validate_on_submit():
-        flash(_("Give a reason for closing early."), "error")
-        return redirect(_detail_url(poll))
+        return _back_to_poll(poll, _("Give a reason for closing early."))
     return run(
         lambda: services.close_poll(poll, actor, form.reason.data),
         _("The poll was closed and counted."),
