@@ -7,14 +7,14 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Bind the poll pages and API, the poll part of proposal pages, the ballot stances for
-    the network, the withdrawal receiver and the `flask coord voting` commands."""
+    the network, the withdrawal and tick receivers and the `flask coord voting` commands."""
     from coord import signals
     from coord.cli import coord_cli
     from proposals import views as proposal_views
     from proposals.tracking.plans import add_consultation_result
     from stakeholders.network.stances import register_stance_source
     from voting import api, services, stances, views
-    from voting.cli import voting_cli
+    from voting.cli import settle_due_polls, voting_cli
     from voting.plan_results import poll_result
 
     app.register_blueprint(views.bp)
@@ -28,4 +28,5 @@ def init_app(app: Flask) -> None:
     )
     signals.proposal_transitioned.connect(services.on_proposal_transitioned)
     add_consultation_result(poll_result)
+    signals.clock_ticked.connect(settle_due_polls)
     coord_cli.add_command(voting_cli)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from flask import abort, jsonify
+from flask import Response, abort, jsonify
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -13,7 +14,8 @@ from coord.db import db
 from coord.errors import DomainError
 from stakeholders import acting
 from voting import permissions as perm
-from voting import services, views
+from voting import results as poll_results
+from voting import services
 from voting.models import Poll, PollStatus
 
 bp = api_blueprint("voting_api", __name__)
@@ -36,7 +38,7 @@ def _iso(value) -> str | None:
 
 
 def poll_json(poll: Poll) -> dict[str, Any]:
-    """Serialise a poll and its rules (never who voted)."""
+    """Serialise a poll and its rules (never who voted); the status is the effective one."""
     s = poll.settings or {}
     return {
         "id": poll.id,
@@ -56,7 +58,7 @@ def poll_json(poll: Poll) -> dict[str, Any]:
         "kind_quorum": s.get("kind_quorum") or {},
         "secret": poll.is_secret,
         "live_results": poll.live_results,
-        "status": poll.status.value,
+        "status": poll.state.value,
         "opens_at": _iso(poll.opens_at),
         "closes_at": _iso(poll.closes_at),
         "frozen": poll.frozen_at is not None,
@@ -67,13 +69,10 @@ def poll_json(poll: Poll) -> dict[str, Any]:
 
 
 def _load(poll_id: int) -> Poll:
+    """Load a visible poll (404 otherwise) as stored; the tick settles due polls."""
     poll = db.get_or_404(Poll, poll_id)
     if not perm.can_view(current_user, poll):
         abort(404)
-    if services.is_due(poll):
-        db.session.commit()
-        services.settle(poll)
-        db.session.commit()
     return poll
 
 
@@ -82,7 +81,7 @@ def poll(poll_id: int):
     p = _load(poll_id)
     rv = poll_json(p)
     actor = acting.current_actor() if current_user.is_authenticated else None
-    voter_id = views._voter_id(p, actor)
+    voter_id = services.voter_id_for(actor, p)
     rv["voted"] = voter_id is not None and services.has_voted(p, voter_id)
     return jsonify(rv)
 
@@ -93,18 +92,28 @@ def _choice(body: dict[str, Any]) -> Any:
     return body["choice"]
 
 
+def _committed(action: Callable[[], services.Receipt]) -> services.Receipt:
+    """Run one ballot use case and commit; on a refusal roll back (the error handler answers)."""
+    try:
+        rv = action()
+    except DomainError:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return rv
+
+
+def _receipt_json(receipt: services.Receipt) -> Response:
+    return jsonify(receipt=receipt.receipt, nonce=receipt.nonce, content=receipt.content)
+
+
 @bp.post("/polls/<int:poll_id>/ballots")
 def cast(poll_id: int):
     p = _load(poll_id)
     actor = acting.require_actor()
     body = json_body()
-    try:
-        receipt = services.cast_ballot(actor, p, _choice(body))
-    except DomainError:
-        db.session.rollback()
-        raise
-    db.session.commit()
-    return jsonify(receipt=receipt.receipt, nonce=receipt.nonce, content=receipt.content), 201
+    receipt = _committed(lambda: services.cast_ballot(actor, p, _choice(body)))
+    return _receipt_json(receipt), 201
 
 
 @bp.put("/polls/<int:poll_id>/ballots/mine")
@@ -115,22 +124,17 @@ def change(poll_id: int):
     reason = body.get("reason") or ""
     if not isinstance(reason, str):
         abort(400, _("The reason must be text."))
-    try:
-        receipt = services.change_ballot(actor, p, _choice(body), reason)
-    except DomainError:
-        db.session.rollback()
-        raise
-    db.session.commit()
-    return jsonify(receipt=receipt.receipt, nonce=receipt.nonce, content=receipt.content)
+    receipt = _committed(lambda: services.change_ballot(actor, p, _choice(body), reason))
+    return _receipt_json(receipt)
 
 
 @bp.get("/polls/<int:poll_id>/results")
 def results(poll_id: int):
     p = _load(poll_id)
-    shown = views.shown_result(p)
+    shown = poll_results.shown_result(p)
     if shown is None:
-        abort(403, _("The results are hidden until the poll closes."))
-    return jsonify(views._export(p, shown))
+        abort(403, poll_results.hidden_reason(p))
+    return jsonify(poll_results.export_json(p, shown))
 
 
 @bp.get("/polls/<int:poll_id>/bulletin")
@@ -139,5 +143,5 @@ def bulletin(poll_id: int):
     if p.status != PollStatus.CLOSED or p.result is None:
         abort(403, _("The bulletin board is published when the poll closes."))
     return jsonify(
-        poll=poll_json(p), ballots_digest=p.ballots_digest, ballots=views.bulletin_lines(p)
+        poll=poll_json(p), ballots_digest=p.ballots_digest, ballots=poll_results.bulletin_lines(p)
     )

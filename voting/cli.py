@@ -1,8 +1,15 @@
-"""`flask coord voting …`: recount a poll, open and close polls whose time has come."""
+"""`flask coord voting …`: recount a poll, open and close polls whose time has come.
+
+`settle_due_polls` is also the voting receiver of `coord.signals.clock_ticked` (`flask coord
+tick`, every minute): pages only show a due poll's effective state, the tick stores it.
+"""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
 
 import click
 from flask.cli import AppGroup
@@ -34,14 +41,26 @@ def recount_command(poll_id: int) -> None:
     )
 
 
+def _settled(now: datetime | None = None) -> Iterator[Poll]:
+    """Open or close and count each due poll in a transaction of its own; yield the changed."""
+    for poll_id in services.due_polls(now):
+        poll = db.session.get(Poll, poll_id)
+        changed = services.settle(poll)
+        db.session.commit()
+        if changed:
+            yield poll
+
+
+def settle_due_polls(now: datetime, **_extra: Any) -> int:
+    """Open and close every poll whose time has come by `now`; return how many changed."""
+    return sum(1 for _poll in _settled(now))
+
+
 def _settle_due(label: str) -> None:
     count = 0
-    for poll_id in services.due_polls():
-        poll = db.session.get(Poll, poll_id)
-        if services.settle(poll):
-            count += 1
-            click.echo(f"poll #{poll.id}: {poll.status.value}")
-        db.session.commit()
+    for poll in _settled():
+        count += 1
+        click.echo(f"poll #{poll.id}: {poll.status.value}")
     click.echo(f"{count} poll(s) {label}.")
 
 

@@ -178,6 +178,17 @@ class PollForm(FlaskForm):
     )
     submit = SubmitField(_l("Open the poll"))
 
+    # The services name the per-kind settings as a whole; their refusals show on the first field.
+    @property
+    def shares(self) -> IntegerField:
+        """Where a refusal of the shares (field "shares") is shown."""
+        return self.share_resident
+
+    @property
+    def kind_quorum(self) -> IntegerField:
+        """Where a refusal of the per-kind quorums (field "kind_quorum") is shown."""
+        return self.quorum_resident
+
 
 class ExtendForm(FlaskForm):
     closes_at = DateTimeLocalField(
@@ -200,3 +211,11 @@ class CloseForm(FlaskForm):
         validators=[DataRequired(message=_l("Give a reason.")), Length(max=500)],
     )
     submit = SubmitField(_l("Close the poll now"))
+
+
+class BallotForm(FlaskForm):
+    """A ballot's refusals: the choice itself is read from the method's own fields."""
+
+    acting_as = HiddenField()
+    choice = HiddenField()
+    reason = StringField()

@@ -61,6 +61,25 @@ class Poll(db.Model):
     community: Mapped[Community] = relationship()
     proposal: Mapped[Proposal | None] = relationship()
 
+    def state_at(self, now: datetime) -> PollStatus:
+        """Return the status time has decided by `now`, before the tick stores it."""
+        if self.status in (PollStatus.SCHEDULED, PollStatus.OPEN):
+            if self.closes_at <= now:
+                return PollStatus.CLOSED
+            if self.opens_at <= now:
+                return PollStatus.OPEN
+        return self.status
+
+    @property
+    def state(self) -> PollStatus:
+        """The effective status now: a poll past its opening or closing time shows as such."""
+        return self.state_at(utcnow())
+
+    @property
+    def is_counting(self) -> bool:
+        """Tell whether the poll has closed by time but the tick has not counted it yet."""
+        return self.status != PollStatus.CLOSED and self.state == PollStatus.CLOSED
+
 
 class Elector(db.Model):
     """One member of a poll's electorate, snapshotted when the poll opens."""

@@ -61,7 +61,12 @@ def can_cast_for(user: User | None, stakeholder: Stakeholder) -> bool:
 
 
 def results_visible(poll: Poll) -> bool:
-    """Results show after close; open (not secret) polls may show them live."""
+    """Results show after the count; open (not secret) polls may show them live until the end."""
     if poll.status == PollStatus.CLOSED:
         return poll.result is not None
-    return poll.status == PollStatus.OPEN and poll.live_results and not poll.is_secret
+    return (
+        poll.status == PollStatus.OPEN
+        and poll.state == PollStatus.OPEN
+        and poll.live_results
+        and not poll.is_secret
+    )

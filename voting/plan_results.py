@@ -8,12 +8,11 @@ from flask_babel import gettext as _
 from proposals.models import Proposal
 from voting import services
 from voting.models import PollStatus
+from voting.results import DECISION_LABELS
 
 
 def poll_result(consultation: Proposal) -> str | None:
     """Summarise the closed poll of a consultation: its decision and turnout (else None)."""
-    from voting.views import DECISION_LABELS
-
     poll = services.active_poll(consultation)
     if poll is None or poll.status != PollStatus.CLOSED or not poll.result:
         return None

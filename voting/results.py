@@ -2,7 +2,8 @@
 
 Everything here reads; nothing writes. The same functions compute the result stored at
 close, the live results of open polls, the public recount of the bulletin board and the
-`flask coord voting recount` command, so they always agree.
+`flask coord voting recount` command, so they always agree; the exports (JSON, CSV) and the
+bulletin board lines that pages and the API show are built here too.
 """
 
 from __future__ import annotations
@@ -13,15 +14,29 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from coord.audit import canonical_json
 from coord.db import db
+from stakeholders.models import Stakeholder
+from voting import permissions as perm
 from voting import tally as engine
-from voting.models import Ballot, Elector, Participation, Poll
+from voting.models import Ballot, Elector, Participation, Poll, PollStatus
 from voting.settings import MIN_GROUP_BALLOTS
 
 #: Bumped when the stored result's shape changes (a recount compares like with like).
 RESULT_VERSION = 1
+
+#: How a counted poll's decision reads (pages, exports and plans that cite a poll).
+DECISION_LABELS = {
+    "carried": _l("Carried"),
+    "not_carried": _l("Not carried"),
+    "winners": _l("Decided"),
+    "tied": _l("Tied: no single winner"),
+    "quorum_not_met": _l("Quorum not met: the result is not binding"),
+    "no_ballots": _l("No ballots were cast"),
+}
 
 
 @dataclass(frozen=True)
@@ -222,3 +237,97 @@ def public(poll: Poll, tally_result: dict[str, Any]) -> dict[str, Any]:
 def bulletin_kind(poll: Poll, row: BallotRow, hidden: set[str]) -> str | None:
     """The kind a bulletin line shows (None when its group is too small to show)."""
     return None if row.kind in hidden else row.kind
+
+
+def shown_result(poll: Poll) -> dict[str, Any] | None:
+    """The result everyone may see now: stored at close, live for open polls that allow it."""
+    if not perm.results_visible(poll):
+        return None
+    if poll.status == PollStatus.CLOSED:
+        return public(poll, poll.result["tally"])
+    return public(poll, compute(poll))
+
+
+def hidden_reason(poll: Poll) -> str:
+    """Say why a poll's result is not shown (yet)."""
+    if poll.is_counting:
+        return _("This poll is closed; its result is being counted.")
+    return _("The results are hidden until the poll closes.")
+
+
+def export_json(poll: Poll, shown: dict[str, Any]) -> dict[str, Any]:
+    """The poll and its shown result as one JSON document (the download and the API)."""
+    return {
+        "poll": {
+            "id": poll.id,
+            "title": poll.title,
+            "method": poll.method,
+            "options": poll.options,
+            "secret": poll.is_secret,
+            "status": poll.status.value,
+            "closed_at": poll.closed_at.isoformat() if poll.closed_at else None,
+            "ballots_digest": poll.ballots_digest,
+        },
+        "result": shown,
+    }
+
+
+_MEASURES = {
+    "yes_no": "counts",
+    "plurality": "counts",
+    "approval": "counts",
+    "score": "totals",
+    "borda": "points",
+}
+
+
+def csv_rows(poll: Poll, shown: dict[str, Any]) -> list[list[Any]]:
+    """The result as CSV rows: section, kind, option, measure, value."""
+    rows: list[list[Any]] = [["section", "kind", "option", "measure", "value"]]
+    groups = [("overall", "", shown["overall"])] + [
+        ("kind", k, v) for k, v in sorted(shown["by_kind"].items())
+    ]
+    for section, kind, entry in groups:
+        if entry.get("suppressed"):
+            rows.append([section, kind, "", "suppressed", f"fewer than {MIN_GROUP_BALLOTS}"])
+            continue
+        measure = _MEASURES.get(poll.method)
+        if measure:
+            for option, value in entry["details"][measure].items():
+                rows.append([section, kind, option, measure, value])
+        for place, tier in enumerate(entry["ranking"], 1):
+            for option in tier:
+                rows.append([section, kind, option, "place", place])
+        if entry.get("carried") is not None:
+            rows.append([section, kind, "", "carried", entry["carried"]])
+    turn = shown["turnout"]
+    rows.append(["turnout", "", "", "electorate", turn["electorate"]])
+    rows.append(["turnout", "", "", "voted", turn["voted"]])
+    for kind, t in sorted(turn["by_kind"].items()):
+        rows.append(["turnout", kind, "", "electorate", t["electorate"]])
+        rows.append(["turnout", kind, "", "voted", t["voted"]])
+    rows.append(["decision", "", "", shown["decision"], shown["passed"]])
+    return rows
+
+
+def bulletin_lines(poll: Poll) -> list[dict[str, Any]]:
+    """Every ballot of a closed poll, sorted by receipt; small groups' kinds withheld."""
+    hidden = suppressed_kinds(poll, poll.result["tally"])
+    voters = {}
+    rows = load_ballots(poll)
+    if not poll.is_secret:
+        ids = {r.voter_id for r in rows if r.voter_id}
+        voters = {
+            s.id: s.name
+            for s in db.session.scalars(sa.select(Stakeholder).where(Stakeholder.id.in_(ids)))
+        }
+    return [
+        {
+            "receipt": r.receipt,
+            "kind": bulletin_kind(poll, r, hidden),
+            "choice": r.choice,
+            "voter": voters.get(r.voter_id) if r.voter_id else None,
+            "reason": r.reason or None,
+        }
+        for r in rows
+    ]

@@ -10,6 +10,9 @@ Integrity rules worth knowing:
   exclusive one (`FOR UPDATE`), so no ballot lands after close. On SQLite every writer
   already holds the database's write lock (`BEGIN IMMEDIATE`, see coord.db).
 - Times are the server's (`utcnow()`); a client never says what time it is.
+- Deadlines: the scheduled tick (`voting.cli.settle_due_polls`) opens polls and closes and
+  counts them (`settle`); reading never writes. A use case on a poll whose opening time
+  has passed opens it first, inside its own transaction (`_open_if_due`).
 - A secret ballot has a random id, no voter and no timestamp; the ballot box is rewritten
   in random order at close; the receipt code is SHA-256(canonical content + random nonce),
   returned once to the voter with its nonce and never stored with anything that names them.
@@ -53,10 +56,6 @@ class Receipt:
     receipt: str
     nonce: str
     content: str
-
-
-def _msg(message: Any, **params: Any) -> str:
-    return str(message) % params if params else str(message)
 
 
 def _is_postgres() -> bool:
@@ -162,6 +161,12 @@ def _start(poll: Poll, actor: Actor | None = None) -> None:
     _audit("poll.open", poll, actor, {"electorate": poll.electorate_size})
 
 
+def _open_if_due(poll: Poll, now: datetime, actor: Actor | None = None) -> None:
+    """Open a locked poll whose opening time has passed (the tick may not have run yet)."""
+    if poll.status == PollStatus.SCHEDULED and poll.opens_at <= now:
+        _start(poll, actor)
+
+
 # --------------------------------------------------------------------------- opening
 
 
@@ -171,6 +176,27 @@ def _check_invited(values: dict[str, Any]) -> None:
         found = set(db.session.scalars(sa.select(Stakeholder.id).where(Stakeholder.id.in_(wanted))))
         if found != wanted:
             raise DomainError(str(_l("Invite only existing stakeholders.")), field="invited")
+
+
+def invitable(community: Community) -> list[Stakeholder]:
+    """Return who may be invited to a community's poll: its stakeholders and its street's."""
+    return list(
+        db.session.scalars(
+            sa.select(Stakeholder)
+            .where(
+                Stakeholder.deleted_at.is_(None),
+                sa.or_(
+                    Stakeholder.community_id == community.id,
+                    sa.and_(
+                        Stakeholder.community_id.is_(None),
+                        Stakeholder.street_id == community.street_id,
+                        Stakeholder.kind != Kind.RESIDENT,
+                    ),
+                ),
+            )
+            .order_by(Stakeholder.kind, Stakeholder.name)
+        )
+    )
 
 
 def active_poll(proposal: Proposal) -> Poll | None:
@@ -243,7 +269,9 @@ def update_poll(actor: Actor, poll: Poll, data: dict[str, Any]) -> None:
     if not perm.can_manage(actor.user, actor.stakeholder.id, poll):
         raise NotAllowed(str(_l("Only the poll's opener or the residents committee runs it.")))
     poll = _lock(poll)
-    if poll.status not in ACTIVE:
+    now = utcnow()
+    _open_if_due(poll, now)
+    if poll.status not in ACTIVE or poll.closes_at <= now:
         raise Conflict(str(_l("This poll has ended.")))
     if poll.frozen_at is not None:
         raise Conflict(
@@ -251,7 +279,6 @@ def update_poll(actor: Actor, poll: Poll, data: dict[str, Any]) -> None:
         )
     values = poll_settings.clean(data)
     _check_invited(values)
-    now = utcnow()
     opens_at = poll.opens_at if poll.status == PollStatus.OPEN else data.get("opens_at")
     opens, closes = poll_settings.clean_window(opens_at, data.get("closes_at"), now=now)
     for key, value in values.items():
@@ -277,6 +304,7 @@ def extend_poll(actor: Actor, poll: Poll, new_close: datetime, reason: str) -> N
         )
     poll = _lock(poll)
     now = utcnow()
+    _open_if_due(poll, now)
     if poll.status not in ACTIVE or poll.closes_at <= now:
         raise Conflict(str(_l("This poll has ended.")))
     if new_close is None or new_close.tzinfo is None or new_close <= poll.closes_at:
@@ -333,6 +361,28 @@ def voter_for(actor: Actor, poll: Poll) -> Stakeholder:
     return actor.stakeholder
 
 
+def voter_id_for(actor: Actor | None, poll: Poll) -> int | None:
+    """Return the id the actor votes with in `poll` (None when anonymous or without identity)."""
+    if actor is None:
+        return None
+    if poll.settings.get("unit") == "person":
+        own = own_identity(actor.user)
+        return own.id if own else None
+    return actor.stakeholder.id
+
+
+def in_electorate(poll: Poll, voter_id: int) -> bool:
+    """Tell whether `voter_id` is in the poll's electorate (the live one until it opens)."""
+    if poll.status == PollStatus.SCHEDULED:
+        eligible = electorate_query(poll).subquery()
+        stmt = sa.select(eligible.c.id).where(eligible.c.id == voter_id)
+    else:
+        stmt = sa.select(Elector.id).where(
+            Elector.poll_id == poll.id, Elector.stakeholder_id == voter_id
+        )
+    return db.session.scalar(stmt.limit(1)) is not None
+
+
 def has_voted(poll: Poll, voter_id: int) -> bool:
     """Tell whether `voter_id` took part in the poll."""
     return (
@@ -368,8 +418,8 @@ def cast_ballot(actor: Actor, poll: Poll, choice: Any) -> Receipt:
     exclusive = poll.frozen_at is None or poll.status != PollStatus.OPEN
     poll = _lock(poll, shared=not exclusive)
     now = utcnow()
-    if exclusive and poll.status == PollStatus.SCHEDULED and poll.opens_at <= now:
-        _start(poll)
+    if exclusive:
+        _open_if_due(poll, now)
     _check_window(poll, now)
     voter = voter_for(actor, poll)
     kind = _elector_kind(poll, voter)
@@ -471,13 +521,12 @@ def close_poll(poll: Poll, actor: Actor | None = None, reason: str = "") -> dict
             )
     poll = _lock(poll)
     now = utcnow()
-    if poll.status == PollStatus.SCHEDULED and poll.opens_at <= now:
-        _start(poll, actor)
+    _open_if_due(poll, now, actor)
     if poll.status == PollStatus.SCHEDULED:
         raise Conflict(str(_l("This poll has not opened yet.")))
-    if poll.status != PollStatus.OPEN:
-        raise Conflict(str(_l("This poll has ended.")))
     early = now < poll.closes_at
+    if poll.status != PollStatus.OPEN or (actor is not None and not early):
+        raise Conflict(str(_l("This poll has ended.")))  # by time: the tick counts it
     if early and actor is None:
         raise Conflict(str(_l("This poll is still open.")))
     poll.status = PollStatus.CLOSED
@@ -514,31 +563,20 @@ def close_poll(poll: Poll, actor: Actor | None = None, reason: str = "") -> dict
     return counted
 
 
-def is_due(poll: Poll, now: datetime | None = None) -> bool:
-    """Tell whether the poll should open or close by now."""
-    now = now or utcnow()
-    return (poll.status == PollStatus.SCHEDULED and poll.opens_at <= now) or (
-        poll.status == PollStatus.OPEN and poll.closes_at <= now
-    )
-
-
 def settle(poll: Poll) -> bool:
-    """Open or close the poll when its time has come (first access after the time)."""
+    """Open or close and count the poll when its time has come; tell whether it changed."""
     poll = _lock(poll)
     now = utcnow()
-    changed = False
-    if poll.status == PollStatus.SCHEDULED and poll.opens_at <= now:
-        _start(poll)
-        changed = True
+    before = poll.status
+    _open_if_due(poll, now)
     if poll.status == PollStatus.OPEN and poll.closes_at <= now:
         close_poll(poll)
-        changed = True
-    return changed
+    return poll.status != before
 
 
-def due_polls() -> list[int]:
-    """Return the ids of polls that should open or close by now."""
-    now = utcnow()
+def due_polls(now: datetime | None = None) -> list[int]:
+    """Return the ids of polls that should open or close by `now` (by default: now)."""
+    now = now or utcnow()
     return list(
         db.session.scalars(
             sa.select(Poll.id)

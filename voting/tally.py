@@ -342,79 +342,40 @@ def group_tally(
 
     ``carried`` is ``None`` for methods other than yes_no.
     """
-    if rule not in GROUP_RULES:
-        raise ValueError(f"unknown group rule {rule!r}; expected one of {', '.join(GROUP_RULES)}")
-    if group_weights is not None and rule != "weighted":
-        raise ValueError("group_weights only applies to the 'weighted' rule")
-    if min_groups is not None and rule != "concurrent":
-        raise ValueError("min_groups only applies to the 'concurrent' rule")
-    if rule == "concurrent" and method != "yes_no":
-        raise ValueError("the 'concurrent' rule needs the yes_no method")
+    _check_group_rule(method, rule, group_weights, min_groups)
     if not isinstance(ballots, np.ndarray):
         ballots = ballots if isinstance(ballots, list) else list(ballots)
     n = len(ballots)
-    group_of = list(groups)
-    if len(group_of) != n:
-        raise ValueError(f"got {len(group_of)} group labels for {n} ballots")
-    for i, g in enumerate(group_of):
-        if not isinstance(g, str) or not g:
-            raise ValueError(f"ballot {i}: group label must be a non-empty string, got {g!r}")
+    group_of = _group_labels(groups, n)
     base_w = _check_weights(weights, n)
     base = np.ones(n) if base_w is None else base_w
-    members: dict[str, list[int]] = {}
-    for i, g in enumerate(group_of):
-        members.setdefault(g, []).append(i)
-    names = sorted(members)
-    totals = {g: float(base[members[g]].sum()) for g in names}
+    members, totals = _members(group_of, base)
+    names = list(members)
     active = [g for g in names if totals[g] > 0]
     details: dict[str, Any] = {"rule": rule, "groups": {}}
-
     ballot_weights: list[float] | None = None
     shares: dict[str, float] = {}
     if rule == "weighted":
-        if group_weights is None:
-            raise ValueError("the 'weighted' rule needs group_weights")
-        shares = _normalised_shares(group_weights, active)
-        grand = sum(totals[g] for g in active)
-        factor = {g: (grand * shares[g] / totals[g] if g in shares else 0.0) for g in names}
-        final = base * np.array([factor[g] for g in group_of]) if n else np.zeros(0)
+        shares, final = _group_weighted(base, group_of, totals, active, group_weights)
         ballot_weights = [float(x) for x in final]
         overall = tally(method, options, ballots, weights=final, **params)
     else:
         overall = tally(method, options, ballots, weights=base_w, **params)
-
     by_group: dict[str, TallyResult] = {}
-    for g in names:
-        idx = members[g]
-        if isinstance(ballots, np.ndarray):
-            subset: Any = ballots[idx]
-        else:
-            subset = [ballots[i] for i in idx]
-        sub_w = None if base_w is None else base_w[idx]
-        by_group[g] = tally(method, options, subset, weights=sub_w, **params)
-
+    for g, idx in members.items():
+        part, part_w = _subset(ballots, base_w, idx)
+        by_group[g] = tally(method, options, part, weights=part_w, **params)
     carried: bool | None = overall.carried
     if rule == "concurrent":
         passed = [g for g in active if by_group[g].carried]
-        if min_groups is None:
-            carried = bool(active) and len(passed) == len(active)
-        else:
-            if isinstance(min_groups, bool) or not isinstance(min_groups, int) or min_groups < 1:
-                raise ValueError(f"min_groups must be a positive integer, got {min_groups!r}")
-            carried = len(passed) >= min_groups
+        carried = _concurrently_carried(len(passed), len(active), min_groups)
         details["min_groups"] = min_groups
         details["groups_carried"] = passed
     for g in names:
-        entry: dict[str, Any] = {
-            "ballots": len(members[g]),
-            "votes": _plain(totals[g]),
-            "has_ballots": g in active,
-        }
-        if rule == "weighted":
-            entry["share"] = shares.get(g, 0.0)
-        if by_group[g].carried is not None:
-            entry["carried"] = by_group[g].carried
-        details["groups"][g] = entry
+        share = shares.get(g, 0.0) if rule == "weighted" else None
+        details["groups"][g] = _group_entry(
+            len(members[g]), totals[g], g in active, share, by_group[g].carried
+        )
     details["carried"] = carried
     return GroupTallyResult(
         rule=rule,
@@ -424,6 +385,89 @@ def group_tally(
         weights=ballot_weights,
         details=details,
     )
+
+
+def _check_group_rule(
+    method: str,
+    rule: str,
+    group_weights: Mapping[str, float] | None,
+    min_groups: int | None,
+) -> None:
+    if rule not in GROUP_RULES:
+        raise ValueError(f"unknown group rule {rule!r}; expected one of {', '.join(GROUP_RULES)}")
+    if group_weights is not None and rule != "weighted":
+        raise ValueError("group_weights only applies to the 'weighted' rule")
+    if min_groups is not None and rule != "concurrent":
+        raise ValueError("min_groups only applies to the 'concurrent' rule")
+    if rule == "concurrent" and method != "yes_no":
+        raise ValueError("the 'concurrent' rule needs the yes_no method")
+
+
+def _group_labels(groups: Iterable[str], n: int) -> list[str]:
+    """Return the ballots' group labels, checked: one non-empty string per ballot."""
+    rv = list(groups)
+    if len(rv) != n:
+        raise ValueError(f"got {len(rv)} group labels for {n} ballots")
+    for i, g in enumerate(rv):
+        if not isinstance(g, str) or not g:
+            raise ValueError(f"ballot {i}: group label must be a non-empty string, got {g!r}")
+    return rv
+
+
+def _members(
+    group_of: list[str], base: np.ndarray
+) -> tuple[dict[str, list[int]], dict[str, float]]:
+    """Return each group's ballot indices and total weight, groups in sorted order."""
+    found: dict[str, list[int]] = {}
+    for i, g in enumerate(group_of):
+        found.setdefault(g, []).append(i)
+    members = {g: found[g] for g in sorted(found)}
+    return members, {g: float(base[idx].sum()) for g, idx in members.items()}
+
+
+def _group_weighted(
+    base: np.ndarray,
+    group_of: list[str],
+    totals: Mapping[str, float],
+    active: list[str],
+    group_weights: Mapping[str, float] | None,
+) -> tuple[dict[str, float], np.ndarray]:
+    """Return the groups' shares and ballot weights that give each group exactly its share."""
+    if group_weights is None:
+        raise ValueError("the 'weighted' rule needs group_weights")
+    shares = _normalised_shares(group_weights, active)
+    grand = sum(totals[g] for g in active)
+    factor = {g: (grand * shares[g] / totals[g] if g in shares else 0.0) for g in totals}
+    rv = base * np.array([factor[g] for g in group_of]) if group_of else np.zeros(0)
+    return shares, rv
+
+
+def _subset(
+    ballots: list[Any] | np.ndarray, weights: np.ndarray | None, idx: list[int]
+) -> tuple[Any, np.ndarray | None]:
+    """Return the ballots `idx` of one group and their weights."""
+    part = ballots[idx] if isinstance(ballots, np.ndarray) else [ballots[i] for i in idx]
+    return part, None if weights is None else weights[idx]
+
+
+def _concurrently_carried(passed: int, active: int, min_groups: int | None) -> bool:
+    """Yes carries in every group with ballots, or in at least `min_groups` of them."""
+    if min_groups is None:
+        return bool(active) and passed == active
+    if isinstance(min_groups, bool) or not isinstance(min_groups, int) or min_groups < 1:
+        raise ValueError(f"min_groups must be a positive integer, got {min_groups!r}")
+    return passed >= min_groups
+
+
+def _group_entry(
+    ballots: int, votes: float, has_ballots: bool, share: float | None, carried: bool | None
+) -> dict[str, Any]:
+    rv: dict[str, Any] = {"ballots": ballots, "votes": _plain(votes), "has_ballots": has_ballots}
+    if share is not None:
+        rv["share"] = share
+    if carried is not None:
+        rv["carried"] = carried
+    return rv
 
 
 # --------------------------------------------------------------------------- validation
@@ -1162,8 +1206,108 @@ def _no_votes(method: str, labels: list[str], details: dict[str, Any]) -> TallyR
     )
 
 
+class _IrvCount:
+    """One instant-runoff count, round by round; unresolved ties are asked of `chooser`."""
+
+    def __init__(
+        self,
+        labels: list[str],
+        order: np.ndarray,
+        weight: np.ndarray,
+        integral: bool,
+        chooser: _Chooser,
+    ) -> None:
+        self.labels, self.order, self.weight = labels, order, weight
+        self.integral, self.chooser = integral, chooser
+        self.m = m = len(labels)
+        self.holder = _first_holders(order)
+        self.pos = np.zeros(order.shape[0], dtype=np.int64)
+        live = self.holder >= 0
+        self.votes = np.bincount(self.holder[live], weights=weight[live], minlength=m).astype(
+            np.float64
+        )
+        self.cont = np.ones(m, dtype=bool)
+        self.history: list[np.ndarray] = [self.votes.copy()]
+        self.rounds: list[dict[str, Any]] = []
+        self.out: list[list[int]] = []
+        self.exhausted = 0.0
+
+    def num(self, x: float) -> int | float:
+        """Show a vote total as an int when the weights are whole numbers."""
+        return _plain(x, self.integral)
+
+    def run(self) -> _Run:
+        """Eliminate the weakest until one option has more than half the continuing votes."""
+        while True:
+            alive = np.flatnonzero(self.cont)
+            total = float(self.votes[alive].sum())
+            entry = self._open_round(alive, total)
+            if len(alive) == 1 or float(self.votes[alive].max()) * 2 > total:
+                return self._won(entry, alive)
+            gone = self._eliminated(entry, alive)
+            self._transfer(entry, gone)
+
+    def _open_round(self, alive: np.ndarray, total: float) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "round": len(self.rounds) + 1,
+            "counts": {self.labels[c]: self.num(self.votes[c]) for c in alive},
+            "continuing_votes": self.num(total),
+            "exhausted": self.num(self.exhausted),
+            "elected": [],
+            "eliminated": [],
+        }
+        self.rounds.append(entry)
+        return entry
+
+    def _won(self, entry: dict[str, Any], alive: np.ndarray) -> _Run:
+        winner = int(alive[np.argmax(self.votes[alive])])
+        entry["elected"] = [self.labels[winner]]
+        others = [int(c) for c in alive if c != winner]
+        ranking = [[winner], *_tiers(self.votes, others), *reversed(self.out)]
+        return _Run([winner], ranking, self.rounds, self.chooser.decisions)
+
+    def _eliminated(self, entry: dict[str, Any], alive: np.ndarray) -> list[int]:
+        """Return who goes this round: the lowest, or the tie's outcome (noted in `entry`)."""
+        low = float(self.votes[alive].min())
+        tied = [int(c) for c in alive if self.votes[c] == low]
+        if len(tied) == 1:
+            return tied
+        narrowed, used = _break_tie(tied, self.history, lowest=True)
+        tie: dict[str, Any] = {"candidates": _names(self.labels, tied)}
+        if len(narrowed) == 1:
+            tie.update(resolved_by="earlier_round", round=used)
+            gone = narrowed
+        else:
+            rest = [c for c in alive if c not in narrowed]
+            if rest and low * len(narrowed) < float(self.votes[rest].min()):
+                tie["resolved_by"] = "eliminated_together"
+                gone = narrowed
+            else:
+                tie["resolved_by"] = "unresolved"
+                gone = [self.chooser.choose(len(self.rounds), "elimination", narrowed)]
+        entry["tie"] = tie
+        return gone
+
+    def _transfer(self, entry: dict[str, Any], gone: list[int]) -> None:
+        """Move the papers of the eliminated to their next continuing preference."""
+        m, labels = self.m, self.labels
+        self.cont[gone] = False
+        self.out.append(sorted(gone))
+        idx = _papers_of(self.holder, gone, m)
+        _advance(self.order, self.pos, self.holder, idx, self.cont)
+        moved = self.holder[idx] >= 0
+        gained = np.bincount(self.holder[idx[moved]], weights=self.weight[idx[moved]], minlength=m)
+        lost = float(self.weight[idx[~moved]].sum())
+        self.exhausted += lost
+        entry["eliminated"] = _names(labels, sorted(gone))
+        entry["transfers"] = {labels[c]: self.num(gained[c]) for c in np.flatnonzero(self.cont)}
+        entry["transfers_exhausted"] = self.num(lost)
+        self.votes = self.votes + gained
+        self.votes[gone] = 0.0
+        self.history.append(self.votes.copy())
+
+
 def _tally_irv(labels: list[str], data: _Ranked, w: np.ndarray | None) -> TallyResult:
-    m = len(labels)
     order = data.order
     weight = np.ones(order.shape[0]) if w is None else w
     integral = _is_integral(w)
@@ -1173,73 +1317,9 @@ def _tally_irv(labels: list[str], data: _Ranked, w: np.ndarray | None) -> TallyR
     if votes <= 0:
         details["rounds"] = []
         return _no_votes("irv", labels, details)
-
-    def num(x: float) -> int | float:
-        return _plain(x, integral)
-
-    def count(chooser: _Chooser) -> _Run:
-        holder = _first_holders(order)
-        pos = np.zeros(order.shape[0], dtype=np.int64)
-        live = holder >= 0
-        tally_ = np.bincount(holder[live], weights=weight[live], minlength=m).astype(np.float64)
-        cont = np.ones(m, dtype=bool)
-        history: list[np.ndarray] = [tally_.copy()]
-        rounds: list[dict[str, Any]] = []
-        out: list[list[int]] = []
-        exhausted = 0.0
-        while True:
-            alive = np.flatnonzero(cont)
-            total = float(tally_[alive].sum())
-            entry: dict[str, Any] = {
-                "round": len(rounds) + 1,
-                "counts": {labels[c]: num(tally_[c]) for c in alive},
-                "continuing_votes": num(total),
-                "exhausted": num(exhausted),
-                "elected": [],
-                "eliminated": [],
-            }
-            rounds.append(entry)
-            best = float(tally_[alive].max())
-            if len(alive) == 1 or best * 2 > total:
-                winner = int(alive[np.argmax(tally_[alive])])
-                entry["elected"] = [labels[winner]]
-                others = [int(c) for c in alive if c != winner]
-                ranking = [[winner], *_tiers(tally_, others), *reversed(out)]
-                return _Run([winner], ranking, rounds, chooser.decisions)
-            low = float(tally_[alive].min())
-            tied = [int(c) for c in alive if tally_[c] == low]
-            gone = tied
-            if len(tied) > 1:
-                narrowed, used = _break_tie(tied, history, lowest=True)
-                tie: dict[str, Any] = {"candidates": _names(labels, tied)}
-                if len(narrowed) == 1:
-                    tie.update(resolved_by="earlier_round", round=used)
-                    gone = narrowed
-                else:
-                    rest = [c for c in alive if c not in narrowed]
-                    if rest and low * len(narrowed) < float(tally_[rest].min()):
-                        tie["resolved_by"] = "eliminated_together"
-                        gone = narrowed
-                    else:
-                        tie["resolved_by"] = "unresolved"
-                        gone = [chooser.choose(len(rounds), "elimination", narrowed)]
-                entry["tie"] = tie
-            cont[gone] = False
-            out.append(sorted(gone))
-            idx = _papers_of(holder, gone, m)
-            _advance(order, pos, holder, idx, cont)
-            moved = holder[idx] >= 0
-            gained = np.bincount(holder[idx[moved]], weights=weight[idx[moved]], minlength=m)
-            lost = float(weight[idx[~moved]].sum())
-            exhausted += lost
-            entry["eliminated"] = _names(labels, sorted(gone))
-            entry["transfers"] = {labels[c]: num(gained[c]) for c in np.flatnonzero(cont)}
-            entry["transfers_exhausted"] = num(lost)
-            tally_ = tally_ + gained
-            tally_[gone] = 0.0
-            history.append(tally_.copy())
-
-    runs, complete = _explore(count)
+    runs, complete = _explore(
+        lambda chooser: _IrvCount(labels, order, weight, integral, chooser).run()
+    )
     details["rounds"] = runs[0].stages
     details["majority_rule"] = "more than half of the continuing votes"
     return _settle("irv", labels, runs, complete, details)
@@ -1273,6 +1353,223 @@ def _sum_units(values: np.ndarray) -> int:
     return int(values.sum(dtype=np.int64))
 
 
+@dataclass(frozen=True)
+class _StvBallots:
+    """What every STV count of one poll starts from (the same in every tie branch)."""
+
+    labels: list[str]
+    order: np.ndarray
+    mult: np.ndarray  # papers per ballot
+    value0: np.ndarray  # value per paper, in units
+    first: np.ndarray  # first holders
+    paper: np.ndarray  # mult * value0
+    seats: int
+    quota: int
+
+
+class _StvCount:
+    """One Scottish STV count, stage by stage; unresolved ties are asked of `chooser`."""
+
+    def __init__(self, ballots: _StvBallots, chooser: _Chooser) -> None:
+        self.b, self.chooser = ballots, chooser
+        self.labels = ballots.labels
+        self.m = m = len(ballots.labels)
+        self.holder = ballots.first.copy()
+        self.pos = np.zeros(ballots.order.shape[0], dtype=np.int64)
+        self.value = ballots.value0.copy()
+        live = self.holder >= 0
+        votes = np.bincount(self.holder[live], weights=ballots.paper[live], minlength=m)
+        self.votes = np.rint(votes).astype(np.int64)
+        self.state = np.zeros(m, dtype=np.int8)  # 0 continuing, 1 elected, 2 excluded
+        self.elected: list[int] = []
+        self.excluded: list[list[int]] = []
+        self.pending: list[int] = []  # elected with a surplus still to transfer
+        self.history: list[np.ndarray] = []  # votes at the end of each stage
+        self.stages: list[dict[str, Any]] = []
+        self.totals = {"non_transferable": 0, "rounding": 0}
+
+    def run(self) -> _Run:
+        """Transfer surpluses, else exclude the lowest, until every seat is filled."""
+        seats = self.b.seats
+        first_entry: dict[str, Any] = {"action": "first_preferences"}
+        self._elect(first_entry)
+        self._record(first_entry)
+        while len(self.elected) < seats:
+            alive = [int(c) for c in np.flatnonzero(self.state == 0)]
+            if len(alive) <= seats - len(self.elected):
+                self._fill_last_vacancies(alive)
+                break
+            if self.pending:
+                self._transfer_surplus()
+                continue
+            pooled = self._exclude_lowest(alive)
+            if pooled is not None:
+                return pooled
+        losers = [int(c) for c in np.flatnonzero(self.state == 0)]
+        ranking = [[c] for c in self.elected] + _tiers(self.votes, losers)
+        ranking += [list(t) for t in reversed(self.excluded)]
+        return _Run(list(self.elected), ranking, self.stages, self.chooser.decisions)
+
+    def _record(self, entry: dict[str, Any]) -> None:
+        entry["round"] = len(self.stages) + 1
+        entry["votes"] = {self.labels[c]: _units(self.votes[c]) for c in range(self.m)}
+        entry["non_transferable_total"] = _units(self.totals["non_transferable"])
+        entry["rounding_total"] = _units(self.totals["rounding"])
+        self.stages.append(entry)
+        self.history.append(self.votes.copy())
+
+    def _elect(self, entry: dict[str, Any]) -> None:
+        quota = self.b.quota
+        new = [c for c in np.flatnonzero(self.state == 0) if self.votes[c] >= quota]
+        new = _order_by_votes([int(c) for c in new], self.votes, self.history)
+        for c in new:
+            if len(self.elected) < self.b.seats:
+                self.state[c] = 1
+                self.elected.append(c)
+                if self.votes[c] > quota:
+                    self.pending.append(c)
+        entry["elected"] = _names(self.labels, [c for c in new if self.state[c] == 1])
+
+    def _move_papers(self, idx: np.ndarray, source: list[int]) -> dict[str, Any]:
+        """Move papers `idx` on from `source`; return the stage's transfers and what moved."""
+        b, state = self.b, self.state
+        _advance(b.order, self.pos, self.holder, idx, state == 0)
+        to = self.holder[idx]
+        ok = to >= 0
+        amount = b.mult[idx] * self.value[idx]
+        gained = np.bincount(to[ok], weights=amount[ok], minlength=self.m)
+        gained = np.rint(gained).astype(np.int64)
+        lost = _sum_units(amount[~ok])
+        self.votes[:] += gained
+        self.votes[source] = 0
+        self.totals["non_transferable"] += lost
+        return {
+            "transfers": {self.labels[c]: _units(gained[c]) for c in np.flatnonzero(state == 0)},
+            "non_transferable": _units(lost),
+            "_moved": _sum_units(amount[ok]) + lost,
+        }
+
+    def _fill_last_vacancies(self, alive: list[int]) -> None:
+        fill = _order_by_votes(alive, self.votes, self.history)
+        for c in fill:
+            self.state[c] = 1
+            self.elected.append(c)
+        self.stages.append(
+            {
+                "round": len(self.stages),
+                "action": "last_vacancies_filled",
+                "elected": _names(self.labels, fill),
+            }
+        )
+
+    def _transfer_surplus(self) -> None:
+        """Transfer the largest pending surplus at its transfer factor."""
+        entry: dict[str, Any] = {"action": "surplus"}
+        e = self._surplus_first(entry)
+        self.pending.remove(e)
+        quota = self.b.quota
+        total = int(self.votes[e])
+        surplus = total - quota
+        idx = np.flatnonzero(self.holder == e)
+        self.value[idx] = _scaled(self.value[idx], surplus, total)
+        entry.update(
+            candidate=self.labels[e],
+            surplus=_units(surplus),
+            transfer_factor=surplus / total,
+        )
+        entry.update(self._move_papers(idx, [e]))
+        moved = entry.pop("_moved")
+        self.votes[e] = quota
+        self.totals["rounding"] += surplus - moved
+        entry["rounding"] = _units(surplus - moved)
+        self._elect(entry)
+        self._record(entry)
+
+    def _surplus_first(self, entry: dict[str, Any]) -> int:
+        """Return whose surplus goes first: the largest, or the tie's outcome (noted)."""
+        big = max(self.votes[c] for c in self.pending)
+        cands = [c for c in self.pending if self.votes[c] == big]
+        if len(cands) > 1:
+            narrowed, used = _break_tie(cands, self.history, lowest=False)
+            tie: dict[str, Any] = {"candidates": _names(self.labels, cands)}
+            if len(narrowed) == 1:
+                tie.update(resolved_by="earlier_round", round=used)
+                cands = narrowed
+            else:
+                tie["resolved_by"] = "unresolved"
+                cands = [self.chooser.choose(len(self.stages) + 1, "surplus_order", narrowed)]
+            entry["tie"] = tie
+        return cands[0]
+
+    def _exclude_lowest(self, alive: list[int]) -> _Run | None:
+        """Exclude the lowest and transfer their papers; a run when zero-vote ties remain."""
+        low = int(min(self.votes[c] for c in alive))
+        tied = [c for c in alive if self.votes[c] == low]
+        entry: dict[str, Any] = {"action": "exclusion"}
+        gone = tied
+        if len(tied) > 1:
+            outcome = self._exclusion_tie(entry, alive, tied, low)
+            if isinstance(outcome, _Run):
+                return outcome
+            gone = outcome
+        self.state[gone] = 2
+        self.excluded.append(sorted(gone))
+        entry["candidates"] = _names(self.labels, sorted(gone))
+        idx = _papers_of(self.holder, gone, self.m)
+        entry.update(self._move_papers(idx, gone))
+        entry.pop("_moved")
+        self._elect(entry)
+        self._record(entry)
+        return None
+
+    def _exclusion_tie(
+        self, entry: dict[str, Any], alive: list[int], tied: list[int], low: int
+    ) -> list[int] | _Run:
+        """Resolve a tie for exclusion: who goes (noted in `entry`), or the undecided run."""
+        narrowed, used = _break_tie(tied, self.history, lowest=True)
+        tie: dict[str, Any] = {"candidates": _names(self.labels, tied)}
+        vacancies = self.b.seats - len(self.elected)
+        if len(narrowed) == 1:
+            tie.update(resolved_by="earlier_round", round=used)
+            gone = narrowed
+        elif low == 0 and len(alive) - len(narrowed) >= vacancies:
+            tie["resolved_by"] = "excluded_together"
+            gone = narrowed
+        elif low == 0:
+            return self._tie_for_last_vacancies(alive, narrowed, vacancies)
+        else:
+            tie["resolved_by"] = "unresolved"
+            gone = [self.chooser.choose(len(self.stages) + 1, "exclusion", narrowed)]
+        entry["tie"] = tie
+        return gone
+
+    def _tie_for_last_vacancies(
+        self, alive: list[int], narrowed: list[int], vacancies: int
+    ) -> _Run:
+        """Zero-vote candidates share the last vacancies: no count can part them."""
+        sure = _order_by_votes([c for c in alive if c not in narrowed], self.votes, self.history)
+        self.stages.append(
+            {
+                "round": len(self.stages),
+                "action": "tie_for_last_vacancies",
+                "candidates": _names(self.labels, narrowed),
+                "seats": vacancies - len(sure),
+                "elected": _names(self.labels, sure),
+            }
+        )
+        won = self.elected + sure
+        ranking = [[c] for c in won] + [list(narrowed)]
+        ranking += [list(t) for t in reversed(self.excluded)]
+        return _Run(
+            won,
+            ranking,
+            self.stages,
+            self.chooser.decisions,
+            pool=list(narrowed),
+            pool_seats=vacancies - len(sure),
+        )
+
+
 def _tally_stv(
     labels: list[str], data: _Ranked, w: np.ndarray | None, seats: int = 1
 ) -> TallyResult:
@@ -1301,167 +1598,8 @@ def _tally_stv(
     if valid == 0:
         details["rounds"] = []
         return _no_votes("stv", labels, details)
-
-    def votes_of(arr: np.ndarray) -> dict[str, int | float]:
-        return {labels[c]: _units(arr[c]) for c in range(m)}
-
-    def count(chooser: _Chooser) -> _Run:
-        holder = first.copy()
-        pos = np.zeros(n, dtype=np.int64)
-        value = value0.copy()
-        live = holder >= 0
-        tally_ = np.bincount(holder[live], weights=paper[live], minlength=m)
-        tally_ = np.rint(tally_).astype(np.int64)
-        state = np.zeros(m, dtype=np.int8)  # 0 continuing, 1 elected, 2 excluded
-        elected: list[int] = []
-        excluded: list[list[int]] = []
-        pending: list[int] = []  # elected with a surplus still to transfer
-        history: list[np.ndarray] = []  # votes at the end of each stage
-        stages: list[dict[str, Any]] = []
-        totals = {"non_transferable": 0, "rounding": 0}
-
-        def record(entry: dict[str, Any]) -> None:
-            entry["round"] = len(stages) + 1
-            entry["votes"] = votes_of(tally_)
-            entry["non_transferable_total"] = _units(totals["non_transferable"])
-            entry["rounding_total"] = _units(totals["rounding"])
-            stages.append(entry)
-            history.append(tally_.copy())
-
-        def elect(entry: dict[str, Any]) -> None:
-            new = [c for c in np.flatnonzero(state == 0) if tally_[c] >= quota]
-            new = _order_by_votes([int(c) for c in new], tally_, history)
-            for c in new:
-                if len(elected) < seats:
-                    state[c] = 1
-                    elected.append(c)
-                    if tally_[c] > quota:
-                        pending.append(c)
-            entry["elected"] = _names(labels, [c for c in new if state[c] == 1])
-
-        def moved_papers(idx: np.ndarray, source: list[int]) -> dict[str, Any]:
-            _advance(order, pos, holder, idx, state == 0)
-            to = holder[idx]
-            ok = to >= 0
-            amount = mult[idx] * value[idx]
-            gained = np.bincount(to[ok], weights=amount[ok], minlength=m)
-            gained = np.rint(gained).astype(np.int64)
-            lost = _sum_units(amount[~ok])
-            tally_[:] += gained
-            tally_[source] = 0
-            totals["non_transferable"] += lost
-            return {
-                "transfers": {labels[c]: _units(gained[c]) for c in np.flatnonzero(state == 0)},
-                "non_transferable": _units(lost),
-                "_moved": _sum_units(amount[ok]) + lost,
-            }
-
-        first_entry: dict[str, Any] = {"action": "first_preferences"}
-        elect(first_entry)
-        record(first_entry)
-        while len(elected) < seats:
-            alive = [int(c) for c in np.flatnonzero(state == 0)]
-            if len(alive) <= seats - len(elected):
-                fill = _order_by_votes(alive, tally_, history)
-                for c in fill:
-                    state[c] = 1
-                    elected.append(c)
-                stages.append(
-                    {
-                        "round": len(stages),
-                        "action": "last_vacancies_filled",
-                        "elected": _names(labels, fill),
-                    }
-                )
-                break
-            if pending:
-                entry = {"action": "surplus"}
-                big = max(tally_[c] for c in pending)
-                cands = [c for c in pending if tally_[c] == big]
-                if len(cands) > 1:
-                    narrowed, used = _break_tie(cands, history, lowest=False)
-                    tie: dict[str, Any] = {"candidates": _names(labels, cands)}
-                    if len(narrowed) == 1:
-                        tie.update(resolved_by="earlier_round", round=used)
-                        cands = narrowed
-                    else:
-                        tie["resolved_by"] = "unresolved"
-                        cands = [chooser.choose(len(stages) + 1, "surplus_order", narrowed)]
-                    entry["tie"] = tie
-                e = cands[0]
-                pending.remove(e)
-                total = int(tally_[e])
-                surplus = total - quota
-                idx = np.flatnonzero(holder == e)
-                value[idx] = _scaled(value[idx], surplus, total)
-                entry.update(
-                    candidate=labels[e],
-                    surplus=_units(surplus),
-                    transfer_factor=surplus / total,
-                )
-                entry.update(moved_papers(idx, [e]))
-                moved = entry.pop("_moved")
-                tally_[e] = quota
-                totals["rounding"] += surplus - moved
-                entry["rounding"] = _units(surplus - moved)
-                elect(entry)
-                record(entry)
-                continue
-            low = int(min(tally_[c] for c in alive))
-            tied = [c for c in alive if tally_[c] == low]
-            entry = {"action": "exclusion"}
-            gone = tied
-            if len(tied) > 1:
-                narrowed, used = _break_tie(tied, history, lowest=True)
-                tie = {"candidates": _names(labels, tied)}
-                vacancies = seats - len(elected)
-                if len(narrowed) == 1:
-                    tie.update(resolved_by="earlier_round", round=used)
-                    gone = narrowed
-                elif low == 0 and len(alive) - len(narrowed) >= vacancies:
-                    tie["resolved_by"] = "excluded_together"
-                    gone = narrowed
-                elif low == 0:
-                    # Zero-vote candidates share the last vacancies: no count can part them.
-                    sure = _order_by_votes([c for c in alive if c not in narrowed], tally_, history)
-                    stages.append(
-                        {
-                            "round": len(stages),
-                            "action": "tie_for_last_vacancies",
-                            "candidates": _names(labels, narrowed),
-                            "seats": vacancies - len(sure),
-                            "elected": _names(labels, sure),
-                        }
-                    )
-                    won = elected + sure
-                    ranking = [[c] for c in won] + [list(narrowed)]
-                    ranking += [list(t) for t in reversed(excluded)]
-                    return _Run(
-                        won,
-                        ranking,
-                        stages,
-                        chooser.decisions,
-                        pool=list(narrowed),
-                        pool_seats=vacancies - len(sure),
-                    )
-                else:
-                    tie["resolved_by"] = "unresolved"
-                    gone = [chooser.choose(len(stages) + 1, "exclusion", narrowed)]
-                entry["tie"] = tie
-            state[gone] = 2
-            excluded.append(sorted(gone))
-            entry["candidates"] = _names(labels, sorted(gone))
-            idx = _papers_of(holder, gone, m)
-            entry.update(moved_papers(idx, gone))
-            entry.pop("_moved")
-            elect(entry)
-            record(entry)
-        losers = [int(c) for c in np.flatnonzero(state == 0)]
-        ranking = [[c] for c in elected] + _tiers(tally_, losers)
-        ranking += [list(t) for t in reversed(excluded)]
-        return _Run(list(elected), ranking, stages, chooser.decisions)
-
-    runs, complete = _explore(count)
+    ballots = _StvBallots(labels, order, mult, value0, first, paper, seats, quota)
+    runs, complete = _explore(lambda chooser: _StvCount(ballots, chooser).run())
     details["rounds"] = runs[0].stages
     details["elected"] = _names(labels, runs[0].winners)
     return _settle("stv", labels, runs, complete, details)

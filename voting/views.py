@@ -1,19 +1,21 @@
 """Poll pages: open and edit a poll, vote, see the receipt, results, exports and the bulletin.
 
 Every view: load (`db.get_or_404`) → `require` (404 when the poll is not visible, 403 when
-seen but not allowed) → one service call → one commit → redirect or render. A poll whose
-opening or closing time has passed is opened or closed on its first access (`_load`).
+seen but not allowed) → one use case through `coord.web.run` (one commit) → redirect or
+render. A GET never writes: a poll whose opening or closing time has passed shows its
+effective state (`Poll.state`) until the tick (`flask coord tick`) opens, or closes and
+counts, it; a ballot settles the opening it needs in its own transaction.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     Response,
@@ -37,12 +39,11 @@ from coord.errors import DomainError
 from coord.i18n import AUDIT_LABELS, KIND_LABELS
 from coord.models import Community
 from coord.permissions import require
-from coord.web import form_error, form_status
+from coord.web import form_status, run
 from proposals.models import Proposal
 from proposals.viewer import Viewer
 from stakeholders import acting
 from stakeholders.acting import Actor
-from stakeholders.models import Kind, Stakeholder
 from voting import permissions as perm
 from voting import results, services
 from voting.forms import (
@@ -51,6 +52,7 @@ from voting.forms import (
     RULE_LABELS,
     THRESHOLD_LABELS,
     UNIT_LABELS,
+    BallotForm,
     CloseForm,
     ExtendForm,
     PollForm,
@@ -76,14 +78,6 @@ STATUS_LABELS = {
     "open": _l("Open"),
     "closed": _l("Closed"),
     "cancelled": _l("Cancelled"),
-}
-DECISION_LABELS = {
-    "carried": _l("Carried"),
-    "not_carried": _l("Not carried"),
-    "winners": _l("Decided"),
-    "tied": _l("Tied: no single winner"),
-    "quorum_not_met": _l("Quorum not met: the result is not binding"),
-    "no_ballots": _l("No ballots were cast"),
 }
 YES_NO_LABELS = {"yes": _l("Yes"), "no": _l("No"), "abstain": _l("Abstain")}
 RECEIPT_KEY = "voting_receipt"
@@ -122,13 +116,9 @@ def _actor() -> Actor:
 
 
 def _load(poll_id: int) -> Poll:
-    """Load a visible poll (404 otherwise), opening or closing it when its time has come."""
+    """Load a visible poll (404 otherwise), as stored: pages show its effective state."""
     poll = db.get_or_404(Poll, poll_id)
     require(perm.can_view(current_user, poll), 404)
-    if services.is_due(poll):
-        db.session.commit()  # end the read so that the lock is the transaction's first step
-        services.settle(poll)
-        db.session.commit()
     return poll
 
 
@@ -143,35 +133,31 @@ def _viewer_actor() -> Actor | None:
     return acting.current_actor() if current_user.is_authenticated else None
 
 
-def _voter_id(poll: Poll, actor: Actor | None) -> int | None:
-    if actor is None:
-        return None
-    if poll.settings.get("unit") == "person":
-        own = acting.own_identity(actor.user)
-        return own.id if own else None
-    return actor.stakeholder.id
+def _load_to_run(poll_id: int) -> tuple[Poll, Actor]:
+    """Load a poll and the acting identity that runs it (403 for anyone else)."""
+    poll = _load(poll_id)
+    actor = _actor()
+    require(perm.can_manage(current_user, actor.stakeholder.id, poll))
+    return poll, actor
+
+
+def _detail_url(poll: Poll) -> str:
+    return url_for(".detail", poll_id=poll.id)
+
+
+def _back_to_poll(poll: Poll, message: str) -> Response:
+    flash(message, "error")
+    return redirect(_detail_url(poll))
 
 
 # --------------------------------------------------------------------------- opening
 
 
 def _invite_choices(community: Community) -> list[SelectChoice]:
-    rows = db.session.scalars(
-        sa.select(Stakeholder)
-        .where(
-            Stakeholder.deleted_at.is_(None),
-            sa.or_(
-                Stakeholder.community_id == community.id,
-                sa.and_(
-                    Stakeholder.community_id.is_(None),
-                    Stakeholder.street_id == community.street_id,
-                    Stakeholder.kind != Kind.RESIDENT,
-                ),
-            ),
-        )
-        .order_by(Stakeholder.kind, Stakeholder.name)
-    )
-    return [SelectChoice(s.id, f"{s.name} ({KIND_LABELS[s.kind.value]})") for s in rows]
+    return [
+        SelectChoice(s.id, f"{s.name} ({KIND_LABELS[s.kind.value]})")
+        for s in services.invitable(community)
+    ]
 
 
 def _form_data(form: PollForm) -> dict[str, Any]:
@@ -203,14 +189,6 @@ def _form_data(form: PollForm) -> dict[str, Any]:
         "opens_at": _utc(form.opens_at.data),
         "closes_at": _utc(form.closes_at.data),
     }
-
-
-_FIELD_OF = {"shares": "share_resident", "kind_quorum": "quorum_resident", "choice": None}
-
-
-def _show_error(form: PollForm, exc: DomainError) -> None:
-    exc.field = _FIELD_OF.get(exc.field or "", exc.field)
-    form_error(form, exc)
 
 
 def _fill(form: PollForm, poll: Poll) -> None:
@@ -249,16 +227,14 @@ def _render_form(form: PollForm, community: Community, **context):
 
 
 def _open(form: PollForm, actor: Actor, target: dict[str, Any]):
-    if form.validate_on_submit():
-        try:
-            poll = services.open_poll(actor, _form_data(form) | target)
-        except DomainError as exc:
-            _show_error(form, exc)
-        else:
-            db.session.commit()
-            flash(_("The poll was opened."), "success")
-            return redirect(url_for(".detail", poll_id=poll.id))
-    return None
+    if not form.validate_on_submit():
+        return None
+    return run(
+        lambda: services.open_poll(actor, _form_data(form) | target),
+        _("The poll was opened."),
+        _detail_url,
+        form=form,
+    )
 
 
 @bp.route("/proposals/<int:proposal_id>/poll/new", methods=["GET", "POST"])
@@ -296,12 +272,10 @@ def create(community_id: int):
 @bp.route("/polls/<int:poll_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(poll_id: int):
-    poll = _load(poll_id)
-    actor = _actor()
-    require(perm.can_manage(current_user, actor.stakeholder.id, poll))
-    if poll.frozen_at is not None or poll.status not in services.ACTIVE:
+    poll, actor = _load_to_run(poll_id)
+    if poll.frozen_at is not None or poll.state not in services.ACTIVE:
         flash(_("Ballots have been cast: the rules are frozen; only the end can be extended."))
-        return redirect(url_for(".detail", poll_id=poll.id))
+        return redirect(_detail_url(poll))
     form = PollForm()
     form.submit.label.text = _("Save the poll")
     form.invited.choices = _invite_choices(poll.community)
@@ -309,14 +283,14 @@ def edit(poll_id: int):
         _fill(form, poll)
         form.acting_as.data = actor.stakeholder.id
     elif form.validate_on_submit():
-        try:
-            services.update_poll(actor, poll, _form_data(form))
-        except DomainError as exc:
-            _show_error(form, exc)
-        else:
-            db.session.commit()
-            flash(_("The poll was saved."), "success")
-            return redirect(url_for(".detail", poll_id=poll.id))
+        done = run(
+            lambda: services.update_poll(actor, poll, _form_data(form)),
+            _("The poll was saved."),
+            _detail_url(poll),
+            form=form,
+        )
+        if done:
+            return done
     return _render_form(form, poll.community, proposal=poll.proposal, poll=poll)
 
 
@@ -375,25 +349,26 @@ def _rules(poll: Poll) -> list[tuple[str, str]]:
     return rv
 
 
-def _render_detail(poll: Poll, *, error: str | None = None, submitted: Any = None, status=200):
+def _render_detail(poll: Poll, refused: BallotForm | None = None):
+    """Render the poll page; after a refused ballot, with its reason and the voter's input.
+
+    A bad ballot answers 400; a refusal by the poll's state (already voted, a secret ballot,
+    no ballot to change) is flashed and answers 409.
+    """
     actor = _viewer_actor()
-    voter_id = _voter_id(poll, actor)
+    voter_id = services.voter_id_for(actor, poll)
     voted = voter_id is not None and services.has_voted(poll, voter_id)
     mine = services.own_ballot(poll, voter_id) if voted and voter_id else None
-    eligible = False
-    if voter_id is not None and not voted and poll.status == PollStatus.OPEN:
-        from voting.models import Elector
-
-        eligible = (
-            db.session.scalar(
-                sa.select(Elector.id).where(
-                    Elector.poll_id == poll.id, Elector.stakeholder_id == voter_id
-                )
-            )
-            is not None
-        )
+    eligible = (
+        voter_id is not None
+        and not voted
+        and poll.state == PollStatus.OPEN
+        and services.in_electorate(poll, voter_id)
+    )
     can_manage = actor is not None and perm.can_manage(current_user, actor.stakeholder.id, poll)
-    values = _submitted_values(poll, submitted if submitted is not None else _ballot_values(mine))
+    errors = [*refused.choice.errors, *refused.reason.errors] if refused else []
+    status = (400 if errors else 409) if refused else 200
+    submitted = request.form if refused else _ballot_values(mine)
     return render_template(
         "voting/detail.html",
         poll=poll,
@@ -407,8 +382,8 @@ def _render_detail(poll: Poll, *, error: str | None = None, submitted: Any = Non
         results_visible=perm.results_visible(poll),
         extend_form=ExtendForm(formdata=None, prefix="extend"),
         close_form=CloseForm(formdata=None, prefix="close"),
-        error=error,
-        values=values,
+        error=errors[0] if errors else None,
+        values=_submitted_values(poll, submitted),
         option_label=lambda label: option_label(poll, label),
         now=datetime.now(UTC),
     ), status
@@ -506,41 +481,53 @@ def choice_from_form(poll: Poll, form) -> Any:
     return [label for _r, label in sorted(ranks)]
 
 
+def _receipt_url(poll: Poll) -> Callable[[services.Receipt], str]:
+    """Keep a cast ballot's receipt for the one page that shows it, and go there."""
+
+    def url(receipt: services.Receipt) -> str:
+        session[RECEIPT_KEY] = {
+            "poll": poll.id,
+            "receipt": receipt.receipt,
+            "nonce": receipt.nonce,
+            "content": receipt.content,
+        }
+        return url_for(".receipt", poll_id=poll.id)
+
+    return url
+
+
+def _submit_ballot(
+    poll_id: int,
+    use_case: Callable[[Actor, Poll, Any], services.Receipt],
+    success: str | None,
+    target: Callable[[Poll], str | Callable[[services.Receipt], str]],
+):
+    """Run a ballot use case on the submitted form; when refused, show the poll page again."""
+    poll = _load(poll_id)
+    actor = _actor()
+    form = BallotForm()
+    done = run(
+        lambda: use_case(actor, poll, choice_from_form(poll, request.form)),
+        success,
+        target(poll),
+        form=form,
+    )
+    return done or _render_detail(poll, form)
+
+
 @bp.post("/polls/<int:poll_id>/ballot")
 @login_required
 def cast(poll_id: int):
-    poll = _load(poll_id)
-    actor = _actor()
-    try:
-        receipt = services.cast_ballot(actor, poll, choice_from_form(poll, request.form))
-    except DomainError as exc:
-        db.session.rollback()
-        return _render_detail(poll, error=exc.message, submitted=request.form, status=exc.status)
-    db.session.commit()
-    session[RECEIPT_KEY] = {
-        "poll": poll.id,
-        "receipt": receipt.receipt,
-        "nonce": receipt.nonce,
-        "content": receipt.content,
-    }
-    return redirect(url_for(".receipt", poll_id=poll.id))
+    return _submit_ballot(poll_id, services.cast_ballot, None, _receipt_url)
 
 
 @bp.post("/polls/<int:poll_id>/ballot/change")
 @login_required
 def change(poll_id: int):
-    poll = _load(poll_id)
-    actor = _actor()
-    try:
-        services.change_ballot(
-            actor, poll, choice_from_form(poll, request.form), request.form.get("reason", "")
-        )
-    except DomainError as exc:
-        db.session.rollback()
-        return _render_detail(poll, error=exc.message, submitted=request.form, status=exc.status)
-    db.session.commit()
-    flash(_("Your ballot was changed."), "success")
-    return redirect(url_for(".detail", poll_id=poll.id))
+    def change_ballot(actor: Actor, poll: Poll, choice: Any) -> services.Receipt:
+        return services.change_ballot(actor, poll, choice, request.form.get("reason", ""))
+
+    return _submit_ballot(poll_id, change_ballot, _("Your ballot was changed."), _detail_url)
 
 
 @bp.get("/polls/<int:poll_id>/receipt")
@@ -550,7 +537,7 @@ def receipt(poll_id: int):
     data = session.pop(RECEIPT_KEY, None)
     if not data or data.get("poll") != poll.id:
         flash(_("A receipt is shown only once, right after voting."))
-        return redirect(url_for(".detail", poll_id=poll.id))
+        return redirect(_detail_url(poll))
     response = Response(render_template("voting/receipt.html", poll=poll, receipt=data))
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -559,62 +546,40 @@ def receipt(poll_id: int):
 @bp.post("/polls/<int:poll_id>/extend")
 @login_required
 def extend(poll_id: int):
-    poll = _load(poll_id)
-    actor = _actor()
-    require(perm.can_manage(current_user, actor.stakeholder.id, poll))
+    poll, actor = _load_to_run(poll_id)
     form = ExtendForm(prefix="extend")
     if not form.validate_on_submit():
-        flash(_("Give the new closing time and a reason."), "error")
-    else:
-        try:
-            services.extend_poll(actor, poll, _utc(form.closes_at.data), form.reason.data)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash(_("The poll was extended."), "success")
-    return redirect(url_for(".detail", poll_id=poll.id))
+        return _back_to_poll(poll, _("Give the new closing time and a reason."))
+    return run(
+        lambda: services.extend_poll(actor, poll, _utc(form.closes_at.data), form.reason.data),
+        _("The poll was extended."),
+        _detail_url(poll),
+    )
 
 
 @bp.post("/polls/<int:poll_id>/close")
 @login_required
 def close(poll_id: int):
-    poll = _load(poll_id)
-    actor = _actor()
-    require(perm.can_manage(current_user, actor.stakeholder.id, poll))
+    poll, actor = _load_to_run(poll_id)
     form = CloseForm(prefix="close")
     if not form.validate_on_submit():
-        flash(_("Give a reason for closing early."), "error")
-        return redirect(url_for(".detail", poll_id=poll.id))
-    try:
-        services.close_poll(poll, actor, form.reason.data)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return redirect(url_for(".detail", poll_id=poll.id))
-    db.session.commit()
-    flash(_("The poll was closed and counted."), "success")
-    return redirect(url_for(".results_page", poll_id=poll.id))
+        return _back_to_poll(poll, _("Give a reason for closing early."))
+    return run(
+        lambda: services.close_poll(poll, actor, form.reason.data),
+        _("The poll was closed and counted."),
+        url_for(".results_page", poll_id=poll.id),
+        back=_detail_url(poll),
+    )
 
 
 # --------------------------------------------------------------------------- results
 
 
-def shown_result(poll: Poll) -> dict[str, Any] | None:
-    """The result everyone may see now: stored at close, live for open polls that allow it."""
-    if not perm.results_visible(poll):
-        return None
-    if poll.status == PollStatus.CLOSED:
-        return results.public(poll, poll.result["tally"])
-    return results.public(poll, results.compute(poll))
-
-
 def _visible_result(poll_id: int) -> tuple[Poll, dict[str, Any]]:
     poll = _load(poll_id)
-    shown = shown_result(poll)
+    shown = results.shown_result(poll)
     if shown is None:
-        abort(403, _("The results are hidden until the poll closes."))
+        abort(403, results.hidden_reason(poll))
     return poll, shown
 
 
@@ -665,7 +630,7 @@ def results_page(poll_id: int):
         chart_title=chart_title,
         kinds=KINDS,
         min_group=MIN_GROUP_BALLOTS,
-        decision_labels=DECISION_LABELS,
+        decision_labels=results.DECISION_LABELS,
         threshold_labels=THRESHOLD_LABELS,
         base_labels=BASE_LABELS,
         option_label=lambda label: option_label(poll, label),
@@ -673,66 +638,12 @@ def results_page(poll_id: int):
     )
 
 
-def _export(poll: Poll, shown: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "poll": {
-            "id": poll.id,
-            "title": poll.title,
-            "method": poll.method,
-            "options": poll.options,
-            "secret": poll.is_secret,
-            "status": poll.status.value,
-            "closed_at": poll.closed_at.isoformat() if poll.closed_at else None,
-            "ballots_digest": poll.ballots_digest,
-        },
-        "result": shown,
-    }
-
-
 @bp.get("/polls/<int:poll_id>/results.json")
 def results_json(poll_id: int):
     poll, shown = _visible_result(poll_id)
-    response = jsonify(_export(poll, shown))
+    response = jsonify(results.export_json(poll, shown))
     response.headers["Content-Disposition"] = f"attachment; filename=poll-{poll.id}-results.json"
     return response
-
-
-_MEASURES = {
-    "yes_no": "counts",
-    "plurality": "counts",
-    "approval": "counts",
-    "score": "totals",
-    "borda": "points",
-}
-
-
-def csv_rows(poll: Poll, shown: dict[str, Any]) -> list[list[Any]]:
-    """The result as CSV rows: section, kind, option, measure, value."""
-    rows: list[list[Any]] = [["section", "kind", "option", "measure", "value"]]
-    groups = [("overall", "", shown["overall"])] + [
-        ("kind", k, v) for k, v in sorted(shown["by_kind"].items())
-    ]
-    for section, kind, entry in groups:
-        if entry.get("suppressed"):
-            rows.append([section, kind, "", "suppressed", f"fewer than {MIN_GROUP_BALLOTS}"])
-            continue
-        measure = _MEASURES.get(poll.method)
-        if measure:
-            for option, value in entry["details"][measure].items():
-                rows.append([section, kind, option, measure, value])
-        for place, tier in enumerate(entry["ranking"], 1):
-            for option in tier:
-                rows.append([section, kind, option, "place", place])
-        if entry.get("carried") is not None:
-            rows.append([section, kind, "", "carried", entry["carried"]])
-    turnout = shown["turnout"]
-    rows.append(["turnout", "", "", "electorate", turnout["electorate"]])
-    rows.append(["turnout", "", "", "voted", turnout["voted"]])
-    for kind, t in sorted(turnout["by_kind"].items()):
-        rows.append(["turnout", kind, "", "electorate", t["electorate"]])
-        rows.append(["turnout", kind, "", "voted", t["voted"]])
-    rows.append(["decision", "", "", shown["decision"], shown["passed"]])
-    return rows
 
 
 def _csv_safe(cell: Any) -> Any:
@@ -745,10 +656,8 @@ def results_csv(poll_id: int):
     poll, shown = _visible_result(poll_id)
     out = io.StringIO()
     writer = csv.writer(out)
-    for row in csv_rows(poll, shown):
-        writer.writerow(
-            ["'" + c if isinstance(c, str) and c and c[0] in "=+-@" else c for c in row]
-        )
+    for row in results.csv_rows(poll, shown):
+        writer.writerow([_csv_safe(c) for c in row])
     return Response(
         "\ufeff" + out.getvalue(),
         mimetype="text/csv",
@@ -756,35 +665,12 @@ def results_csv(poll_id: int):
     )
 
 
-def bulletin_lines(poll: Poll) -> list[dict[str, Any]]:
-    """Every ballot of a closed poll, sorted by receipt; small groups' kinds withheld."""
-    hidden = results.suppressed_kinds(poll, poll.result["tally"])
-    voters = {}
-    rows = results.load_ballots(poll)
-    if not poll.is_secret:
-        ids = {r.voter_id for r in rows if r.voter_id}
-        voters = {
-            s.id: s.name
-            for s in db.session.scalars(sa.select(Stakeholder).where(Stakeholder.id.in_(ids)))
-        }
-    return [
-        {
-            "receipt": r.receipt,
-            "kind": results.bulletin_kind(poll, r, hidden),
-            "choice": r.choice,
-            "voter": voters.get(r.voter_id) if r.voter_id else None,
-            "reason": r.reason or None,
-        }
-        for r in rows
-    ]
-
-
 @bp.get("/polls/<int:poll_id>/bulletin")
 def bulletin(poll_id: int):
     poll = _load(poll_id)
     if poll.status != PollStatus.CLOSED or poll.result is None:
         abort(403, _("The bulletin board is published when the poll closes."))
-    lines = bulletin_lines(poll)
+    lines = results.bulletin_lines(poll)
     q = (request.args.get("q") or "").strip().lower()[:64]
     found = [line for line in lines if q and line["receipt"].startswith(q)] if q else None
     return render_template(

@@ -522,6 +522,43 @@ def test_the_opener_closes_early_with_a_reason(make_poll, residents, committee):
         vote(late, poll, "yes")
 
 
+def test_once_the_time_has_run_out_the_opener_cannot_close_it_the_tick_does(
+    make_poll, residents, committee
+):
+    (voter,) = residents(1)
+    poll = make_poll()
+    vote(voter, poll, "yes")
+    poll.closes_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    with pytest.raises(Conflict, match="ended"):
+        services.close_poll(poll, actor(committee.admin_user, committee), "太晚了")
+    db.session.rollback()
+    assert poll.status == PollStatus.OPEN and poll.state == PollStatus.CLOSED
+    assert poll.is_counting
+    assert services.settle(poll)
+    db.session.commit()
+    assert poll.status == PollStatus.CLOSED and not poll.is_counting
+    assert poll.result["early"] is False
+
+
+def test_editing_or_extending_a_due_poll_opens_it_first(make_poll, residents, committee):
+    residents(2)
+    now = utcnow()
+    poll = make_poll(opens_at=now + timedelta(hours=1), closes_at=now + timedelta(days=1))
+    poll.opens_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    assert poll.state == PollStatus.OPEN and poll.status == PollStatus.SCHEDULED
+    services.extend_poll(
+        actor(committee.admin_user, committee), poll, now + timedelta(days=2), "多留一天"
+    )
+    db.session.commit()
+    assert poll.status == PollStatus.OPEN and poll.electorate_size == 2
+    actions = db.session.scalars(
+        sa.select(AuditEvent.action).where(AuditEvent.action.like("poll.%")).order_by(AuditEvent.id)
+    ).all()
+    assert actions == ["poll.create", "poll.open", "poll.extend"]
+
+
 def test_bulletin_recount_equals_the_stored_result(make_poll, residents):
     voters = residents(6)
     poll = make_poll(method="irv", options=["A", "B", "C"], secret=True)

@@ -6,6 +6,8 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -13,8 +15,10 @@ import sqlalchemy as sa
 from voting_helpers import actor, vote
 
 from coord.db import db, utcnow
+from coord.models import AuditEvent
+from proposals.models import Proposal
 from voting import services
-from voting.models import Ballot, Participation, Poll, PollStatus
+from voting.models import Ballot, Elector, Participation, Poll, PollStatus
 
 from helpers import form_errors, identity, use_english
 
@@ -388,9 +392,12 @@ def test_the_proposal_page_shows_the_poll_with_a_fixed_number_of_queries(
     assert f"/proposals/{proposal.id}/poll/new" in page
     poll = make_poll(actor(committee.admin_user, committee), proposal_id=proposal.id)
     login_as(voter)
+    client.get(f"/proposals/{proposal.id}")  # warm the conflict map's cache: count like with like
+    db.session.expire_all()
     with count_queries() as before:
         client.get(f"/proposals/{proposal.id}")
     vote(voter, poll, "yes")
+    db.session.expire_all()
     with count_queries() as after:
         page = client.get(f"/proposals/{proposal.id}").get_data(as_text=True)
     assert after.count == before.count
@@ -471,3 +478,101 @@ def test_open_due_command_opens_and_closes(runner, make_poll, residents):
     assert later.status == PollStatus.OPEN
     assert ending.status == PollStatus.CLOSED
     assert ending.result["tally"]["decision"] == "carried"
+
+
+# --------------------------------------------------------------------------- time: the tick
+
+
+WRITES = ("INSERT", "UPDATE", "DELETE")
+
+
+def _writes(counter) -> list[str]:
+    return [q for q in counter.statements if q.lstrip().upper().startswith(WRITES)]
+
+
+@contextmanager
+def _commits() -> Iterator[list[object]]:
+    """Collect the database commits made inside the `with` block."""
+    rv: list[object] = []
+    seen = rv.append
+    sa.event.listen(db.engine, "commit", seen)
+    try:
+        yield rv
+    finally:
+        sa.event.remove(db.engine, "commit", seen)
+
+
+def test_pages_past_the_closing_time_write_nothing_and_the_tick_counts_the_poll(
+    client, login_as, runner, committee, make_proposal, make_poll, residents, count_queries
+):
+    (voter,) = residents(1)
+    proposal = make_proposal(committee.admin_user, as_=committee)
+    poll = make_poll(actor(committee.admin_user, committee), proposal_id=proposal.id)
+    vote(voter, poll, "yes")
+    poll.closes_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    events = _count(AuditEvent)
+    use_english(client)
+    login_as(committee.admin_user, committee)
+    with count_queries() as seen:
+        page = client.get(f"/polls/{poll.id}").get_data(as_text=True)
+        results = client.get(f"/polls/{poll.id}/results")
+        info = client.get(f"/api/v1/polls/{poll.id}").json
+        api_results = client.get(f"/api/v1/polls/{poll.id}/results")
+        edit = client.get(f"/polls/{poll.id}/edit")
+        part = client.get(f"/proposals/{proposal.id}").get_data(as_text=True)
+    assert _writes(seen) == []
+    assert "its result is being counted" in page and "Cast my ballot" not in page
+    assert results.status_code == 403
+    assert "being counted" in results.get_data(as_text=True)
+    assert info["status"] == "closed" and info["closed_at"] is None
+    assert api_results.status_code == 403
+    assert edit.status_code == 302
+    assert "poll-closed" in part
+    db.session.expire_all()
+    assert poll.status == PollStatus.OPEN and poll.result is None
+    assert _count(AuditEvent) == events
+    assert db.session.get(Proposal, proposal.id).status == "voting"
+
+    ticked = runner.invoke(args=["coord", "tick"])
+    assert ticked.exit_code == 0, ticked.output
+    assert "voting.cli.settle_due_polls: 1" in ticked.output
+    db.session.expire_all()
+    assert poll.status == PollStatus.CLOSED
+    assert poll.result["tally"]["decision"] == "carried"
+    assert db.session.get(Proposal, proposal.id).status == "decided_adopted"
+    assert client.get(f"/polls/{poll.id}/results").status_code == 200
+    again = runner.invoke(args=["coord", "tick"])
+    assert "voting.cli.settle_due_polls: 0" in again.output
+
+
+def test_a_due_opening_shows_the_ballot_and_the_first_ballot_opens_it_in_one_commit(
+    client, login_as, runner, make_poll, residents, count_queries
+):
+    voter, _other = residents(2)
+    now = utcnow()
+    later = {"opens_at": now + timedelta(hours=1), "closes_at": now + timedelta(days=1)}
+    poll = make_poll(method="plurality", options=["A", "B"], **later)
+    waiting = make_poll(title="另一个投票", **later)
+    poll.opens_at = waiting.opens_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    login_as(voter)
+    use_english(client)
+    with count_queries() as seen:
+        page = client.get(f"/polls/{poll.id}").get_data(as_text=True)
+        assert client.get(f"/api/v1/polls/{poll.id}").json["status"] == "open"
+    assert _writes(seen) == []
+    assert "Cast my ballot" in page and 'class="badge poll-open"' in page
+    assert _count(Elector) == 0
+    with _commits() as commits:
+        response = client.post(f"/polls/{poll.id}/ballot", data={"choice": "1"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert len(commits) == 1
+    db.session.expire_all()
+    assert poll.status == PollStatus.OPEN and poll.electorate_size == 2
+    assert _count(Ballot) == 1
+    assert waiting.status == PollStatus.SCHEDULED
+    ticked = runner.invoke(args=["coord", "tick"])
+    assert "voting.cli.settle_due_polls: 1" in ticked.output
+    db.session.expire_all()
+    assert waiting.status == PollStatus.OPEN and waiting.electorate_size == 2
