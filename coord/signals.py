@@ -53,6 +53,7 @@ report_handled = _signals.signal(
 clock_ticked = _signals.signal(
     "clock-ticked",
     doc="The scheduler's tick (`flask coord tick`, every minute); sender is the UTC time. "
-    "Do what time decided (open and close polls, open bidding, finalise awards) and flush; "
-    "the command commits after each receiver. Return how many items changed.",
+    "Do what time decided (open and close polls, open bidding, finalise awards); the command "
+    "commits after each receiver (a job-level receiver may commit item by item, so that one "
+    "failing item does not hold back the others). Return how many items changed.",
 )
