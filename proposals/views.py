@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,10 +19,9 @@ from coord.models import Community
 from coord.permissions import require
 from coord.text import render_markdown
 from coord.web import form_error, form_status, int_arg
-from proposals import lifecycle, queries, services
+from proposals import hiding, lifecycle, queries, services
 from proposals import permissions as perm
-from proposals.deliberation import amendments, comments, positions
-from proposals.deliberation.diff import diff_lines
+from proposals.diff import diff_lines
 from proposals.forms import KIND_CHOICES_LABELS, VISIBILITY_LABELS, ProposalForm, TransitionForm
 from proposals.models import (
     Follow,
@@ -63,14 +62,36 @@ def add_detail_part(
     _detail_parts[template] = context
 
 
+#: The proposal's own sections that a family adds below the parts: template → context
+#: function of (proposal, viewer, query arguments), whose keys join the page's context.
+_detail_sections: dict[str, Callable[[Proposal, Viewer, Mapping[str, str]], dict[str, Any]]] = {}
+
+
+def add_detail_section(
+    templates: Iterable[str],
+    context: Callable[[Proposal, Viewer, Mapping[str, str]], dict[str, Any]],
+) -> None:
+    """Show `templates` below the parts of every proposal page, in this order.
+
+    `context(proposal, viewer, request.args)` runs before the parts' context functions and
+    its keys join the page's context, so that the sections (and the page's table of
+    contents) share them. It must run a fixed number of queries. Adding a template again
+    replaces it (apps are built repeatedly).
+    """
+    for template in templates:
+        _detail_sections[template] = context
+
+
 @bp.record_once
 def _register_filters(state) -> None:
     filters = state.app.jinja_env.filters
     filters["state_label"] = lambda s: _(lifecycle.STATE_LABELS.get(s, s))
     filters["proposal_kind_label"] = lambda k: _(lifecycle.KIND_LABELS.get(k, k))
+    filters["hidden_reason"] = hiding.hidden_reason_text
 
 
-def _visible_or_404(proposal_id: int) -> Proposal:
+def visible_or_404(proposal_id: int) -> Proposal:
+    """Load a proposal the current user may see; 404 otherwise."""
     proposal = db.get_or_404(Proposal, proposal_id)
     require(perm.can_view(current_user, proposal), 404)
     return proposal
@@ -229,8 +250,8 @@ def detail(proposal_id: int):
         is not None
     )
     context: dict[str, Any] = {}
-    for part in (comments, positions, amendments):
-        context.update(part.page_context(proposal, viewer, request.args))
+    for fn in dict.fromkeys(_detail_sections.values()):
+        context.update(fn(proposal, viewer, request.args))
     extra_parts = [
         (template, part)
         for template, fn in _detail_parts.items()
@@ -252,6 +273,7 @@ def detail(proposal_id: int):
         action_labels=lifecycle.ACTION_LABELS,
         categories=CATEGORIES,
         extra_parts=extra_parts,
+        sections=list(_detail_sections),
         **context,
     )
 
@@ -259,7 +281,7 @@ def detail(proposal_id: int):
 @bp.route("/proposals/<int:proposal_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(proposal_id: int):
-    proposal = _visible_or_404(proposal_id)
+    proposal = visible_or_404(proposal_id)
     actor = acting.require_actor()
     require(perm.can_edit(current_user, actor.stakeholder.id, proposal))
     form = _form(proposal)
@@ -286,7 +308,7 @@ def edit(proposal_id: int):
 @bp.post("/proposals/<int:proposal_id>/transition")
 @login_required
 def transition(proposal_id: int):
-    proposal = _visible_or_404(proposal_id)
+    proposal = visible_or_404(proposal_id)
     actor = acting.require_actor()
     form = TransitionForm()
     target = url_for(".detail", proposal_id=proposal.id)
@@ -308,7 +330,7 @@ def transition(proposal_id: int):
 @bp.post("/proposals/<int:proposal_id>/follow")
 @login_required
 def follow(proposal_id: int):
-    proposal = _visible_or_404(proposal_id)
+    proposal = visible_or_404(proposal_id)
     actor = acting.require_actor()
     if request.form.get("follow") == "0":
         services.unfollow(actor, proposal)
@@ -332,7 +354,7 @@ def _versions(proposal: Proposal) -> list[ProposalVersion]:
 
 @bp.get("/proposals/<int:proposal_id>/versions")
 def versions(proposal_id: int):
-    proposal = _visible_or_404(proposal_id)
+    proposal = visible_or_404(proposal_id)
     return render_template(
         "proposals/versions.html", proposal=proposal, versions=_versions(proposal)
     )
@@ -340,7 +362,7 @@ def versions(proposal_id: int):
 
 @bp.get("/proposals/<int:proposal_id>/versions/<int:number>")
 def version(proposal_id: int, number: int):
-    proposal = _visible_or_404(proposal_id)
+    proposal = visible_or_404(proposal_id)
     row = db.session.scalar(
         sa.select(ProposalVersion).where(
             ProposalVersion.proposal_id == proposal.id, ProposalVersion.number == number
@@ -353,7 +375,7 @@ def version(proposal_id: int, number: int):
 
 @bp.get("/proposals/<int:proposal_id>/diff")
 def diff(proposal_id: int):
-    proposal = _visible_or_404(proposal_id)
+    proposal = visible_or_404(proposal_id)
     by_number = {v.number: v for v in _versions(proposal)}
     if not by_number:
         abort(404)

@@ -25,10 +25,10 @@ from coord.text import clean_text, render_markdown
 from proposals import lifecycle, services
 from proposals import permissions as perm
 from proposals.deliberation import merge, positions
-from proposals.deliberation.diff import diff_lines
 from proposals.deliberation.models import Amendment, AmendmentStatus, AmendmentSupport
+from proposals.deliberation.permissions import can_decide_amendments
+from proposals.diff import diff_lines
 from proposals.models import Proposal, ProposalVersion, Visibility
-from proposals.viewer import Viewer
 from stakeholders.acting import Actor
 from stakeholders.models import Stakeholder
 
@@ -69,22 +69,6 @@ class AcceptPlan:
     @property
     def needs_resolution(self) -> bool:
         return bool(self.conflicts) or self.title_conflict
-
-
-def is_owner(actor: Actor | None, proposal: Proposal) -> bool:
-    """Only the proposal's owner (its author role) decides amendments."""
-    return actor is not None and "author" in perm.roles_for(
-        actor.user, actor.stakeholder.id, proposal
-    )
-
-
-def can_withdraw(actor: Actor | None, amendment: Amendment) -> bool:
-    """The stakeholder who proposed an open amendment may withdraw it."""
-    return (
-        actor is not None
-        and actor.stakeholder.id == amendment.actor_id
-        and amendment.status == AmendmentStatus.OPEN
-    )
 
 
 def _check_open_proposal(proposal: Proposal) -> None:
@@ -280,7 +264,7 @@ def accept_amendment(
     version they resolved against (refused if the proposal changed in the meantime).
     """
     proposal = db.session.get(Proposal, amendment.proposal_id)
-    if not is_owner(actor, proposal):
+    if not can_decide_amendments(actor, proposal):
         raise NotAllowed(str(_l("Only the proposal's owner decides on amendments.")))
     _check_open(amendment)
     _check_open_proposal(proposal)
@@ -357,7 +341,7 @@ def accept_amendment(
 def reject_amendment(actor: Actor, amendment: Amendment, reason: str) -> None:
     """Reject an amendment, with a reason (only the proposal's owner)."""
     proposal = db.session.get(Proposal, amendment.proposal_id)
-    if not is_owner(actor, proposal):
+    if not can_decide_amendments(actor, proposal):
         raise NotAllowed(str(_l("Only the proposal's owner decides on amendments.")))
     _check_open(amendment)
     reason = clean_text(reason or "").strip()
@@ -428,39 +412,3 @@ def open_choices(proposal: Proposal) -> list[tuple[int, str]]:
         .order_by(Amendment.id)
     ).all()
     return [(r.id, r.rationale) for r in rows]
-
-
-def page_context(proposal: Proposal, viewer: Viewer, args: Any) -> dict[str, Any]:
-    """Return what the proposal page needs from this part, in a fixed number of queries.
-
-    Two queries at most: the amendments with their authors, and the ones the viewer's
-    acting stakeholder supports. `args` may ask for `amendments=open` only.
-    """
-    rows = rows_for(proposal)
-    actor_id = viewer.actor.stakeholder.id if viewer.actor else None
-    supported: set[int] = set()
-    if actor_id is not None and rows:
-        supported = set(
-            db.session.scalars(
-                sa.select(AmendmentSupport.amendment_id)
-                .join(Amendment, Amendment.id == AmendmentSupport.amendment_id)
-                .where(
-                    Amendment.proposal_id == proposal.id,
-                    AmendmentSupport.stakeholder_id == actor_id,
-                )
-            )
-        )
-    only_open = args.get("amendments") == "open"
-    open_rows = [r for r in rows if r.amendment.status == AmendmentStatus.OPEN]
-    return {
-        "amendments": open_rows if only_open else rows,
-        "amendments_total": len(rows),
-        "amendments_open": open_rows,
-        "amendment_by_id": {r.amendment.id: r for r in rows},
-        "amendment_filter": "open" if only_open else "all",
-        "supported_amendment_ids": supported,
-        "can_propose_amendment": viewer.actor is not None and viewer.can_participate,
-        "can_decide_amendments": "author" in viewer.roles
-        and lifecycle.is_open_for_discussion(proposal.kind, proposal.status),
-        "amendment_status_labels": STATUS_LABELS,
-    }

@@ -14,9 +14,8 @@ statements every group agrees with — the text a compromise can be built on.
 
 A fixed number of queries per page: one change marker (cache hit: nothing else), otherwise
 positions, relations, reactions, statements and the network report. Results are cached in
-memory by that marker. Added to the proposal page with `add_detail_part`; its alerts
-receiver notifies moderators when a new conflict or strained alliance appears among the
-stakeholders active on a proposal under deliberation.
+memory by that marker. Added to the proposal page with `add_detail_part`; the alerts
+about new conflicts among a proposal's stakeholders are in `proposals.deliberation.notify`.
 """
 
 from __future__ import annotations
@@ -29,24 +28,18 @@ from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, has_request_context, url_for
+from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from markupsafe import Markup
-from werkzeug.routing import BuildError
 
 from coord.db import db
-from coord.models import User
-from coord.notifications import N_, Note, notify, register_kind
 from proposals import lifecycle
 from proposals.deliberation.models import Comment, CommentReaction, Position, Reaction
 from proposals.models import Proposal
 from proposals.viewer import Viewer
 from proposals.vocabulary import INTERESTS
 from stakeholders.models import (
-    Function,
-    Membership,
-    MembershipStatus,
     Relation,
     ResidenceStatus,
     ResidentProfile,
@@ -64,13 +57,6 @@ MAP_POINTS = 400
 MAP_SIZE = 300
 CACHE_SIZE = 64
 REACTION_VALUES = {Reaction.AGREE: 1, Reaction.DISAGREE: -1, Reaction.PASS: 0}
-
-ALERT = "network_alert"
-register_kind(ALERT, N_("New conflicts among the stakeholders of proposals I moderate"))
-ALERT_CONFLICT = N_("New conflict on “%(title)s”: %(a)s and %(b)s.")
-ALERT_TRIAD = N_(
-    "Strained alliance on “%(title)s”: %(b)s and %(c)s are in conflict; %(m)s has ties to both."
-)
 
 
 @dataclass
@@ -676,131 +662,3 @@ def context(proposal: Proposal, viewer: Viewer) -> dict[str, Any] | None:
         "opinion": data.opinion,
         "map_size": MAP_SIZE,
     }
-
-
-# -- Alerts -----------------------------------------------------------------------------------
-
-
-def _url(endpoint: str, **values: Any) -> str:
-    try:
-        if has_request_context():
-            return url_for(endpoint, **values)
-        return current_app.url_map.bind("localhost").build(endpoint, values)
-    except BuildError:
-        return ""
-
-
-def _moderators(community_id: int) -> list[User]:
-    committee = sa.select(Stakeholder.id).where(
-        Stakeholder.community_id == community_id,
-        Stakeholder.function == Function.RESIDENTS_COMMITTEE,
-        Stakeholder.deleted_at.is_(None),
-    )
-    return list(
-        db.session.scalars(
-            sa.select(User)
-            .where(
-                User.id.in_(
-                    sa.select(Membership.user_id).where(
-                        Membership.organisation_id.in_(committee),
-                        Membership.status == MembershipStatus.ACTIVE,
-                    )
-                ),
-                User.deleted_at.is_(None),
-                User.is_disabled.is_(False),
-            )
-            .order_by(User.id)
-        )
-    )
-
-
-def _active_on(community_id: int) -> dict[int, tuple[Proposal, set[int]]]:
-    """Proposals under deliberation and the stakeholders active on them (two queries)."""
-    open_states = [
-        sa.and_(
-            Proposal.kind == kind,
-            Proposal.status.in_(
-                [s for s in lifecycle.STATES[kind] if lifecycle.is_open_for_discussion(kind, s)]
-            ),
-        )
-        for kind in lifecycle.KINDS
-    ]
-    proposals = {
-        p.id: p
-        for p in db.session.scalars(
-            sa.select(Proposal).where(Proposal.community_id == community_id, sa.or_(*open_states))
-        )
-    }
-    if not proposals:
-        return {}
-    active: dict[int, set[int]] = defaultdict(set)
-    rows = db.session.execute(
-        sa.union(
-            sa.select(Position.proposal_id, Position.stakeholder_id).where(
-                Position.proposal_id.in_(proposals)
-            ),
-            sa.select(Comment.proposal_id, Comment.actor_id).where(
-                Comment.proposal_id.in_(proposals), Comment.deleted_at.is_(None)
-            ),
-            sa.select(CommentReaction.proposal_id, CommentReaction.actor_id).where(
-                CommentReaction.proposal_id.in_(proposals)
-            ),
-        )
-    )
-    for pid, sid in rows:
-        active[pid].add(sid)
-    return {pid: (proposals[pid], active.get(pid, set())) for pid in proposals}
-
-
-def on_network_changed(
-    community_id: int, *, new_conflicts=(), new_triads=(), snapshot=None, **extra
-) -> int:
-    """Notify the community's moderators of new conflicts among a proposal's active stakeholders."""
-    proposals = _active_on(community_id)
-    if not proposals:
-        return 0
-    notes: list[tuple[str, dict[str, Any], str]] = []
-    ids = {i for pair in new_conflicts for i in pair} | {i for t in new_triads for i in t["nodes"]}
-    names = (
-        {
-            s.id: s.name
-            for s in db.session.scalars(sa.select(Stakeholder).where(Stakeholder.id.in_(ids)))
-        }
-        if ids
-        else {}
-    )
-    for pid, (proposal, active) in sorted(proposals.items()):
-        url = _url("proposals.detail", proposal_id=pid) + "#conflict-map"
-        for a, b in new_conflicts:
-            if a in active and b in active:
-                notes.append(
-                    (
-                        ALERT_CONFLICT,
-                        {"title": proposal.title, "a": names.get(a, ""), "b": names.get(b, "")},
-                        url,
-                    )
-                )
-        for t in new_triads:
-            m = t.get("mediator")
-            others = [n for n in t["nodes"] if n != m]
-            if m is None or len(others) != 2 or not all(o in active for o in others):
-                continue
-            notes.append(
-                (
-                    ALERT_TRIAD,
-                    {
-                        "title": proposal.title,
-                        "m": names.get(m, ""),
-                        "b": names.get(others[0], ""),
-                        "c": names.get(others[1], ""),
-                    },
-                    url,
-                )
-            )
-    if not notes:
-        return 0
-    moderators = _moderators(community_id)
-    created = 0
-    for message, params, url in notes:
-        created += notify(Note(user, ALERT, message, params, url) for user in moderators)
-    return created
