@@ -14,11 +14,10 @@ from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from coord.db import db
-from coord.errors import DomainError
 from coord.models import Community
 from coord.permissions import require
 from coord.text import render_markdown
-from coord.web import form_error, form_status, int_arg
+from coord.web import form_status, int_arg, run
 from proposals import hiding, lifecycle, queries, services
 from proposals import permissions as perm
 from proposals.diff import diff_lines
@@ -82,10 +81,14 @@ def add_detail_section(
         _detail_sections[template] = context
 
 
+def _state_label(state: str) -> str:
+    return _(lifecycle.STATE_LABELS.get(state, state))
+
+
 @bp.record_once
 def _register_filters(state) -> None:
     filters = state.app.jinja_env.filters
-    filters["state_label"] = lambda s: _(lifecycle.STATE_LABELS.get(s, s))
+    filters["state_label"] = _state_label
     filters["proposal_kind_label"] = lambda k: _(lifecycle.KIND_LABELS.get(k, k))
     filters["hidden_reason"] = hiding.hidden_reason_text
 
@@ -192,6 +195,16 @@ def index():
     )
 
 
+def _detail_url(proposal: Proposal) -> str:
+    return url_for(".detail", proposal_id=proposal.id)
+
+
+def _created_message(proposal: Proposal) -> str:
+    if lifecycle.is_public(proposal.kind, proposal.status):
+        return _("The proposal was published.")
+    return _("The draft was saved.")
+
+
 @bp.route("/proposals/new", methods=["GET", "POST"])
 @login_required
 def create():
@@ -206,18 +219,15 @@ def create():
         else:
             actor = acting.require_actor()
             data = _form_data(form) | {"publish": bool(form.publish.data)}
-            try:
-                proposal = services.create_proposal(actor, data)
-            except DomainError as exc:
-                form_error(form, exc)
-            else:
-                db.session.commit()
-                published = lifecycle.is_public(proposal.kind, proposal.status)
-                flash(
-                    _("The proposal was published.") if published else _("The draft was saved."),
-                    "success",
-                )
-                return redirect(url_for(".detail", proposal_id=proposal.id))
+            done = run(
+                lambda: services.create_proposal(actor, data),
+                _created_message,
+                _detail_url,
+                form=form,
+                abort_forbidden=False,
+            )
+            if done:
+                return done
     return render_template(
         "proposals/form.html", form=form, preview_html=preview, proposal=None
     ), form_status(form)
@@ -278,6 +288,13 @@ def detail(proposal_id: int):
     )
 
 
+def _save(actor: acting.Actor, proposal: Proposal, form: ProposalForm) -> None:
+    """Save the edited proposal, and publish it when asked (one use case for the page)."""
+    services.edit_proposal(actor, proposal, _form_data(form), note=form.note.data or "")
+    if form.publish.data and proposal.published_at is None:
+        services.publish_proposal(actor, proposal)
+
+
 @bp.route("/proposals/<int:proposal_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(proposal_id: int):
@@ -290,16 +307,15 @@ def edit(proposal_id: int):
         if form.preview.data:
             preview = render_markdown(form.body.data or "")
         else:
-            try:
-                services.edit_proposal(actor, proposal, _form_data(form), note=form.note.data or "")
-                if form.publish.data and proposal.published_at is None:
-                    services.publish_proposal(actor, proposal)
-            except DomainError as exc:
-                form_error(form, exc)
-            else:
-                db.session.commit()
-                flash(_("The proposal was saved."), "success")
-                return redirect(url_for(".detail", proposal_id=proposal.id))
+            done = run(
+                lambda: _save(actor, proposal, form),
+                _("The proposal was saved."),
+                _detail_url(proposal),
+                form=form,
+                abort_forbidden=False,
+            )
+            if done:
+                return done
     return render_template(
         "proposals/form.html", form=form, preview_html=preview, proposal=proposal
     ), form_status(form)
@@ -315,16 +331,14 @@ def transition(proposal_id: int):
     if not form.validate_on_submit():
         flash(_("Choose an action."), "error")
         return redirect(target)
-    try:
-        services.transition_proposal(actor, proposal, form.action.data, form.reason.data or "")
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        label = lifecycle.STATE_LABELS.get(proposal.status, proposal.status)
-        flash(_("The proposal is now: %(state)s.", state=_(label)), "success")
-    return redirect(target)
+    return run(
+        lambda: services.transition_proposal(
+            actor, proposal, form.action.data, form.reason.data or ""
+        ),
+        lambda _rv: _("The proposal is now: %(state)s.", state=_state_label(proposal.status)),
+        target,
+        abort_forbidden=False,
+    )
 
 
 @bp.post("/proposals/<int:proposal_id>/follow")
@@ -333,14 +347,16 @@ def follow(proposal_id: int):
     proposal = visible_or_404(proposal_id)
     actor = acting.require_actor()
     if request.form.get("follow") == "0":
-        services.unfollow(actor, proposal)
-        message = _("You no longer follow this proposal.")
-    else:
-        services.follow(actor, proposal)
-        message = _("You follow this proposal and will be notified of changes.")
-    db.session.commit()
-    flash(message, "success")
-    return redirect(url_for(".detail", proposal_id=proposal.id))
+        return run(
+            lambda: services.unfollow(actor, proposal),
+            _("You no longer follow this proposal."),
+            _detail_url(proposal),
+        )
+    return run(
+        lambda: services.follow(actor, proposal),
+        _("You follow this proposal and will be notified of changes."),
+        _detail_url(proposal),
+    )
 
 
 def _versions(proposal: Proposal) -> list[ProposalVersion]:
