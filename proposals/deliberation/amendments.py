@@ -248,6 +248,50 @@ def _same_text(a: tuple[str, str], b: tuple[str, str]) -> bool:
     return a[0] == b[0] and a[1].strip("\n") == b[1].strip("\n")
 
 
+def _checked_note(note: str) -> str:
+    note = clean_text(note).strip()
+    if len(note) > MAX_REASON:
+        raise DomainError(
+            str(_l("The note may have at most %(n)d characters.", n=MAX_REASON)), field="note"
+        )
+    return note
+
+
+def _resolved_text(plan: AcceptPlan, title: str | None, body: str | None) -> tuple[str, str]:
+    """Check the owner's resolution of conflicting texts: no markers left, within limits."""
+    new_title = clean_text(title or "").strip()
+    new_body = clean_text(body or "")
+    if not new_body.strip() and not new_title:
+        raise DomainError(
+            str(_l("The texts conflict. Resolve the conflicts and submit the text.")),
+            field="body",
+        )
+    if not new_title or merge.leftover_markers(new_title):
+        raise DomainError(str(_l("Give the resolved title.")), field="title")
+    if len(new_title) > MAX_TITLE:
+        raise DomainError(
+            str(_l("The title may have at most %(n)d characters.", n=MAX_TITLE)),
+            field="title",
+        )
+    if len(new_body) > MAX_BODY:
+        raise DomainError(
+            str(_l("The text may have at most %(n)d characters.", n=MAX_BODY)), field="body"
+        )
+    left = merge.leftover_markers(new_body, *plan.sources)
+    if left:
+        raise DomainError(
+            str(
+                _l(
+                    "Remove the conflict markers (<<<<<<<, =======, >>>>>>>) and keep"
+                    " the text you want. First marker on line %(n)d.",
+                    n=left[0],
+                )
+            ),
+            field="body",
+        )
+    return new_title, new_body
+
+
 def accept_amendment(
     actor: Actor,
     amendment: Amendment,
@@ -272,44 +316,11 @@ def accept_amendment(
         raise Conflict(
             str(_l("The proposal has changed in the meantime. Please check the text again."))
         )
-    note = clean_text(note).strip()
-    if len(note) > MAX_REASON:
-        raise DomainError(
-            str(_l("The note may have at most %(n)d characters.", n=MAX_REASON)), field="note"
-        )
+    note = _checked_note(note)
     plan = accept_plan(amendment, proposal)
     new_title, new_body = plan.title, plan.body
     if plan.needs_resolution:
-        new_title = clean_text(title or "").strip()
-        new_body = clean_text(body or "")
-        if not new_body.strip() and not new_title:
-            raise DomainError(
-                str(_l("The texts conflict. Resolve the conflicts and submit the text.")),
-                field="body",
-            )
-        if not new_title or merge.leftover_markers(new_title):
-            raise DomainError(str(_l("Give the resolved title.")), field="title")
-        if len(new_title) > MAX_TITLE:
-            raise DomainError(
-                str(_l("The title may have at most %(n)d characters.", n=MAX_TITLE)),
-                field="title",
-            )
-        if len(new_body) > MAX_BODY:
-            raise DomainError(
-                str(_l("The text may have at most %(n)d characters.", n=MAX_BODY)), field="body"
-            )
-        left = merge.leftover_markers(new_body, *plan.sources)
-        if left:
-            raise DomainError(
-                str(
-                    _l(
-                        "Remove the conflict markers (<<<<<<<, =======, >>>>>>>) and keep"
-                        " the text you want. First marker on line %(n)d.",
-                        n=left[0],
-                    )
-                ),
-                field="body",
-            )
+        new_title, new_body = _resolved_text(plan, title, body)
     number = services.new_version_from_amendment(
         actor, proposal, new_title, new_body, amendment.id, amendment.rationale[:300]
     )

@@ -56,11 +56,6 @@ STANCE_LABELS = {
     CommentStance.NEUTRAL: _l("Neutral"),
     CommentStance.QUESTION: _l("Question"),
 }
-REACTION_LABELS = {
-    Reaction.AGREE: _l("Agree"),
-    Reaction.DISAGREE: _l("Disagree"),
-    Reaction.PASS: _l("Pass"),
-}
 SORT_LABELS = {
     "oldest": _l("Oldest first"),
     "newest": _l("Newest first"),

@@ -47,7 +47,7 @@ from stakeholders.models import (
 )
 from stakeholders.network import relations
 from stakeholders.network import services as network_service
-from stakeholders.network.opinion import opinion_groups
+from stakeholders.network.opinion import OpinionReport, opinion_groups
 from stakeholders.network.report import join
 
 MAX_LISTED = 30
@@ -56,7 +56,6 @@ MAX_GROUP_MEMBERS = 2000
 MAP_POINTS = 400
 MAP_SIZE = 300
 CACHE_SIZE = 64
-REACTION_VALUES = {Reaction.AGREE: 1, Reaction.DISAGREE: -1, Reaction.PASS: 0}
 
 
 @dataclass
@@ -99,10 +98,6 @@ class MapData:
 _cache: OrderedDict[tuple, MapData] = OrderedDict()
 _opinion_cache: OrderedDict[tuple, dict[str, Any] | None] = OrderedDict()
 _lock = threading.Lock()
-
-
-def _value(x: Any) -> Any:
-    return x.value if hasattr(x, "value") else x
 
 
 def _rows(query: sa.Select) -> list[tuple]:
@@ -310,7 +305,11 @@ def _inferred_ties(report: dict[str, Any] | None, members: set[int]) -> list[dic
     return rv
 
 
-def _opinion(proposal: Proposal) -> dict[str, Any] | None:
+def _votes(proposal: Proposal) -> list[tuple[int, int, int]]:
+    """The opinion matrix of a proposal's visible comments: (stakeholder, comment, vote).
+
+    A comment counts as agreed by its author; reactions count 1, -1 or 0. Two queries.
+    """
     visible = sa.and_(
         Comment.proposal_id == proposal.id,
         Comment.deleted_at.is_(None),
@@ -318,7 +317,7 @@ def _opinion(proposal: Proposal) -> dict[str, Any] | None:
     )
     authors = _rows(sa.select(Comment.actor_id, Comment.id).where(visible))
     if not authors:
-        return None
+        return []
     value = sa.case(
         (CommentReaction.value == Reaction.AGREE.value, 1),
         (CommentReaction.value == Reaction.DISAGREE.value, -1),
@@ -330,20 +329,11 @@ def _opinion(proposal: Proposal) -> dict[str, Any] | None:
             CommentReaction.comment_id.in_({c for _a, c in authors}),
         )
     )
-    votes = [(a, c, 1) for a, c in authors]
-    votes.extend(reactions)
-    report = opinion_groups(votes)
-    if report.k < 2 or len(report.coordinates) < 4:
-        return {
-            "participants": len(report.coordinates),
-            "groups": [],
-            "consensus": [],
-            "points": [],
-        }
-    statements = {s.statement for g in report.groups for s in g.representative[:3]} | {
-        c.statement for c in report.consensus[:5]
-    }
-    texts = _statement_texts(statements)
+    return [(a, c, 1) for a, c in authors] + list(reactions)
+
+
+def _map_points(report: OpinionReport) -> list[tuple[float, float, int, int, float]]:
+    """Scale a sample of the participants' coordinates onto the drawing, by group."""
     group_of = {m: i for i, g in enumerate(report.groups) for m in g.members}
     coords = list(report.coordinates.items())
     step = max(1, len(coords) // MAP_POINTS)
@@ -357,6 +347,26 @@ def _opinion(proposal: Proposal) -> dict[str, Any] | None:
     def scale(v: float, lo: float) -> float:
         return round(pad + (v - lo) / span * (MAP_SIZE - 2 * pad), 1)
 
+    return _stack([(scale(x, x0), scale(y, y0), group_of.get(p, 0)) for p, (x, y) in sample])
+
+
+def _opinion(proposal: Proposal) -> dict[str, Any] | None:
+    """The proposal's opinion groups, their statements and the bridging ones (or None)."""
+    votes = _votes(proposal)
+    if not votes:
+        return None
+    report = opinion_groups(votes)
+    if report.k < 2 or len(report.coordinates) < 4:
+        return {
+            "participants": len(report.coordinates),
+            "groups": [],
+            "consensus": [],
+            "points": [],
+        }
+    statements = {s.statement for g in report.groups for s in g.representative[:3]} | {
+        c.statement for c in report.consensus[:5]
+    }
+    texts = _statement_texts(statements)
     return {
         "participants": len(report.coordinates),
         "excluded": len(report.excluded),
@@ -387,9 +397,7 @@ def _opinion(proposal: Proposal) -> dict[str, Any] | None:
             for c in report.consensus[:5]
             if c.direction == "agree" and c.statement in texts
         ],
-        "points": _stack(
-            [(scale(x, x0), scale(y, y0), group_of.get(p, 0)) for p, (x, y) in sample]
-        ),
+        "points": _map_points(report),
     }
 
 

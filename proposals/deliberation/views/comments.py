@@ -104,11 +104,10 @@ def edit(comment_id: int):
     if form.validate_on_submit():
         done = run(
             lambda: comments.edit_comment(actor, comment, form.body.data),
-            lambda changed: (
-                _("Your comment was changed.") if changed else _("Nothing was changed.")
-            ),
+            _edited_message,
             comment_url(comment),
             form=form,
+            abort_forbidden=False,
         )
         if done:
             return done
