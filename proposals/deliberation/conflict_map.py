@@ -36,6 +36,7 @@ from markupsafe import Markup
 from coord.db import db
 from proposals import lifecycle
 from proposals.deliberation.models import Comment, CommentReaction, Position, Reaction
+from proposals.deliberation.stances import raw_rows
 from proposals.models import Proposal
 from proposals.viewer import Viewer
 from proposals.vocabulary import INTERESTS
@@ -98,19 +99,6 @@ class MapData:
 _cache: OrderedDict[tuple, MapData] = OrderedDict()
 _opinion_cache: OrderedDict[tuple, dict[str, Any] | None] = OrderedDict()
 _lock = threading.Lock()
-
-
-def _rows(query: sa.Select) -> list[tuple]:
-    """Run a column query and return the driver's plain tuples (no per-row processing).
-
-    Only for columns whose raw values are usable as they are: ids, numbers, strings
-    (enums are stored as their string values); JSON is decoded by `_interests_of`.
-    """
-    result = db.session.connection().execute(query)
-    try:
-        return result.cursor.fetchall()
-    finally:
-        result.close()
 
 
 @lru_cache(maxsize=4096)
@@ -191,7 +179,7 @@ def _people(proposal: Proposal, extra: set[int] | None = None) -> dict[int, Memb
     else:
         query = query.add_columns(sa.null(), sa.null()).where(Stakeholder.id.in_(extra))
     rv = {}
-    for sid, name, kind, function, deleted, building, stance, interests in _rows(query):
+    for sid, name, kind, function, deleted, building, stance, interests in raw_rows(query):
         rv[sid] = Member(
             sid,
             name if deleted is None else "",
@@ -269,7 +257,7 @@ def _declared_ties(proposal: Proposal, scope: str, people: sa.Select) -> list[di
     if scope != network_service.MANAGERS:
         query = query.where(Relation.visibility == "public")
     rv = []
-    for s, t, type_, sign, strength, status, s_name, t_name in _rows(query):
+    for s, t, type_, sign, strength, status, s_name, t_name in raw_rows(query):
         factor = network_service.DISPUTED_FACTOR if status == "disputed" else 1.0
         rv.append(
             {
@@ -315,7 +303,7 @@ def _votes(proposal: Proposal) -> list[tuple[int, int, int]]:
         Comment.deleted_at.is_(None),
         Comment.hidden_reason.is_(None),
     )
-    authors = _rows(sa.select(Comment.actor_id, Comment.id).where(visible))
+    authors = raw_rows(sa.select(Comment.actor_id, Comment.id).where(visible))
     if not authors:
         return []
     value = sa.case(
@@ -323,7 +311,7 @@ def _votes(proposal: Proposal) -> list[tuple[int, int, int]]:
         (CommentReaction.value == Reaction.DISAGREE.value, -1),
         else_=0,
     )
-    reactions = _rows(
+    reactions = raw_rows(
         sa.select(CommentReaction.actor_id, CommentReaction.comment_id, value).where(
             CommentReaction.proposal_id == proposal.id,
             CommentReaction.comment_id.in_({c for _a, c in authors}),

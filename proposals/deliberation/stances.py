@@ -49,8 +49,12 @@ def _visible_comments(community_id: int) -> sa.ColumnElement[bool]:
     )
 
 
-def _raw(query: sa.Select) -> list[tuple]:
-    """The driver's plain tuples (no per-row type processing: these can be many rows)."""
+def raw_rows(query: sa.Select) -> list[tuple]:
+    """Run a column query and return the driver's plain tuples (no per-row processing).
+
+    Only for columns whose raw values are usable as they are (ids, numbers, strings, enums
+    stored as their values): these can be many rows.
+    """
     result = db.session.connection().execute(query)
     try:
         return result.cursor.fetchall()
@@ -73,7 +77,7 @@ _REACTION_VALUES = {k.value: v for k, v in REACTION_VALUES.items()}
 
 def position_stances(community_id: int) -> Iterator[tuple]:
     """Yield (stakeholder, proposal item, value, when) for public positions."""
-    rows = _raw(
+    rows = raw_rows(
         sa.select(
             Position.stakeholder_id, Position.proposal_id, Position.stance, Position.updated_at
         )
@@ -86,14 +90,14 @@ def position_stances(community_id: int) -> Iterator[tuple]:
 
 def comment_stances(community_id: int) -> Iterator[tuple]:
     """Yield the authors' own stances and the reactions on visible comments."""
-    authors = _raw(
+    authors = raw_rows(
         sa.select(Comment.actor_id, Comment.proposal_id, Comment.id, Comment.created_at)
         .where(_visible_comments(community_id))
         .order_by(Comment.id)
     )
     for sid, pid, cid, when in authors:
         yield sid, f"proposal/{pid}/comment/{cid}", 1, _utc(when)
-    reactions = _raw(
+    reactions = raw_rows(
         sa.select(
             CommentReaction.actor_id,
             CommentReaction.proposal_id,

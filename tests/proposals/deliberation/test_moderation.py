@@ -264,12 +264,6 @@ def test_dismissing_keeps_a_moderators_hide(world):
     assert world.comment.hidden_reason == "广告"
 
 
-def test_hidden_reason_text_translates_only_the_automatic_reason(app):
-    assert hiding.hidden_reason_text(hiding.AUTO_HIDE_REASON).startswith("Hidden")
-    assert hiding.hidden_reason_text("广告") == "广告"
-    assert hiding.hidden_reason_text(None) == ""
-
-
 def test_queue_groups_open_reports_by_item(world):
     report(world.residents[1], world.comment, "骂人")
     report(world.residents[2], world.comment, "攻击")
