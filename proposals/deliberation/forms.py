@@ -28,15 +28,8 @@ from proposals.vocabulary import INTERESTS
 # -- Comments ---------------------------------------------------------------------------------
 
 
-class CommentForm(FlaskForm):
-    """A new comment, or a reply when `parent_id` is given."""
-
-    stance = SelectField(
-        _l("Your stance"),
-        choices=[SelectChoice(s.value, label) for s, label in comments.STANCE_LABELS.items()],
-        default=CommentStance.NEUTRAL.value,
-    )
-    body = TextAreaField(
+def _comment_body(**options) -> TextAreaField:
+    return TextAreaField(
         _l("Comment"),
         filters=[strip_text],
         validators=[
@@ -46,7 +39,20 @@ class CommentForm(FlaskForm):
                 message=_l("A comment can have at most 5,000 characters."),
             ),
         ],
-        description=_l("Markdown: **bold**, _italic_, lists, > quotes, [links](https://…)."),
+        **options,
+    )
+
+
+class CommentForm(FlaskForm):
+    """A new comment, or a reply when `parent_id` is given."""
+
+    stance = SelectField(
+        _l("Your stance"),
+        choices=[SelectChoice(s.value, label) for s, label in comments.STANCE_LABELS.items()],
+        default=CommentStance.NEUTRAL.value,
+    )
+    body = _comment_body(
+        description=_l("Markdown: **bold**, _italic_, lists, > quotes, [links](https://…).")
     )
     parent_id = IntegerField(
         widget=HiddenField.widget, validators=[Optional(), NumberRange(min=1, max=MAX_ID)]
@@ -57,17 +63,7 @@ class CommentForm(FlaskForm):
 class EditCommentForm(FlaskForm):
     """The new text of a comment."""
 
-    body = TextAreaField(
-        _l("Comment"),
-        filters=[strip_text],
-        validators=[
-            DataRequired(message=_l("Write your comment first.")),
-            Length(
-                max=comments.MAX_LENGTH,
-                message=_l("A comment can have at most 5,000 characters."),
-            ),
-        ],
-    )
+    body = _comment_body()
     submit = SubmitField(_l("Save changes"))
 
 
