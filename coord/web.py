@@ -70,26 +70,30 @@ def act(action: Callable[[], object], success: str, target: str) -> Response:
 
 def run(
     action: Callable[[], T],
-    success: str | None,
+    success: str | Callable[[T], str] | None,
     target: str | Callable[[T], str],
     *,
     form: FlaskForm | None = None,
     back: str | None = None,
+    abort_forbidden: bool = True,
 ) -> Response | None:
     """Run one use case of a view and commit once.
 
-    When `action` succeeds: commit, flash `success` (unless None) and redirect to `target`,
-    a URL or a function of the action's result. When it raises a `DomainError`: roll back;
+    When `action` succeeds: commit, flash `success` (unless None) and redirect to `target`;
+    each may be a function of the action's result. When it raises a `DomainError`: roll back;
     a permission refusal (403) aborts with that message; with a `form`, the refusal is shown
     on its field (or as an error of the whole form) and None is returned, so that the view
     re-renders the form with the user's input (`form_status` then answers 422); without a
-    form, it is flashed and the user goes to `back` (by default `target`).
+    form, it is flashed and the user goes to `back` (by default `target`). With
+    `abort_forbidden=False`, a permission refusal is shown like any other (for a button
+    whose use case refuses what the page merely does not offer, e.g. supporting one's own
+    amendment).
     """
     try:
         rv = action()
     except DomainError as exc:
         db.session.rollback()
-        if exc.status == 403:
+        if exc.status == 403 and abort_forbidden:
             abort(403, exc.message)
         if form is not None:
             _show_on_form(form, exc)
@@ -98,11 +102,12 @@ def run(
         return redirect(back or (target if isinstance(target, str) else request.url))
     db.session.commit()
     if success:
-        flash(success, "success")
+        flash(success(rv) if callable(success) else success, "success")
     return redirect(target(rv) if callable(target) else target)
 
 
 def _show_on_form(form: FlaskForm, error: DomainError) -> None:
+    form.refusal_status = error.status
     field = getattr(form, error.field, None) if error.field else None
     if field is not None:
         field.errors = [*field.errors, error.message]
@@ -111,6 +116,13 @@ def _show_on_form(form: FlaskForm, error: DomainError) -> None:
         flash(error.message, "error")
 
 
-def form_status(form: FlaskForm) -> int:
-    """Answer 422 when a submitted form is re-rendered with errors, else 200."""
+def form_status(form: FlaskForm, *, refusal_status: bool = False) -> int:
+    """Answer 422 when a submitted form is re-rendered with errors, else 200.
+
+    With `refusal_status`, a form that `run` re-renders with a refusal answers with the
+    refusal's own status when it is not a plain 400 (e.g. 409 for a conflict).
+    """
+    status = getattr(form, "refusal_status", 400)
+    if refusal_status and status != 400:
+        return status
     return 422 if form.errors else 200

@@ -1,4 +1,4 @@
-"""JSON endpoints for proposals and their deliberation, with the web's services and permissions.
+"""JSON endpoints for proposals, with the web's services and permissions; families add theirs.
 
 Reads show only what the caller may see (`permissions.visible_filter` / `can_view`;
 anything else is a 404). Writes act as the caller's acting stakeholder (the
@@ -9,35 +9,26 @@ JSON object, a value of the wrong type or out of range is a 400 with a message p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import abort, current_app, jsonify, request, url_for
+from flask import Flask, abort, current_app, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from coord.api import api_blueprint, community_json, json_body
 from coord.db import db
 from coord.errors import DomainError
-from coord.extensions import limiter
 from coord.forms import strip_text
 from coord.text import clean_text
 from coord.web import MAX_ID
-from proposals import lifecycle, queries, services
+from proposals import hiding, lifecycle, queries, services
 from proposals import permissions as perm
-from proposals.deliberation import amendments, comments, moderation, positions
-from proposals.deliberation.comment_views import limits_disabled, user_key
-from proposals.deliberation.models import (
-    Amendment,
-    Comment,
-    CommentStance,
-    Position,
-    PositionStance,
-)
 from proposals.models import Follow, Proposal, ProposalTransition, Visibility
-from proposals.vocabulary import CATEGORIES, INTERESTS
+from proposals.vocabulary import CATEGORIES
 from stakeholders import acting
 from stakeholders.models import Kind, Stakeholder
 
@@ -60,6 +51,16 @@ class Invalid(Exception):
     def __init__(self, fields: dict[str, list[str]]):
         super().__init__(fields)
         self.fields = fields
+
+
+def add_endpoint(app: Flask, rule: str, view: Callable[..., Any], methods: list[str]) -> None:
+    """Serve a family's JSON `view` at `rule` as the endpoint `proposals_api.<view name>`.
+
+    It shares this blueprint's URL prefix, header checks and JSON errors (Flask applies a
+    blueprint's hooks by the endpoint's prefix). Families call it from their `init_app`, as
+    routes cannot join a blueprint once it is registered.
+    """
+    app.add_url_rule(f"{bp.url_prefix}{rule}", f"{bp.name}.{view.__name__}", view, methods=methods)
 
 
 @bp.errorhandler(Invalid)
@@ -88,7 +89,7 @@ def _check_acting_header() -> None:
 # -- Reading request data ---------------------------------------------------------------------
 
 
-class _Fields:
+class Fields:
     """Read typed values from a JSON object, collecting a message per bad field."""
 
     def __init__(self, data: dict[str, Any]):
@@ -208,7 +209,8 @@ def _arg_int(name: str, default: int | None, maximum: int) -> int | None:
     return int(value)
 
 
-def _arg_choice(name: str, choices: Any) -> str | None:
+def arg_choice(name: str, choices: Any) -> str | None:
+    """Read an optional query argument that must be one of `choices` (else 400)."""
     value = request.args.get(name) or None
     if value is not None and value not in choices:
         choices = ", ".join(sorted(choices))
@@ -219,7 +221,8 @@ def _arg_choice(name: str, choices: Any) -> str | None:
 # -- JSON shapes ------------------------------------------------------------------------------
 
 
-def _when(value: datetime | None) -> str | None:
+def iso(value: datetime | None) -> str | None:
+    """Format a moment for JSON (None stays None)."""
     return value.isoformat() if value is not None else None
 
 
@@ -250,13 +253,13 @@ def proposal_json(p: Proposal) -> dict[str, Any]:
         "category_label": _(CATEGORIES[p.category]) if p.category in CATEGORIES else None,
         "visibility": getattr(p.visibility, "value", p.visibility),
         "version": p.version,
-        "deadline_at": _when(p.deadline_at),
-        "created_at": _when(p.created_at),
-        "published_at": _when(p.published_at),
-        "last_activity_at": _when(p.last_activity_at),
+        "deadline_at": iso(p.deadline_at),
+        "created_at": iso(p.created_at),
+        "published_at": iso(p.published_at),
+        "last_activity_at": iso(p.last_activity_at),
         "comment_count": p.comment_count,
         "hidden": p.is_hidden,
-        "hidden_reason": moderation.hidden_reason_text(p.hidden_reason) or None,
+        "hidden_reason": hiding.hidden_reason_text(p.hidden_reason) or None,
         "url": url_for("proposals.detail", proposal_id=p.id),
     }
 
@@ -292,72 +295,11 @@ def _detail_json(p: Proposal) -> dict[str, Any]:
     }
 
 
-def _comment_json(c: Comment) -> dict[str, Any]:
-    state = "deleted" if c.is_deleted else "hidden" if c.is_hidden else "visible"
-    if state == "deleted":
-        placeholder = _("This comment was deleted. Replies to it stay.")
-    elif state == "hidden":
-        reason = moderation.hidden_reason_text(c.hidden_reason)
-        placeholder = _("Hidden by the moderators: %(reason)s", reason=reason)
-    else:
-        placeholder = None
-    return {
-        "id": c.id,
-        "parent_id": c.parent_id,
-        "depth": c.depth,
-        "state": state,
-        "placeholder": placeholder,
-        "author": None if state == "deleted" else stakeholder_json(c.actor),
-        "stance": None if state == "deleted" else getattr(c.stance, "value", c.stance),
-        "body_html": c.body_html if state == "visible" else None,
-        "created_at": _when(c.created_at),
-        "edited_at": _when(c.edited_at) if state == "visible" else None,
-        "agree_count": c.agree_count,
-        "disagree_count": c.disagree_count,
-        "pass_count": c.pass_count,
-        "replies": [],
-    }
-
-
-def _position_json(position: Position, stakeholder: Stakeholder) -> dict[str, Any]:
-    stance = getattr(position.stance, "value", position.stance)
-    return {
-        "id": position.id,
-        "stakeholder": stakeholder_json(stakeholder),
-        "stance": stance,
-        "interests": [
-            {"key": i, "label": _(INTERESTS[i])} for i in position.interests or [] if i in INTERESTS
-        ],
-        "tags": list(position.tags or []),
-        "statement": position.statement,
-        "conditions": position.conditions or None,
-        "condition_amendment_id": position.condition_amendment_id,
-        "condition_met": position.condition_met_at is not None,
-        "updated_at": _when(position.updated_at),
-    }
-
-
-def _amendment_json(a: Amendment, stakeholder: Stakeholder) -> dict[str, Any]:
-    return {
-        "id": a.id,
-        "author": stakeholder_json(stakeholder),
-        "base_version": a.base_version,
-        "title": a.title,
-        "body_html": a.body_html,
-        "rationale": a.rationale,
-        "status": getattr(a.status, "value", a.status),
-        "support_count": a.support_count,
-        "decision_reason": a.decision_reason or None,
-        "decided_at": _when(a.decided_at),
-        "resulting_version": a.resulting_version,
-        "created_at": _when(a.created_at),
-    }
-
-
 # -- Loading ----------------------------------------------------------------------------------
 
 
-def _visible_or_404(proposal_id: int) -> Proposal:
+def visible_or_404(proposal_id: int) -> Proposal:
+    """Load a proposal the caller may see, with its author and community; else 404."""
     proposal = db.session.scalar(
         sa.select(Proposal)
         .options(sa.orm.joinedload(Proposal.author), sa.orm.joinedload(Proposal.community))
@@ -375,12 +317,12 @@ def _visible_or_404(proposal_id: int) -> Proposal:
 def index():
     filters = queries.Filters(
         community_id=_arg_int("community", None, MAX_ID),
-        kind=_arg_choice("kind", lifecycle.KINDS),
-        status=_arg_choice("status", _STATES),
-        category=_arg_choice("category", CATEGORIES),
-        author_kind=_arg_choice("author_kind", [k.value for k in Kind]),
+        kind=arg_choice("kind", lifecycle.KINDS),
+        status=arg_choice("status", _STATES),
+        category=arg_choice("category", CATEGORIES),
+        author_kind=arg_choice("author_kind", [k.value for k in Kind]),
         q=clean_text(request.args.get("q") or "")[:MAX_QUERY],  # no NUL: PostgreSQL refuses it
-        sort=_arg_choice("sort", queries.SORTS) or "newest",
+        sort=arg_choice("sort", queries.SORTS) or "newest",
     )
     per_page = _arg_int("per_page", current_app.config["PAGE_SIZE"], MAX_PER_PAGE)
     page = db.paginate(
@@ -401,40 +343,12 @@ def index():
 
 @bp.get("/proposals/<int:proposal_id>")
 def detail(proposal_id: int):
-    return jsonify(_detail_json(_visible_or_404(proposal_id)))
-
-
-@bp.get("/proposals/<int:proposal_id>/comments")
-def comment_tree(proposal_id: int):
-    proposal = _visible_or_404(proposal_id)
-    sort = _arg_choice("sort", ("oldest", "newest", "agreed")) or "oldest"
-    thread = comments.sort_threads(comments.load_thread(proposal), sort)
-    roots: list[dict[str, Any]] = []
-    nodes: dict[int, dict[str, Any]] = {}
-    for c in thread:
-        node = nodes[c.id] = _comment_json(c)
-        parent = nodes.get(c.parent_id) if c.parent_id else None
-        (parent["replies"] if parent is not None else roots).append(node)
-    return jsonify(items=roots, total=len(thread))
-
-
-@bp.get("/proposals/<int:proposal_id>/positions")
-def position_list(proposal_id: int):
-    proposal = _visible_or_404(proposal_id)
-    rows = positions.rows_for(proposal)
-    return jsonify(items=[_position_json(r.position, r.stakeholder) for r in rows])
-
-
-@bp.get("/proposals/<int:proposal_id>/amendments")
-def amendment_list(proposal_id: int):
-    proposal = _visible_or_404(proposal_id)
-    rows = amendments.rows_for(proposal)
-    return jsonify(items=[_amendment_json(r.amendment, r.stakeholder) for r in rows])
+    return jsonify(_detail_json(visible_or_404(proposal_id)))
 
 
 @bp.get("/proposals/<int:proposal_id>/timeline")
 def timeline(proposal_id: int):
-    proposal = _visible_or_404(proposal_id)
+    proposal = visible_or_404(proposal_id)
     rows = db.session.scalars(
         sa.select(ProposalTransition)
         .options(sa.orm.joinedload(ProposalTransition.actor))
@@ -453,7 +367,7 @@ def timeline(proposal_id: int):
                 "to_state_label": _(lifecycle.STATE_LABELS.get(t.to_state, t.to_state)),
                 "reason": t.reason or None,
                 "actor": stakeholder_json(t.actor),
-                "created_at": _when(t.created_at),
+                "created_at": iso(t.created_at),
             }
             for t in rows
         ]
@@ -466,7 +380,7 @@ def timeline(proposal_id: int):
 @bp.post("/proposals")
 def create():
     actor = acting.require_actor()
-    fields = _Fields(json_body())
+    fields = Fields(json_body())
     data = {
         "kind": fields.choice("kind", CREATABLE_KINDS, required=True),
         "community_id": fields.ident("community_id", required=True),
@@ -482,16 +396,16 @@ def create():
     fields.check()
     proposal = services.create_proposal(actor, data)
     db.session.commit()
-    rv = jsonify(_detail_json(_visible_or_404(proposal.id)))
+    rv = jsonify(_detail_json(visible_or_404(proposal.id)))
     rv.headers["Location"] = url_for(".detail", proposal_id=proposal.id)
     return rv, 201
 
 
 @bp.post("/proposals/<int:proposal_id>/transitions")
 def transition(proposal_id: int):
-    proposal = _visible_or_404(proposal_id)
+    proposal = visible_or_404(proposal_id)
     actor = acting.require_actor()
-    fields = _Fields(json_body())
+    fields = Fields(json_body())
     action = fields.text("action", max_length=30, required=True, one_line=True)
     reason = fields.text("reason", max_length=REASON_MAX) or ""
     target = fields.ident("target")
@@ -505,7 +419,7 @@ def transition(proposal_id: int):
 
 @bp.post("/proposals/<int:proposal_id>/follow")
 def follow(proposal_id: int):
-    proposal = _visible_or_404(proposal_id)
+    proposal = visible_or_404(proposal_id)
     services.follow(acting.require_actor(), proposal)
     db.session.commit()
     return jsonify(following=True)
@@ -513,56 +427,7 @@ def follow(proposal_id: int):
 
 @bp.delete("/proposals/<int:proposal_id>/follow")
 def unfollow(proposal_id: int):
-    proposal = _visible_or_404(proposal_id)
+    proposal = visible_or_404(proposal_id)
     services.unfollow(acting.require_actor(), proposal)
     db.session.commit()
     return jsonify(following=False)
-
-
-def _comment_limit() -> str:
-    """The web's limit on posting comments applies here too."""
-    return current_app.config.get("RATELIMIT_COMMENT_POSTS", "10 per minute")
-
-
-def _position_limit() -> str:
-    """The web's limit on declaring positions (and other deliberation posts) applies too."""
-    return current_app.config.get("RATELIMIT_DELIBERATION_POSTS", "20 per minute")
-
-
-@bp.post("/proposals/<int:proposal_id>/comments")
-@limiter.limit(_comment_limit, key_func=user_key, exempt_when=limits_disabled)
-def post_comment(proposal_id: int):
-    proposal = _visible_or_404(proposal_id)
-    actor = acting.require_actor()
-    fields = _Fields(json_body())
-    data = {
-        "body": fields.text("body", max_length=comments.MAX_LENGTH, required=True),
-        "stance": fields.choice("stance", [s.value for s in CommentStance]),
-        "parent_id": fields.ident("parent_id"),
-    }
-    fields.check()
-    comment = comments.post_comment(actor, proposal, data)
-    db.session.commit()
-    return jsonify(_comment_json(comment)), 201
-
-
-@bp.put("/proposals/<int:proposal_id>/position")
-@limiter.limit(_position_limit, key_func=user_key, exempt_when=limits_disabled)
-def declare_position(proposal_id: int):
-    proposal = _visible_or_404(proposal_id)
-    actor = acting.require_actor()
-    fields = _Fields(json_body())
-    data = {
-        "stance": fields.choice("stance", [s.value for s in PositionStance], required=True),
-        "interests": fields.words("interests", max_items=len(INTERESTS), max_length=40),
-        "tags": fields.words(
-            "tags", max_items=positions.MAX_TAGS, max_length=positions.MAX_TAG_LENGTH
-        ),
-        "statement": fields.text("statement", max_length=positions.MAX_STATEMENT) or "",
-        "conditions": fields.text("conditions", max_length=positions.MAX_CONDITIONS) or "",
-        "condition_amendment_id": fields.ident("condition_amendment_id"),
-    }
-    fields.check()
-    position = positions.declare_position(actor, proposal, data)
-    db.session.commit()
-    return jsonify(_position_json(position, actor.stakeholder))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,15 +14,13 @@ from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from coord.db import db
-from coord.errors import DomainError
 from coord.models import Community
 from coord.permissions import require
 from coord.text import render_markdown
-from coord.web import form_error, form_status, int_arg
-from proposals import lifecycle, queries, services
+from coord.web import form_status, int_arg, run
+from proposals import hiding, lifecycle, queries, services
 from proposals import permissions as perm
-from proposals.deliberation import amendments, comments, positions
-from proposals.deliberation.diff import diff_lines
+from proposals.diff import diff_lines
 from proposals.forms import KIND_CHOICES_LABELS, VISIBILITY_LABELS, ProposalForm, TransitionForm
 from proposals.models import (
     Follow,
@@ -63,14 +61,40 @@ def add_detail_part(
     _detail_parts[template] = context
 
 
+#: The proposal's own sections that a family adds below the parts: template → context
+#: function of (proposal, viewer, query arguments), whose keys join the page's context.
+_detail_sections: dict[str, Callable[[Proposal, Viewer, Mapping[str, str]], dict[str, Any]]] = {}
+
+
+def add_detail_section(
+    templates: Iterable[str],
+    context: Callable[[Proposal, Viewer, Mapping[str, str]], dict[str, Any]],
+) -> None:
+    """Show `templates` below the parts of every proposal page, in this order.
+
+    `context(proposal, viewer, request.args)` runs before the parts' context functions and
+    its keys join the page's context, so that the sections (and the page's table of
+    contents) share them. It must run a fixed number of queries. Adding a template again
+    replaces it (apps are built repeatedly).
+    """
+    for template in templates:
+        _detail_sections[template] = context
+
+
+def _state_label(state: str) -> str:
+    return _(lifecycle.STATE_LABELS.get(state, state))
+
+
 @bp.record_once
 def _register_filters(state) -> None:
     filters = state.app.jinja_env.filters
-    filters["state_label"] = lambda s: _(lifecycle.STATE_LABELS.get(s, s))
+    filters["state_label"] = _state_label
     filters["proposal_kind_label"] = lambda k: _(lifecycle.KIND_LABELS.get(k, k))
+    filters["hidden_reason"] = hiding.hidden_reason_text
 
 
-def _visible_or_404(proposal_id: int) -> Proposal:
+def visible_or_404(proposal_id: int) -> Proposal:
+    """Load a proposal the current user may see; 404 otherwise."""
     proposal = db.get_or_404(Proposal, proposal_id)
     require(perm.can_view(current_user, proposal), 404)
     return proposal
@@ -171,6 +195,16 @@ def index():
     )
 
 
+def _detail_url(proposal: Proposal) -> str:
+    return url_for(".detail", proposal_id=proposal.id)
+
+
+def _created_message(proposal: Proposal) -> str:
+    if lifecycle.is_public(proposal.kind, proposal.status):
+        return _("The proposal was published.")
+    return _("The draft was saved.")
+
+
 @bp.route("/proposals/new", methods=["GET", "POST"])
 @login_required
 def create():
@@ -185,18 +219,15 @@ def create():
         else:
             actor = acting.require_actor()
             data = _form_data(form) | {"publish": bool(form.publish.data)}
-            try:
-                proposal = services.create_proposal(actor, data)
-            except DomainError as exc:
-                form_error(form, exc)
-            else:
-                db.session.commit()
-                published = lifecycle.is_public(proposal.kind, proposal.status)
-                flash(
-                    _("The proposal was published.") if published else _("The draft was saved."),
-                    "success",
-                )
-                return redirect(url_for(".detail", proposal_id=proposal.id))
+            done = run(
+                lambda: services.create_proposal(actor, data),
+                _created_message,
+                _detail_url,
+                form=form,
+                abort_forbidden=False,
+            )
+            if done:
+                return done
     return render_template(
         "proposals/form.html", form=form, preview_html=preview, proposal=None
     ), form_status(form)
@@ -229,8 +260,8 @@ def detail(proposal_id: int):
         is not None
     )
     context: dict[str, Any] = {}
-    for part in (comments, positions, amendments):
-        context.update(part.page_context(proposal, viewer, request.args))
+    for fn in dict.fromkeys(_detail_sections.values()):
+        context.update(fn(proposal, viewer, request.args))
     extra_parts = [
         (template, part)
         for template, fn in _detail_parts.items()
@@ -252,14 +283,22 @@ def detail(proposal_id: int):
         action_labels=lifecycle.ACTION_LABELS,
         categories=CATEGORIES,
         extra_parts=extra_parts,
+        sections=list(_detail_sections),
         **context,
     )
+
+
+def _save(actor: acting.Actor, proposal: Proposal, form: ProposalForm) -> None:
+    """Save the edited proposal, and publish it when asked (one use case for the page)."""
+    services.edit_proposal(actor, proposal, _form_data(form), note=form.note.data or "")
+    if form.publish.data and proposal.published_at is None:
+        services.publish_proposal(actor, proposal)
 
 
 @bp.route("/proposals/<int:proposal_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(proposal_id: int):
-    proposal = _visible_or_404(proposal_id)
+    proposal = visible_or_404(proposal_id)
     actor = acting.require_actor()
     require(perm.can_edit(current_user, actor.stakeholder.id, proposal))
     form = _form(proposal)
@@ -268,16 +307,15 @@ def edit(proposal_id: int):
         if form.preview.data:
             preview = render_markdown(form.body.data or "")
         else:
-            try:
-                services.edit_proposal(actor, proposal, _form_data(form), note=form.note.data or "")
-                if form.publish.data and proposal.published_at is None:
-                    services.publish_proposal(actor, proposal)
-            except DomainError as exc:
-                form_error(form, exc)
-            else:
-                db.session.commit()
-                flash(_("The proposal was saved."), "success")
-                return redirect(url_for(".detail", proposal_id=proposal.id))
+            done = run(
+                lambda: _save(actor, proposal, form),
+                _("The proposal was saved."),
+                _detail_url(proposal),
+                form=form,
+                abort_forbidden=False,
+            )
+            if done:
+                return done
     return render_template(
         "proposals/form.html", form=form, preview_html=preview, proposal=proposal
     ), form_status(form)
@@ -286,39 +324,39 @@ def edit(proposal_id: int):
 @bp.post("/proposals/<int:proposal_id>/transition")
 @login_required
 def transition(proposal_id: int):
-    proposal = _visible_or_404(proposal_id)
+    proposal = visible_or_404(proposal_id)
     actor = acting.require_actor()
     form = TransitionForm()
     target = url_for(".detail", proposal_id=proposal.id)
     if not form.validate_on_submit():
         flash(_("Choose an action."), "error")
         return redirect(target)
-    try:
-        services.transition_proposal(actor, proposal, form.action.data, form.reason.data or "")
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        label = lifecycle.STATE_LABELS.get(proposal.status, proposal.status)
-        flash(_("The proposal is now: %(state)s.", state=_(label)), "success")
-    return redirect(target)
+    return run(
+        lambda: services.transition_proposal(
+            actor, proposal, form.action.data, form.reason.data or ""
+        ),
+        lambda _rv: _("The proposal is now: %(state)s.", state=_state_label(proposal.status)),
+        target,
+        abort_forbidden=False,
+    )
 
 
 @bp.post("/proposals/<int:proposal_id>/follow")
 @login_required
 def follow(proposal_id: int):
-    proposal = _visible_or_404(proposal_id)
+    proposal = visible_or_404(proposal_id)
     actor = acting.require_actor()
     if request.form.get("follow") == "0":
-        services.unfollow(actor, proposal)
-        message = _("You no longer follow this proposal.")
-    else:
-        services.follow(actor, proposal)
-        message = _("You follow this proposal and will be notified of changes.")
-    db.session.commit()
-    flash(message, "success")
-    return redirect(url_for(".detail", proposal_id=proposal.id))
+        return run(
+            lambda: services.unfollow(actor, proposal),
+            _("You no longer follow this proposal."),
+            _detail_url(proposal),
+        )
+    return run(
+        lambda: services.follow(actor, proposal),
+        _("You follow this proposal and will be notified of changes."),
+        _detail_url(proposal),
+    )
 
 
 def _versions(proposal: Proposal) -> list[ProposalVersion]:
@@ -332,7 +370,7 @@ def _versions(proposal: Proposal) -> list[ProposalVersion]:
 
 @bp.get("/proposals/<int:proposal_id>/versions")
 def versions(proposal_id: int):
-    proposal = _visible_or_404(proposal_id)
+    proposal = visible_or_404(proposal_id)
     return render_template(
         "proposals/versions.html", proposal=proposal, versions=_versions(proposal)
     )
@@ -340,7 +378,7 @@ def versions(proposal_id: int):
 
 @bp.get("/proposals/<int:proposal_id>/versions/<int:number>")
 def version(proposal_id: int, number: int):
-    proposal = _visible_or_404(proposal_id)
+    proposal = visible_or_404(proposal_id)
     row = db.session.scalar(
         sa.select(ProposalVersion).where(
             ProposalVersion.proposal_id == proposal.id, ProposalVersion.number == number
@@ -353,7 +391,7 @@ def version(proposal_id: int, number: int):
 
 @bp.get("/proposals/<int:proposal_id>/diff")
 def diff(proposal_id: int):
-    proposal = _visible_or_404(proposal_id)
+    proposal = visible_or_404(proposal_id)
     by_number = {v.number: v for v in _versions(proposal)}
     if not by_number:
         abort(404)

@@ -1,5 +1,5 @@
 """Deliberation: comments, positions and interests, amendments, moderation, negotiation,
-the conflict map, merge and diff."""
+the conflict map and merge."""
 
 from __future__ import annotations
 
@@ -7,13 +7,37 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Bind the comment, deliberation and moderation pages and the proposal's conflict map."""
+    """Bind the comment, deliberation and moderation pages, their JSON endpoints, the
+    proposal page's sections and conflict map, the notification receivers, the stance
+    sources for the network and the demo deliberations."""
+    from coord import signals
+    from proposals import stances as proposal_stances
     from proposals import views as proposal_views
-    from proposals.deliberation import comment_views, conflict_map, moderation_views, views
+    from proposals.deliberation import api, conflict_map, demo, notify, page, stances, views
+    from proposals.deliberation.views import amendments, comments, moderation, positions  # noqa: F401
     from stakeholders.network import services as network_service
+    from stakeholders.network.stances import register_stance_source
 
-    app.register_blueprint(comment_views.bp)
-    app.register_blueprint(views.bp)
-    app.register_blueprint(moderation_views.bp)
+    app.register_blueprint(comments.bp)
+    app.register_blueprint(views.bp)  # with the routes of `positions` and `amendments`
+    app.register_blueprint(moderation.bp)
+    api.add_endpoints(app)
     proposal_views.add_detail_part("network/_proposal_conflict.html", conflict_map.context)
-    network_service.network_changed.connect(conflict_map.on_network_changed)
+    proposal_views.add_detail_section(page.TEMPLATES, page.context)
+    network_service.network_changed.connect(notify.on_network_changed)
+    signals.comment_posted.connect(notify.on_comment_posted)
+    signals.position_declared.connect(notify.on_position_declared)
+    signals.amendment_decided.connect(notify.on_amendment_decided)
+    signals.report_handled.connect(notify.on_report_handled)
+    register_stance_source(
+        stances.position_stances,
+        name="proposals.positions",
+        version=stances.position_version,
+        labels=proposal_stances.proposal_labels,
+    )
+    register_stance_source(
+        stances.comment_stances, name="proposals.comments", version=stances.comment_version
+    )
+    signals.position_declared.connect(stances.on_position)
+    signals.comment_posted.connect(stances.on_comment)
+    signals.demo_loading.connect(demo.load)

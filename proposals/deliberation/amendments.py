@@ -25,10 +25,10 @@ from coord.text import clean_text, render_markdown
 from proposals import lifecycle, services
 from proposals import permissions as perm
 from proposals.deliberation import merge, positions
-from proposals.deliberation.diff import diff_lines
 from proposals.deliberation.models import Amendment, AmendmentStatus, AmendmentSupport
+from proposals.deliberation.permissions import can_decide_amendments
+from proposals.diff import diff_lines
 from proposals.models import Proposal, ProposalVersion, Visibility
-from proposals.viewer import Viewer
 from stakeholders.acting import Actor
 from stakeholders.models import Stakeholder
 
@@ -69,22 +69,6 @@ class AcceptPlan:
     @property
     def needs_resolution(self) -> bool:
         return bool(self.conflicts) or self.title_conflict
-
-
-def is_owner(actor: Actor | None, proposal: Proposal) -> bool:
-    """Only the proposal's owner (its author role) decides amendments."""
-    return actor is not None and "author" in perm.roles_for(
-        actor.user, actor.stakeholder.id, proposal
-    )
-
-
-def can_withdraw(actor: Actor | None, amendment: Amendment) -> bool:
-    """The stakeholder who proposed an open amendment may withdraw it."""
-    return (
-        actor is not None
-        and actor.stakeholder.id == amendment.actor_id
-        and amendment.status == AmendmentStatus.OPEN
-    )
 
 
 def _check_open_proposal(proposal: Proposal) -> None:
@@ -264,6 +248,50 @@ def _same_text(a: tuple[str, str], b: tuple[str, str]) -> bool:
     return a[0] == b[0] and a[1].strip("\n") == b[1].strip("\n")
 
 
+def _checked_note(note: str) -> str:
+    note = clean_text(note).strip()
+    if len(note) > MAX_REASON:
+        raise DomainError(
+            str(_l("The note may have at most %(n)d characters.", n=MAX_REASON)), field="note"
+        )
+    return note
+
+
+def _resolved_text(plan: AcceptPlan, title: str | None, body: str | None) -> tuple[str, str]:
+    """Check the owner's resolution of conflicting texts: no markers left, within limits."""
+    new_title = clean_text(title or "").strip()
+    new_body = clean_text(body or "")
+    if not new_body.strip() and not new_title:
+        raise DomainError(
+            str(_l("The texts conflict. Resolve the conflicts and submit the text.")),
+            field="body",
+        )
+    if not new_title or merge.leftover_markers(new_title):
+        raise DomainError(str(_l("Give the resolved title.")), field="title")
+    if len(new_title) > MAX_TITLE:
+        raise DomainError(
+            str(_l("The title may have at most %(n)d characters.", n=MAX_TITLE)),
+            field="title",
+        )
+    if len(new_body) > MAX_BODY:
+        raise DomainError(
+            str(_l("The text may have at most %(n)d characters.", n=MAX_BODY)), field="body"
+        )
+    left = merge.leftover_markers(new_body, *plan.sources)
+    if left:
+        raise DomainError(
+            str(
+                _l(
+                    "Remove the conflict markers (<<<<<<<, =======, >>>>>>>) and keep"
+                    " the text you want. First marker on line %(n)d.",
+                    n=left[0],
+                )
+            ),
+            field="body",
+        )
+    return new_title, new_body
+
+
 def accept_amendment(
     actor: Actor,
     amendment: Amendment,
@@ -280,7 +308,7 @@ def accept_amendment(
     version they resolved against (refused if the proposal changed in the meantime).
     """
     proposal = db.session.get(Proposal, amendment.proposal_id)
-    if not is_owner(actor, proposal):
+    if not can_decide_amendments(actor, proposal):
         raise NotAllowed(str(_l("Only the proposal's owner decides on amendments.")))
     _check_open(amendment)
     _check_open_proposal(proposal)
@@ -288,44 +316,11 @@ def accept_amendment(
         raise Conflict(
             str(_l("The proposal has changed in the meantime. Please check the text again."))
         )
-    note = clean_text(note).strip()
-    if len(note) > MAX_REASON:
-        raise DomainError(
-            str(_l("The note may have at most %(n)d characters.", n=MAX_REASON)), field="note"
-        )
+    note = _checked_note(note)
     plan = accept_plan(amendment, proposal)
     new_title, new_body = plan.title, plan.body
     if plan.needs_resolution:
-        new_title = clean_text(title or "").strip()
-        new_body = clean_text(body or "")
-        if not new_body.strip() and not new_title:
-            raise DomainError(
-                str(_l("The texts conflict. Resolve the conflicts and submit the text.")),
-                field="body",
-            )
-        if not new_title or merge.leftover_markers(new_title):
-            raise DomainError(str(_l("Give the resolved title.")), field="title")
-        if len(new_title) > MAX_TITLE:
-            raise DomainError(
-                str(_l("The title may have at most %(n)d characters.", n=MAX_TITLE)),
-                field="title",
-            )
-        if len(new_body) > MAX_BODY:
-            raise DomainError(
-                str(_l("The text may have at most %(n)d characters.", n=MAX_BODY)), field="body"
-            )
-        left = merge.leftover_markers(new_body, *plan.sources)
-        if left:
-            raise DomainError(
-                str(
-                    _l(
-                        "Remove the conflict markers (<<<<<<<, =======, >>>>>>>) and keep"
-                        " the text you want. First marker on line %(n)d.",
-                        n=left[0],
-                    )
-                ),
-                field="body",
-            )
+        new_title, new_body = _resolved_text(plan, title, body)
     number = services.new_version_from_amendment(
         actor, proposal, new_title, new_body, amendment.id, amendment.rationale[:300]
     )
@@ -357,7 +352,7 @@ def accept_amendment(
 def reject_amendment(actor: Actor, amendment: Amendment, reason: str) -> None:
     """Reject an amendment, with a reason (only the proposal's owner)."""
     proposal = db.session.get(Proposal, amendment.proposal_id)
-    if not is_owner(actor, proposal):
+    if not can_decide_amendments(actor, proposal):
         raise NotAllowed(str(_l("Only the proposal's owner decides on amendments.")))
     _check_open(amendment)
     reason = clean_text(reason or "").strip()
@@ -428,39 +423,3 @@ def open_choices(proposal: Proposal) -> list[tuple[int, str]]:
         .order_by(Amendment.id)
     ).all()
     return [(r.id, r.rationale) for r in rows]
-
-
-def page_context(proposal: Proposal, viewer: Viewer, args: Any) -> dict[str, Any]:
-    """Return what the proposal page needs from this part, in a fixed number of queries.
-
-    Two queries at most: the amendments with their authors, and the ones the viewer's
-    acting stakeholder supports. `args` may ask for `amendments=open` only.
-    """
-    rows = rows_for(proposal)
-    actor_id = viewer.actor.stakeholder.id if viewer.actor else None
-    supported: set[int] = set()
-    if actor_id is not None and rows:
-        supported = set(
-            db.session.scalars(
-                sa.select(AmendmentSupport.amendment_id)
-                .join(Amendment, Amendment.id == AmendmentSupport.amendment_id)
-                .where(
-                    Amendment.proposal_id == proposal.id,
-                    AmendmentSupport.stakeholder_id == actor_id,
-                )
-            )
-        )
-    only_open = args.get("amendments") == "open"
-    open_rows = [r for r in rows if r.amendment.status == AmendmentStatus.OPEN]
-    return {
-        "amendments": open_rows if only_open else rows,
-        "amendments_total": len(rows),
-        "amendments_open": open_rows,
-        "amendment_by_id": {r.amendment.id: r for r in rows},
-        "amendment_filter": "open" if only_open else "all",
-        "supported_amendment_ids": supported,
-        "can_propose_amendment": viewer.actor is not None and viewer.can_participate,
-        "can_decide_amendments": "author" in viewer.roles
-        and lifecycle.is_open_for_discussion(proposal.kind, proposal.status),
-        "amendment_status_labels": STATUS_LABELS,
-    }

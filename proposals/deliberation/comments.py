@@ -17,23 +17,16 @@ Decisions worth knowing:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, SelectField, SubmitField, TextAreaField
-from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from coord import audit, signals
 from coord.db import db, utcnow
 from coord.errors import Conflict, DomainError, NotAllowed
-from coord.forms import strip_text
-from coord.i18n import KIND_LABELS
 from coord.text import SANITIZER_VERSION, clean_text, render_markdown
 from coord.web import MAX_ID
 from proposals import lifecycle, services
@@ -44,10 +37,9 @@ from proposals.deliberation.models import (
     CommentRevision,
     CommentStance,
     Reaction,
-    Report,
 )
+from proposals.deliberation.permissions import can_delete
 from proposals.models import Proposal
-from proposals.viewer import Viewer
 from stakeholders.acting import Actor
 from stakeholders.models import Stakeholder
 
@@ -63,11 +55,6 @@ STANCE_LABELS = {
     CommentStance.OPPOSE: _l("Oppose"),
     CommentStance.NEUTRAL: _l("Neutral"),
     CommentStance.QUESTION: _l("Question"),
-}
-REACTION_LABELS = {
-    Reaction.AGREE: _l("Agree"),
-    Reaction.DISAGREE: _l("Disagree"),
-    Reaction.PASS: _l("Pass"),
 }
 SORT_LABELS = {
     "oldest": _l("Oldest first"),
@@ -85,43 +72,6 @@ def _too_long_message(max: int = MAX_LENGTH) -> str:
     return _("A comment can have at most %(max)s characters.", max=format_number(max))
 
 
-class CommentForm(FlaskForm):
-    """A new comment, or a reply when `parent_id` is given."""
-
-    stance = SelectField(
-        _l("Your stance"),
-        choices=[SelectChoice(s.value, label) for s, label in STANCE_LABELS.items()],
-        default=CommentStance.NEUTRAL.value,
-    )
-    body = TextAreaField(
-        _l("Comment"),
-        filters=[strip_text],
-        validators=[
-            DataRequired(message=_l("Write your comment first.")),
-            Length(max=MAX_LENGTH, message=_l("A comment can have at most 5,000 characters.")),
-        ],
-        description=_l("Markdown: **bold**, _italic_, lists, > quotes, [links](https://…)."),
-    )
-    parent_id = IntegerField(
-        widget=HiddenField.widget, validators=[Optional(), NumberRange(min=1, max=MAX_ID)]
-    )
-    submit = SubmitField(_l("Post comment"))
-
-
-class EditCommentForm(FlaskForm):
-    """The new text of a comment."""
-
-    body = TextAreaField(
-        _l("Comment"),
-        filters=[strip_text],
-        validators=[
-            DataRequired(message=_l("Write your comment first.")),
-            Length(max=MAX_LENGTH, message=_l("A comment can have at most 5,000 characters.")),
-        ],
-    )
-    submit = SubmitField(_l("Save changes"))
-
-
 # --- rules -------------------------------------------------------------------------------
 
 
@@ -131,10 +81,11 @@ def participation_refusal(user: Any, proposal: Proposal) -> str | None:
         return _("Sign in to take part in the discussion.")
     if perm.can_participate(user, proposal):
         return None
-    return _refusal_for_visible(proposal)
+    return closed_reason(proposal)
 
 
-def _refusal_for_visible(proposal: Proposal) -> str:
+def closed_reason(proposal: Proposal) -> str:
+    """Say why a user who sees `proposal` may not take part in its discussion."""
     if proposal.is_hidden:
         return _("This proposal is hidden by the moderators; its discussion is paused.")
     if not lifecycle.is_open_for_discussion(proposal.kind, proposal.status):
@@ -261,13 +212,6 @@ def edit_comment(actor: Actor, comment: Comment, body: Any) -> bool:
     return True
 
 
-def can_delete(user: Any, comment: Comment, proposal: Proposal) -> bool:
-    """The author, and the community's moderators, may delete a comment."""
-    if user is None or not getattr(user, "is_authenticated", False):
-        return False
-    return comment.user_id == user.id or perm.can_moderate(user, proposal.community_id)
-
-
 def delete_comment(actor: Actor, comment: Comment) -> None:
     """Mark a comment deleted (its replies stay); a moderator's deletion is audited publicly."""
     proposal = _proposal_of(comment)
@@ -347,32 +291,6 @@ def revisions(comment: Comment) -> list[CommentRevision]:
     )
 
 
-# --- the proposal page -------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class Row:
-    """One comment in display order, with what the page shows and offers for it."""
-
-    comment: Comment
-    level: int  # visual nesting level, 0..MAX_NEST
-    opens: bool  # this row starts a nested list of replies
-    closes: int  # nested lists to close before this row
-    reply_to: Comment | None  # shown as "in reply to" once nesting is capped
-    reaction: str | None  # the viewer's reaction
-    reported: bool  # the viewer reported it
-    is_own: bool
-    can_edit: bool
-    can_delete: bool
-    can_react: bool
-    can_reply: bool
-    can_report: bool
-
-    @property
-    def score(self) -> int:
-        return self.comment.agree_count - self.comment.disagree_count
-
-
 def load_thread(proposal: Proposal) -> list[Comment]:
     """Load every comment of a proposal with its author stakeholder, in reading order."""
     return list(
@@ -397,119 +315,3 @@ def sort_threads(comments: list[Comment], sort: str) -> list[Comment]:
     elif sort == "agreed":
         groups.sort(key=lambda g: g[0].disagree_count - g[0].agree_count)
     return [c for group in groups for c in group]
-
-
-def _viewer_marks(proposal: Proposal, viewer: Viewer) -> tuple[dict[int, str], set[int]]:
-    """Return the viewer's reactions and the comments they reported, in one query."""
-    if viewer.user is None:
-        return {}, set()
-    marks = sa.union_all(
-        sa.select(
-            CommentReaction.comment_id.label("comment_id"),
-            sa.type_coerce(CommentReaction.value, sa.String(24)).label("mark"),
-        ).where(
-            CommentReaction.proposal_id == proposal.id,
-            CommentReaction.user_id == viewer.user.id,
-        ),
-        sa.select(
-            Report.target_id.label("comment_id"), sa.literal("reported", sa.String(24))
-        ).where(
-            Report.proposal_id == proposal.id,
-            Report.target_type == "comment",
-            Report.user_id == viewer.user.id,
-        ),
-    )
-    reactions: dict[int, str] = {}
-    reported: set[int] = set()
-    for comment_id, mark in db.session.execute(marks):
-        if mark == "reported":
-            reported.add(comment_id)
-        else:
-            reactions[comment_id] = mark
-    return reactions, reported
-
-
-def build_rows(
-    comments: list[Comment],
-    viewer: Viewer,
-    reactions: dict[int, str],
-    reported: set[int],
-) -> list[Row]:
-    """Turn comments in display order into rows with nesting and the viewer's options."""
-    by_id = {c.id: c for c in comments}
-    user_id = viewer.user.id if viewer.user is not None else None
-    rows: list[Row] = []
-    previous = -1
-    for c in comments:
-        level = min(c.depth, MAX_NEST)
-        opens = previous >= 0 and level > previous
-        closes = previous - level if previous >= 0 and level < previous else 0
-        previous = level
-        live = not c.is_deleted and not c.is_hidden
-        own = user_id is not None and c.user_id == user_id
-        rows.append(
-            Row(
-                comment=c,
-                level=level,
-                opens=opens,
-                closes=closes,
-                reply_to=by_id.get(c.parent_id) if c.depth > MAX_NEST else None,
-                reaction=reactions.get(c.id),
-                reported=c.id in reported,
-                is_own=own,
-                can_edit=own and live and viewer.can_participate,
-                can_delete=not c.is_deleted and (own or viewer.can_moderate),
-                can_react=live and not own and viewer.can_participate,
-                can_reply=live and viewer.can_participate and c.depth < MAX_DEPTH,
-                can_report=live and not own and user_id is not None and c.id not in reported,
-            )
-        )
-    return rows
-
-
-def page_context(proposal: Proposal, viewer: Viewer, args: Any) -> dict[str, Any]:
-    """Return what the proposal page needs from this part, in a fixed number of queries.
-
-    Keys (all prefixed, so that they can be merged with other parts' contexts):
-    `comment_rows` (list of `Row` in display order), `comment_tail` (nested lists still
-    open after the last row), `comment_sort` and `comment_sorts` (current key and
-    (key, label) choices), `comment_total` (rows shown, deleted included), `comment_count`
-    (live comments), `comment_stances` ((value, label) choices), `comment_stance_counts`,
-    `comment_form` (a `CommentForm`, or None when the viewer cannot post),
-    `comment_refusal` (why not, or None), `comment_max_length`, `comment_can_moderate`,
-    `comment_kind_labels` (stakeholder kind → translated label).
-    """
-    sort = args.get("sort") if args is not None else None
-    sort = sort if sort in SORT_LABELS else "oldest"
-    comments = sort_threads(load_thread(proposal), sort)
-    reactions, reported = _viewer_marks(proposal, viewer)
-    rows = build_rows(comments, viewer, reactions, reported)
-    stance_counts = dict.fromkeys((s.value for s in CommentStance), 0)
-    live = 0
-    for c in comments:
-        if not c.is_deleted:
-            live += 1
-            if not c.is_hidden:
-                stance_counts[CommentStance(c.stance).value] += 1
-    refusal = None
-    if not viewer.can_participate:
-        refusal = (
-            _("Sign in to take part in the discussion.")
-            if viewer.user is None
-            else _refusal_for_visible(proposal)
-        )
-    return {
-        "comment_rows": rows,
-        "comment_tail": rows[-1].level if rows else 0,
-        "comment_sort": sort,
-        "comment_sorts": [(key, str(label)) for key, label in SORT_LABELS.items()],
-        "comment_total": len(rows),
-        "comment_count": live,
-        "comment_stances": [(s.value, str(label)) for s, label in STANCE_LABELS.items()],
-        "comment_stance_counts": stance_counts,
-        "comment_form": CommentForm(formdata=None) if viewer.can_participate else None,
-        "comment_refusal": refusal,
-        "comment_max_length": MAX_LENGTH,
-        "comment_can_moderate": viewer.can_moderate,
-        "comment_kind_labels": {key: str(label) for key, label in KIND_LABELS.items()},
-    }

@@ -14,9 +14,8 @@ statements every group agrees with — the text a compromise can be built on.
 
 A fixed number of queries per page: one change marker (cache hit: nothing else), otherwise
 positions, relations, reactions, statements and the network report. Results are cached in
-memory by that marker. Added to the proposal page with `add_detail_part`; its alerts
-receiver notifies moderators when a new conflict or strained alliance appears among the
-stakeholders active on a proposal under deliberation.
+memory by that marker. Added to the proposal page with `add_detail_part`; the alerts
+about new conflicts among a proposal's stakeholders are in `proposals.deliberation.notify`.
 """
 
 from __future__ import annotations
@@ -29,24 +28,19 @@ from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, has_request_context, url_for
+from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from markupsafe import Markup
-from werkzeug.routing import BuildError
 
 from coord.db import db
-from coord.models import User
-from coord.notifications import N_, Note, notify, register_kind
 from proposals import lifecycle
 from proposals.deliberation.models import Comment, CommentReaction, Position, Reaction
+from proposals.deliberation.stances import raw_rows
 from proposals.models import Proposal
 from proposals.viewer import Viewer
 from proposals.vocabulary import INTERESTS
 from stakeholders.models import (
-    Function,
-    Membership,
-    MembershipStatus,
     Relation,
     ResidenceStatus,
     ResidentProfile,
@@ -54,7 +48,7 @@ from stakeholders.models import (
 )
 from stakeholders.network import relations
 from stakeholders.network import services as network_service
-from stakeholders.network.opinion import opinion_groups
+from stakeholders.network.opinion import OpinionReport, opinion_groups
 from stakeholders.network.report import join
 
 MAX_LISTED = 30
@@ -63,14 +57,6 @@ MAX_GROUP_MEMBERS = 2000
 MAP_POINTS = 400
 MAP_SIZE = 300
 CACHE_SIZE = 64
-REACTION_VALUES = {Reaction.AGREE: 1, Reaction.DISAGREE: -1, Reaction.PASS: 0}
-
-ALERT = "network_alert"
-register_kind(ALERT, N_("New conflicts among the stakeholders of proposals I moderate"))
-ALERT_CONFLICT = N_("New conflict on “%(title)s”: %(a)s and %(b)s.")
-ALERT_TRIAD = N_(
-    "Strained alliance on “%(title)s”: %(b)s and %(c)s are in conflict; %(m)s has ties to both."
-)
 
 
 @dataclass
@@ -113,23 +99,6 @@ class MapData:
 _cache: OrderedDict[tuple, MapData] = OrderedDict()
 _opinion_cache: OrderedDict[tuple, dict[str, Any] | None] = OrderedDict()
 _lock = threading.Lock()
-
-
-def _value(x: Any) -> Any:
-    return x.value if hasattr(x, "value") else x
-
-
-def _rows(query: sa.Select) -> list[tuple]:
-    """Run a column query and return the driver's plain tuples (no per-row processing).
-
-    Only for columns whose raw values are usable as they are: ids, numbers, strings
-    (enums are stored as their string values); JSON is decoded by `_interests_of`.
-    """
-    result = db.session.connection().execute(query)
-    try:
-        return result.cursor.fetchall()
-    finally:
-        result.close()
 
 
 @lru_cache(maxsize=4096)
@@ -210,7 +179,7 @@ def _people(proposal: Proposal, extra: set[int] | None = None) -> dict[int, Memb
     else:
         query = query.add_columns(sa.null(), sa.null()).where(Stakeholder.id.in_(extra))
     rv = {}
-    for sid, name, kind, function, deleted, building, stance, interests in _rows(query):
+    for sid, name, kind, function, deleted, building, stance, interests in raw_rows(query):
         rv[sid] = Member(
             sid,
             name if deleted is None else "",
@@ -288,7 +257,7 @@ def _declared_ties(proposal: Proposal, scope: str, people: sa.Select) -> list[di
     if scope != network_service.MANAGERS:
         query = query.where(Relation.visibility == "public")
     rv = []
-    for s, t, type_, sign, strength, status, s_name, t_name in _rows(query):
+    for s, t, type_, sign, strength, status, s_name, t_name in raw_rows(query):
         factor = network_service.DISPUTED_FACTOR if status == "disputed" else 1.0
         rv.append(
             {
@@ -324,40 +293,35 @@ def _inferred_ties(report: dict[str, Any] | None, members: set[int]) -> list[dic
     return rv
 
 
-def _opinion(proposal: Proposal) -> dict[str, Any] | None:
+def _votes(proposal: Proposal) -> list[tuple[int, int, int]]:
+    """The opinion matrix of a proposal's visible comments: (stakeholder, comment, vote).
+
+    A comment counts as agreed by its author; reactions count 1, -1 or 0. Two queries.
+    """
     visible = sa.and_(
         Comment.proposal_id == proposal.id,
         Comment.deleted_at.is_(None),
         Comment.hidden_reason.is_(None),
     )
-    authors = _rows(sa.select(Comment.actor_id, Comment.id).where(visible))
+    authors = raw_rows(sa.select(Comment.actor_id, Comment.id).where(visible))
     if not authors:
-        return None
+        return []
     value = sa.case(
         (CommentReaction.value == Reaction.AGREE.value, 1),
         (CommentReaction.value == Reaction.DISAGREE.value, -1),
         else_=0,
     )
-    reactions = _rows(
+    reactions = raw_rows(
         sa.select(CommentReaction.actor_id, CommentReaction.comment_id, value).where(
             CommentReaction.proposal_id == proposal.id,
             CommentReaction.comment_id.in_({c for _a, c in authors}),
         )
     )
-    votes = [(a, c, 1) for a, c in authors]
-    votes.extend(reactions)
-    report = opinion_groups(votes)
-    if report.k < 2 or len(report.coordinates) < 4:
-        return {
-            "participants": len(report.coordinates),
-            "groups": [],
-            "consensus": [],
-            "points": [],
-        }
-    statements = {s.statement for g in report.groups for s in g.representative[:3]} | {
-        c.statement for c in report.consensus[:5]
-    }
-    texts = _statement_texts(statements)
+    return [(a, c, 1) for a, c in authors] + list(reactions)
+
+
+def _map_points(report: OpinionReport) -> list[tuple[float, float, int, int, float]]:
+    """Scale a sample of the participants' coordinates onto the drawing, by group."""
     group_of = {m: i for i, g in enumerate(report.groups) for m in g.members}
     coords = list(report.coordinates.items())
     step = max(1, len(coords) // MAP_POINTS)
@@ -371,6 +335,26 @@ def _opinion(proposal: Proposal) -> dict[str, Any] | None:
     def scale(v: float, lo: float) -> float:
         return round(pad + (v - lo) / span * (MAP_SIZE - 2 * pad), 1)
 
+    return _stack([(scale(x, x0), scale(y, y0), group_of.get(p, 0)) for p, (x, y) in sample])
+
+
+def _opinion(proposal: Proposal) -> dict[str, Any] | None:
+    """The proposal's opinion groups, their statements and the bridging ones (or None)."""
+    votes = _votes(proposal)
+    if not votes:
+        return None
+    report = opinion_groups(votes)
+    if report.k < 2 or len(report.coordinates) < 4:
+        return {
+            "participants": len(report.coordinates),
+            "groups": [],
+            "consensus": [],
+            "points": [],
+        }
+    statements = {s.statement for g in report.groups for s in g.representative[:3]} | {
+        c.statement for c in report.consensus[:5]
+    }
+    texts = _statement_texts(statements)
     return {
         "participants": len(report.coordinates),
         "excluded": len(report.excluded),
@@ -401,9 +385,7 @@ def _opinion(proposal: Proposal) -> dict[str, Any] | None:
             for c in report.consensus[:5]
             if c.direction == "agree" and c.statement in texts
         ],
-        "points": _stack(
-            [(scale(x, x0), scale(y, y0), group_of.get(p, 0)) for p, (x, y) in sample]
-        ),
+        "points": _map_points(report),
     }
 
 
@@ -676,131 +658,3 @@ def context(proposal: Proposal, viewer: Viewer) -> dict[str, Any] | None:
         "opinion": data.opinion,
         "map_size": MAP_SIZE,
     }
-
-
-# -- Alerts -----------------------------------------------------------------------------------
-
-
-def _url(endpoint: str, **values: Any) -> str:
-    try:
-        if has_request_context():
-            return url_for(endpoint, **values)
-        return current_app.url_map.bind("localhost").build(endpoint, values)
-    except BuildError:
-        return ""
-
-
-def _moderators(community_id: int) -> list[User]:
-    committee = sa.select(Stakeholder.id).where(
-        Stakeholder.community_id == community_id,
-        Stakeholder.function == Function.RESIDENTS_COMMITTEE,
-        Stakeholder.deleted_at.is_(None),
-    )
-    return list(
-        db.session.scalars(
-            sa.select(User)
-            .where(
-                User.id.in_(
-                    sa.select(Membership.user_id).where(
-                        Membership.organisation_id.in_(committee),
-                        Membership.status == MembershipStatus.ACTIVE,
-                    )
-                ),
-                User.deleted_at.is_(None),
-                User.is_disabled.is_(False),
-            )
-            .order_by(User.id)
-        )
-    )
-
-
-def _active_on(community_id: int) -> dict[int, tuple[Proposal, set[int]]]:
-    """Proposals under deliberation and the stakeholders active on them (two queries)."""
-    open_states = [
-        sa.and_(
-            Proposal.kind == kind,
-            Proposal.status.in_(
-                [s for s in lifecycle.STATES[kind] if lifecycle.is_open_for_discussion(kind, s)]
-            ),
-        )
-        for kind in lifecycle.KINDS
-    ]
-    proposals = {
-        p.id: p
-        for p in db.session.scalars(
-            sa.select(Proposal).where(Proposal.community_id == community_id, sa.or_(*open_states))
-        )
-    }
-    if not proposals:
-        return {}
-    active: dict[int, set[int]] = defaultdict(set)
-    rows = db.session.execute(
-        sa.union(
-            sa.select(Position.proposal_id, Position.stakeholder_id).where(
-                Position.proposal_id.in_(proposals)
-            ),
-            sa.select(Comment.proposal_id, Comment.actor_id).where(
-                Comment.proposal_id.in_(proposals), Comment.deleted_at.is_(None)
-            ),
-            sa.select(CommentReaction.proposal_id, CommentReaction.actor_id).where(
-                CommentReaction.proposal_id.in_(proposals)
-            ),
-        )
-    )
-    for pid, sid in rows:
-        active[pid].add(sid)
-    return {pid: (proposals[pid], active.get(pid, set())) for pid in proposals}
-
-
-def on_network_changed(
-    community_id: int, *, new_conflicts=(), new_triads=(), snapshot=None, **extra
-) -> int:
-    """Notify the community's moderators of new conflicts among a proposal's active stakeholders."""
-    proposals = _active_on(community_id)
-    if not proposals:
-        return 0
-    notes: list[tuple[str, dict[str, Any], str]] = []
-    ids = {i for pair in new_conflicts for i in pair} | {i for t in new_triads for i in t["nodes"]}
-    names = (
-        {
-            s.id: s.name
-            for s in db.session.scalars(sa.select(Stakeholder).where(Stakeholder.id.in_(ids)))
-        }
-        if ids
-        else {}
-    )
-    for pid, (proposal, active) in sorted(proposals.items()):
-        url = _url("proposals.detail", proposal_id=pid) + "#conflict-map"
-        for a, b in new_conflicts:
-            if a in active and b in active:
-                notes.append(
-                    (
-                        ALERT_CONFLICT,
-                        {"title": proposal.title, "a": names.get(a, ""), "b": names.get(b, "")},
-                        url,
-                    )
-                )
-        for t in new_triads:
-            m = t.get("mediator")
-            others = [n for n in t["nodes"] if n != m]
-            if m is None or len(others) != 2 or not all(o in active for o in others):
-                continue
-            notes.append(
-                (
-                    ALERT_TRIAD,
-                    {
-                        "title": proposal.title,
-                        "m": names.get(m, ""),
-                        "b": names.get(others[0], ""),
-                        "c": names.get(others[1], ""),
-                    },
-                    url,
-                )
-            )
-    if not notes:
-        return 0
-    moderators = _moderators(community_id)
-    created = 0
-    for message, params, url in notes:
-        created += notify(Note(user, ALERT, message, params, url) for user in moderators)
-    return created

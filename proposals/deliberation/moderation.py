@@ -4,7 +4,8 @@ Decisions worth knowing:
 
 - Anyone signed in who can see an item may report it once (unique per user and item);
   reporting one's own item, a deleted comment or an item already hidden is refused.
-- An item with `AUTO_HIDE_AT` open reports is hidden at once with `AUTO_HIDE_REASON`
+- An item with `AUTO_HIDE_AT` open reports is hidden at once with
+  `proposals.hiding.AUTO_HIDE_REASON`
   (stored in English, translated when shown) until a moderator reviews it.
 - Hiding never deletes: the text stays in the database and moderators still see it; the
   page shows the public reason in its place. Hiding upholds every open report of the
@@ -19,7 +20,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from coord import audit, signals
 from coord.db import db, utcnow
@@ -28,27 +28,18 @@ from coord.text import clean_text
 from coord.web import MAX_ID
 from proposals import permissions as perm
 from proposals.deliberation.models import Comment, Report, ReportStatus
+from proposals.hiding import AUTO_HIDE_REASON
 from proposals.models import Proposal
 from stakeholders.acting import Actor
 from stakeholders.models import Stakeholder
 
 #: Open reports that hide an item until a moderator reviews it.
 AUTO_HIDE_AT = 3
-#: The public reason of an automatic hide (stored untranslated, see `hidden_reason_text`).
-AUTO_HIDE_REASON = "Hidden pending review after several reports."
-_AUTO_HIDE_LABEL = _l("Hidden pending review after several reports.")
 TARGET_TYPES = ("comment", "proposal")
 MAX_REPORT_REASON = 500
 MAX_HIDE_REASON = 300
 
 Target = Comment | Proposal
-
-
-def hidden_reason_text(reason: str | None) -> str:
-    """Return the public reason an item is hidden, translated when it is the automatic one."""
-    if reason is None:
-        return ""
-    return str(_AUTO_HIDE_LABEL) if reason == AUTO_HIDE_REASON else reason
 
 
 def load_target(target_type: Any, target_id: Any) -> tuple[Target, Proposal] | None:

@@ -24,7 +24,6 @@ from coord.errors import Conflict, DomainError, NotAllowed
 from coord.text import clean_text
 from proposals import permissions as perm
 from proposals import services
-from proposals.deliberation import negotiation
 from proposals.deliberation.models import (
     Amendment,
     AmendmentStatus,
@@ -33,7 +32,6 @@ from proposals.deliberation.models import (
     PositionStance,
 )
 from proposals.models import Proposal
-from proposals.viewer import Viewer
 from proposals.vocabulary import INTERESTS
 from stakeholders.acting import Actor
 from stakeholders.models import Stakeholder
@@ -264,68 +262,3 @@ def rows_for(proposal: Proposal) -> list[PositionRow]:
         PositionRow(p, s, status.value if status is not None else None, n or 0)
         for p, s, status, n in rows
     ]
-
-
-def page_context(proposal: Proposal, viewer: Viewer, args: Any) -> dict[str, Any]:
-    """Return what the proposal page needs from this part, in a fixed number of queries.
-
-    One query: positions joined with their stakeholders and linked amendments' statuses.
-    `args` may filter the list with `stance=` and `kind=` (the panel always counts all).
-    """
-    rows = rows_for(proposal)
-    actor_id = viewer.actor.stakeholder.id if viewer.actor else None
-    mine = next((r for r in rows if r.stakeholder.id == actor_id), None)
-    stance = args.get("stance") if args.get("stance") in negotiation.STANCES else None
-    kind = args.get("kind") if args.get("kind") in negotiation.KINDS else None
-    shown = [
-        r
-        for r in rows
-        if (stance is None or r.position.stance == stance)
-        and (kind is None or r.stakeholder.kind == kind)
-    ]
-    panel = negotiation.summarise(
-        (
-            (
-                r.stakeholder.kind.value,
-                r.position.stance.value,
-                r.position.interests or [],
-                r.condition_met,
-            )
-            for r in rows
-        ),
-        tuple(INTERESTS),
-    )
-    conditional = [r for r in rows if r.position.stance == PositionStance.CONDITIONAL]
-    conditions = negotiation.conditions(
-        (
-            (
-                r.position.id,
-                r.stakeholder.kind.value,
-                r.position.conditions,
-                r.position.condition_amendment_id,
-                r.condition_met,
-            )
-            for r in conditional
-        ),
-        {
-            r.position.condition_amendment_id: r.amendment_status
-            for r in conditional
-            if r.position.condition_amendment_id is not None
-        },
-    )
-    return {
-        "positions": shown,
-        "positions_total": len(rows),
-        "position_by_id": {r.position.id: r for r in rows},
-        "position_filter": {"stance": stance, "kind": kind},
-        "my_position": mine,
-        "condition_met_prompt": bool(
-            mine and mine.position.stance == PositionStance.CONDITIONAL and mine.condition_met
-        ),
-        "can_declare_position": viewer.actor is not None and viewer.can_participate,
-        "negotiation": panel,
-        "conditions": conditions,
-        "interest_labels": INTERESTS,
-        "stance_labels": negotiation.STANCE_LABELS,
-        "stakeholder_kinds": negotiation.KINDS,
-    }

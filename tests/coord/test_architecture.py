@@ -17,7 +17,7 @@ PURE = [
     "proposals/tracking/review_route.py",
     "proposals/tracking/charts.py",
     "proposals/deliberation/merge.py",
-    "proposals/deliberation/diff.py",
+    "proposals/diff.py",
     "proposals/tenders/sealing.py",
     "proposals/lifecycle.py",
 ]

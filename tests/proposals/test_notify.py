@@ -14,6 +14,7 @@ from coord.db import db, utcnow
 from coord.models import Notification, User
 from proposals import notify, services
 from proposals import permissions as perm
+from proposals.deliberation import notify as deliberation_notify
 from proposals.deliberation.models import (
     Amendment,
     AmendmentStatus,
@@ -95,7 +96,7 @@ def test_new_comment_notifies_followers_but_not_the_commenter(people, make_propo
     assert kinds(author) == ["comment"] and kinds(fan2) == ["comment"]
     assert kinds(fan1) == [] and kinds(bystander) == []
     note = inbox(author)[0]
-    assert note.message == notify.MESSAGES["comment"]
+    assert note.message == deliberation_notify.MESSAGES["comment"]
     assert note.params == {"name": {"stakeholder": identity(fan1).id}, "title": proposal.title}
     with force_locale("en"):
         assert notifications.text_of(note) == f"fan1 commented on “{proposal.title}”."
@@ -122,7 +123,7 @@ def test_reply_notifies_the_parent_author_once(people, make_proposal):
     parent = add_comment(proposal, fan1)
     add_comment(proposal, bystander, parent=parent)  # the bystander does not follow
     assert kinds(fan1) == ["reply"]  # not also "comment"
-    assert inbox(fan1)[0].message == notify.MESSAGES["reply"]
+    assert inbox(fan1)[0].message == deliberation_notify.MESSAGES["reply"]
     assert kinds(author) == ["comment", "comment"]
     assert kinds(bystander) == []
 
@@ -272,8 +273,9 @@ def test_amendment_decision_tells_its_author_personally(people, make_proposal):
     signals.amendment_decided.send(amendment, actor=actor_for(author))
     db.session.commit()
     assert kinds(author) == []
-    assert [n.message for n in inbox(drafter)] == [notify.MESSAGES["amendment_rejected_own"]]
-    assert [n.message for n in inbox(fan1)] == [notify.MESSAGES["amendment_rejected"]]
+    messages = deliberation_notify.MESSAGES
+    assert [n.message for n in inbox(drafter)] == [messages["amendment_rejected_own"]]
+    assert [n.message for n in inbox(fan1)] == [messages["amendment_rejected"]]
     assert inbox(fan1)[0].params["amendment"] == "改到南侧"
 
 
@@ -311,7 +313,7 @@ def test_handled_reports_notify_each_reporter_once(make_user, committee, make_pr
     db.session.commit()
     assert kinds(r1) == ["report"] and kinds(r2) == ["report"]
     assert kinds(r3) == [] and kinds(moderator) == []
-    assert inbox(r1)[0].message == notify.MESSAGES["report_upheld_comment"]
+    assert inbox(r1)[0].message == deliberation_notify.MESSAGES["report_upheld_comment"]
     assert kinds(author) == []  # reports tell the reporters only
 
 

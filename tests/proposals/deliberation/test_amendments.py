@@ -12,7 +12,7 @@ from coord.db import db
 from coord.errors import Conflict, DomainError, NotAllowed
 from coord.models import AuditEvent
 from proposals import services
-from proposals.deliberation import amendments, negotiation, positions
+from proposals.deliberation import amendments, negotiation, page, positions
 from proposals.deliberation.models import (
     Amendment,
     AmendmentStatus,
@@ -373,7 +373,7 @@ def _context_queries(app: Flask, count_queries, lift, actor) -> tuple[int, dict]
     db.session.expire_all()
     _loaded = (lift.id, lift.kind, lift.status, actor.stakeholder.id)
     with app.test_request_context("/"), count_queries() as counter:
-        context = amendments.page_context(lift, _viewer(actor, {"author"}), {})
+        context = page.amendments_context(lift, _viewer(actor, {"author"}), {})
     return counter.count, context
 
 
@@ -392,7 +392,7 @@ def test_page_context_queries_do_not_grow_with_amendments(
     assert small == large == 2
     assert context["amendments_total"] == 20 and context["can_decide_amendments"]
     with app.test_request_context("/"):
-        only_open = amendments.page_context(lift, _viewer(None), {"amendments": "open"})
+        only_open = page.amendments_context(lift, _viewer(None), {"amendments": "open"})
     assert only_open["amendment_filter"] == "open" and len(only_open["amendments"]) == 20
     assert only_open["supported_amendment_ids"] == set()
     assert not only_open["can_propose_amendment"] and not only_open["can_decide_amendments"]

@@ -16,6 +16,7 @@ from coord.models import AuditEvent
 from coord.text import SANITIZER_VERSION
 from proposals import services
 from proposals.deliberation import comments
+from proposals.deliberation import page as page_parts
 from proposals.deliberation.models import Comment, CommentReaction, CommentRevision, Reaction
 from proposals.models import Follow, Proposal
 from proposals.viewer import Viewer
@@ -136,7 +137,8 @@ def test_display_nests_to_a_readable_depth_then_continues_flat(world):
     for i in range(1, 7):
         chain.append(post(world.bob, world.proposal, str(i), parent_id=chain[-1].id))
     other = post(world.bob, world.proposal, "other")
-    rows = comments.build_rows(comments.load_thread(world.proposal), viewer(world.alice), {}, set())
+    thread = comments.load_thread(world.proposal)
+    rows = page_parts.build_rows(thread, viewer(world.alice), {}, set())
     assert [r.level for r in rows] == [0, 1, 2, 3, 4, 4, 4, 0]
     assert [r.opens for r in rows] == [False, True, True, True, True, False, False, False]
     assert rows[-1].closes == 4 and rows[-1].comment.id == other.id
@@ -300,7 +302,7 @@ def test_delete_keeps_the_thread_and_its_replies(world):
     db.session.expire_all()
     assert root.is_deleted and root.body_source == "根"  # the text stays in the database
     assert world.proposal.comment_count == 1
-    rows = comments.build_rows(comments.load_thread(world.proposal), viewer(world.bob), {}, set())
+    rows = page_parts.build_rows(comments.load_thread(world.proposal), viewer(world.bob), {}, set())
     assert [r.comment.id for r in rows] == [root.id, reply.id]
     assert not rows[0].can_react and not rows[0].can_reply and not rows[0].can_delete
     assert count(AuditEvent) == 0 or not db.session.scalar(
@@ -412,7 +414,7 @@ def test_sorts_order_threads_and_keep_replies_under_their_parent(world):
     react(world.bob, first, "disagree")
 
     def order(sort):
-        ctx = comments.page_context(world.proposal, viewer(world.alice), {"sort": sort})
+        ctx = page_parts.comments_context(world.proposal, viewer(world.alice), {"sort": sort})
         return [r.comment.body_source for r in ctx["comment_rows"]]
 
     assert order("oldest") == ["first", "reply to first", "second", "third"]
@@ -426,7 +428,7 @@ def test_page_context_has_the_viewers_reactions_reports_and_options(world):
     mine = post(world.alice, world.proposal, "mine")
     theirs = post(world.bob, world.proposal, "theirs")
     react(world.alice, theirs, "disagree")
-    ctx = comments.page_context(world.proposal, viewer(world.alice), {})
+    ctx = page_parts.comments_context(world.proposal, viewer(world.alice), {})
     by_id = {r.comment.id: r for r in ctx["comment_rows"]}
     assert by_id[theirs.id].reaction == "disagree" and by_id[mine.id].reaction is None
     assert by_id[mine.id].can_edit and by_id[mine.id].can_delete and not by_id[mine.id].can_react
@@ -434,7 +436,7 @@ def test_page_context_has_the_viewers_reactions_reports_and_options(world):
     assert ctx["comment_count"] == 2 and ctx["comment_total"] == 2
     assert ctx["comment_form"] is not None and ctx["comment_refusal"] is None
     assert ctx["comment_stance_counts"]["neutral"] == 2
-    anonymous = comments.page_context(world.proposal, viewer(None), {})
+    anonymous = page_parts.comments_context(world.proposal, viewer(None), {})
     assert anonymous["comment_form"] is None
     assert "Sign in" in anonymous["comment_refusal"] or anonymous["comment_refusal"]
     assert not any(r.can_react or r.can_report for r in anonymous["comment_rows"])

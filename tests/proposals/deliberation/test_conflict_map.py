@@ -9,7 +9,7 @@ from network_helpers import actor, build_world, declare
 
 from coord.db import db
 from coord.models import Notification
-from proposals.deliberation import comments, conflict_map, positions
+from proposals.deliberation import comments, conflict_map, notify, positions
 from stakeholders.network import services as service
 from stakeholders.network import stances
 
@@ -186,11 +186,9 @@ def test_moderators_hear_of_a_new_conflict_among_a_proposals_stakeholders(world,
     declare(world, world.r5, world.anju, "dispute")  # not active on the proposal
     service.refresh(world.community, service.MANAGERS)
     notes = db.session.scalars(
-        sa.select(Notification)
-        .where(Notification.kind == conflict_map.ALERT)
-        .order_by(Notification.id)
+        sa.select(Notification).where(Notification.kind == notify.ALERT).order_by(Notification.id)
     ).all()
-    assert [(n.user_id, n.kind) for n in notes] == [(world.committee_user.id, conflict_map.ALERT)]
+    assert [(n.user_id, n.kind) for n in notes] == [(world.committee_user.id, notify.ALERT)]
     assert notes[0].params["title"] == proposal.title
     assert {notes[0].params["a"], notes[0].params["b"]} == {
         world.anju.name,

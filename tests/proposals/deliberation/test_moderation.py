@@ -11,7 +11,7 @@ from coord import signals
 from coord.db import db
 from coord.errors import Conflict, DomainError, NotAllowed
 from coord.models import AuditEvent, Community
-from proposals import services
+from proposals import hiding, services
 from proposals.deliberation import comments, moderation
 from proposals.deliberation.models import Comment, Report, ReportStatus
 from proposals.models import Proposal
@@ -146,7 +146,7 @@ def test_three_open_reports_hide_the_item_pending_review(world):
     assert not world.comment.is_hidden
     report(world.residents[3], world.comment)
     db.session.expire_all()
-    assert world.comment.hidden_reason == moderation.AUTO_HIDE_REASON
+    assert world.comment.hidden_reason == hiding.AUTO_HIDE_REASON
     assert world.comment.open_reports == 3
     assert world.comment.body_source == "**难听的话**"  # never deleted
     (event,) = events("moderation.auto_hide")
@@ -262,12 +262,6 @@ def test_dismissing_keeps_a_moderators_hide(world):
     moderation.dismiss_reports(actor_of(world.staff), r2)
     db.session.commit()
     assert world.comment.hidden_reason == "广告"
-
-
-def test_hidden_reason_text_translates_only_the_automatic_reason(app):
-    assert moderation.hidden_reason_text(moderation.AUTO_HIDE_REASON).startswith("Hidden")
-    assert moderation.hidden_reason_text("广告") == "广告"
-    assert moderation.hidden_reason_text(None) == ""
 
 
 def test_queue_groups_open_reports_by_item(world):

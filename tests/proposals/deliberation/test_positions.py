@@ -14,7 +14,7 @@ from coord.db import db
 from coord.errors import DomainError, NotAllowed
 from coord.models import AuditEvent
 from proposals import services
-from proposals.deliberation import amendments, positions
+from proposals.deliberation import amendments, page, positions
 from proposals.deliberation.models import Amendment, Position, PositionRevision, PositionStance
 from proposals.models import Follow
 from proposals.viewer import Viewer
@@ -277,7 +277,7 @@ def _context_queries(app: Flask, count_queries, lift, user) -> tuple[int, dict]:
     viewer = _viewer(user)
     _loaded = (lift.id, viewer.actor.stakeholder.id)  # as in the view: already loaded
     with app.test_request_context("/"), count_queries() as counter:
-        context = positions.page_context(lift, viewer, {})
+        context = page.positions_context(lift, viewer, {})
     return counter.count, context
 
 
@@ -304,7 +304,7 @@ def test_page_context_keys_filters_and_prompt(app, make_resident, lift):
     )
     declare(wang, lift, stance="support", interests=["convenience"])
     with app.test_request_context("/"):
-        context = positions.page_context(lift, _viewer(li), {"stance": "conditional"})
+        context = page.positions_context(lift, _viewer(li), {"stance": "conditional"})
         assert [r.stakeholder.name for r in context["positions"]] == ["liming"]
         assert context["position_filter"] == {"stance": "conditional", "kind": None}
         assert not context["condition_met_prompt"]
@@ -312,12 +312,12 @@ def test_page_context_keys_filters_and_prompt(app, make_resident, lift):
         amendments.accept_amendment(actor_for(lift.created_by, lift.author), fix)
         db.session.commit()
         db.session.expire_all()
-        context = positions.page_context(lift, _viewer(li), {"stance": "bogus", "kind": "alien"})
+        context = page.positions_context(lift, _viewer(li), {"stance": "bogus", "kind": "alien"})
         assert context["positions_total"] == len(context["positions"]) == 2
         assert context["condition_met_prompt"] is True
         assert context["conditions"].open == ()
         assert context["conditions"].links_for(fix.id).met == (context["my_position"].position.id,)
-        anonymous = positions.page_context(lift, _viewer(), {})
+        anonymous = page.positions_context(lift, _viewer(), {})
         assert anonymous["my_position"] is None and not anonymous["can_declare_position"]
 
 

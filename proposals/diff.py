@@ -58,8 +58,3 @@ def diff_lines(old: str, new: str) -> list[DiffLine]:
             rv.extend(DiffLine("delete", line, None) for line in a[i1 + pairs : i2])
             rv.extend(DiffLine("insert", None, line) for line in b[j1 + pairs : j2])
     return rv
-
-
-def has_changes(lines: list[DiffLine]) -> bool:
-    """Tell whether a diff contains any change."""
-    return any(line.op != "equal" for line in lines)

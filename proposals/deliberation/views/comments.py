@@ -2,65 +2,38 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request
 from flask_babel import gettext as _
-from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 
 from coord.db import db
 from coord.errors import DomainError
 from coord.extensions import limiter
 from coord.permissions import require
-from coord.web import MAX_ID, act, form_error
+from coord.web import MAX_ID, form_status, run
 from proposals import permissions as perm
-from proposals.deliberation import comments
-from proposals.deliberation.comments import CommentForm, EditCommentForm
+from proposals.deliberation import comments, limits
+from proposals.deliberation.forms import CommentForm, EditCommentForm
 from proposals.deliberation.models import Comment, Reaction
+from proposals.deliberation.permissions import can_delete
+from proposals.deliberation.views import comment_url
 from proposals.models import Proposal
+from proposals.views import visible_or_404
 from stakeholders.acting import require_actor
 
 bp = Blueprint("comment", __name__)
 
-
-def user_key() -> str:
-    """Rate-limit signed-in users by account (anonymous requests by address)."""
-    if current_user.is_authenticated:
-        return f"user:{current_user.id}"
-    return get_remote_address()
-
-
-def limits_disabled() -> bool:
-    """Skip these limits in an app whose settings turn rate limiting off (tests, mostly)."""
-    return not current_app.config.get("RATELIMIT_ENABLED", True)
-
-
-def _posting_limit() -> str:
-    return current_app.config.get("RATELIMIT_COMMENT_POSTS", "10 per minute")
-
-
-def _reacting_limit() -> str:
-    return current_app.config.get("RATELIMIT_COMMENT_REACTIONS", "60 per minute")
-
-
-def proposal_url(proposal_id: int, anchor: str | None = None) -> str:
-    """Return the address of a proposal page, optionally at an anchor."""
-    return url_for("proposals.detail", proposal_id=proposal_id, _anchor=anchor)
-
-
-def comment_url(comment: Comment) -> str:
-    """Return the address of a comment on its proposal page."""
-    return proposal_url(comment.proposal_id, f"comment-{comment.id}")
-
-
-def _visible_proposal(proposal_id: int) -> Proposal:
-    proposal = db.get_or_404(Proposal, proposal_id)
-    require(perm.can_view(current_user, proposal), 404)
-    return proposal
+_limit_posts = limiter.limit(
+    limits.comment_posts,
+    key_func=limits.user_key,
+    methods=["POST"],
+    exempt_when=limits.limits_disabled,
+)
 
 
 def _visible_comment(comment_id: int) -> tuple[Comment, Proposal]:
     comment = db.get_or_404(Comment, comment_id)
-    return comment, _visible_proposal(comment.proposal_id)
+    return comment, visible_or_404(comment.proposal_id)
 
 
 def _form_page(
@@ -77,10 +50,10 @@ def _form_page(
 
 
 @bp.post("/proposals/<int:proposal_id>/comments")
-@limiter.limit(_posting_limit, key_func=user_key, methods=["POST"], exempt_when=limits_disabled)
+@_limit_posts
 @login_required
 def create(proposal_id: int):
-    proposal = _visible_proposal(proposal_id)
+    proposal = visible_or_404(proposal_id)
     actor = require_actor()
     form = CommentForm()
     parent = None
@@ -89,14 +62,13 @@ def create(proposal_id: int):
         parent = candidate if candidate and candidate.proposal_id == proposal.id else None
     if not form.validate_on_submit():
         return _form_page(form, proposal, parent, 422)
-    try:
-        comment = comments.post_comment(actor, proposal, form.data)
-    except DomainError as exc:
-        form_error(form, exc)
-        return _form_page(form, proposal, parent, 422 if exc.status == 400 else exc.status)
-    db.session.commit()
-    flash(_("Your reply was posted.") if parent else _("Your comment was posted."), "success")
-    return redirect(comment_url(comment))
+    return run(
+        lambda: comments.post_comment(actor, proposal, form.data),
+        _("Your reply was posted.") if parent else _("Your comment was posted."),
+        comment_url,
+        form=form,
+        abort_forbidden=False,
+    ) or _form_page(form, proposal, parent, form_status(form, refusal_status=True))
 
 
 @bp.get("/comments/<int:comment_id>/reply")
@@ -117,30 +89,29 @@ def detail(comment_id: int):
     return redirect(comment_url(comment))
 
 
+def _edited_message(changed: bool) -> str:
+    return _("Your comment was changed.") if changed else _("Nothing was changed.")
+
+
 @bp.route("/comments/<int:comment_id>/edit", methods=["GET", "POST"])
-@limiter.limit(_posting_limit, key_func=user_key, methods=["POST"], exempt_when=limits_disabled)
+@_limit_posts
 @login_required
 def edit(comment_id: int):
     comment, proposal = _visible_comment(comment_id)
     require(comment.user_id == current_user.id)
     actor = require_actor()
     form = EditCommentForm()
-    status = 200
     if form.validate_on_submit():
-        try:
-            changed = comments.edit_comment(actor, comment, form.body.data)
-        except DomainError as exc:
-            form_error(form, exc)
-            status = 422 if exc.status == 400 else exc.status
-        else:
-            db.session.commit()
-            flash(
-                _("Your comment was changed.") if changed else _("Nothing was changed."), "success"
-            )
-            return redirect(comment_url(comment))
-    elif form.is_submitted():
-        status = 422
-    else:
+        done = run(
+            lambda: comments.edit_comment(actor, comment, form.body.data),
+            _edited_message,
+            comment_url(comment),
+            form=form,
+            abort_forbidden=False,
+        )
+        if done:
+            return done
+    elif not form.is_submitted():
         form.body.data = comment.body_source
     return render_template(
         "proposals/comment_edit.html",
@@ -148,17 +119,17 @@ def edit(comment_id: int):
         comment=comment,
         proposal=proposal,
         max_length=comments.MAX_LENGTH,
-    ), status
+    ), form_status(form, refusal_status=True)
 
 
 @bp.post("/comments/<int:comment_id>/delete")
-@limiter.limit(_posting_limit, key_func=user_key, methods=["POST"], exempt_when=limits_disabled)
+@_limit_posts
 @login_required
 def delete(comment_id: int):
     comment, proposal = _visible_comment(comment_id)
-    require(comments.can_delete(current_user, comment, proposal))
+    require(can_delete(current_user, comment, proposal))
     actor = require_actor()
-    return act(
+    return run(
         lambda: comments.delete_comment(actor, comment),
         _("The comment was deleted. Its replies stay."),
         comment_url(comment),
@@ -166,7 +137,12 @@ def delete(comment_id: int):
 
 
 @bp.post("/comments/<int:comment_id>/react")
-@limiter.limit(_reacting_limit, key_func=user_key, methods=["POST"], exempt_when=limits_disabled)
+@limiter.limit(
+    limits.comment_reactions,
+    key_func=limits.user_key,
+    methods=["POST"],
+    exempt_when=limits.limits_disabled,
+)
 @login_required
 def react(comment_id: int):
     comment, proposal = _visible_comment(comment_id)
@@ -175,10 +151,11 @@ def react(comment_id: int):
     value = request.form.get("value", "")
     if value not in {r.value for r in Reaction}:
         raise DomainError(_("Choose agree, disagree or pass."))
-    return act(
+    return run(
         lambda: comments.react(actor, comment, value),
         _("Your reaction was recorded."),
         comment_url(comment),
+        abort_forbidden=False,
     )
 
 
