@@ -22,6 +22,7 @@ from coord.web import int_arg
 from stakeholders import acting
 from stakeholders.models import Relation
 from stakeholders.network import graph as network_graph
+from stakeholders.network import permissions as network_permissions
 from stakeholders.network import relations
 from stakeholders.network import services as service
 
@@ -100,14 +101,8 @@ def report(community_id: int):
 def status(community_id: int):
     community = db.get_or_404(Community, community_id)
     scope = service.scope_for(_user(), community)
-    digest, _n = service.fingerprint(community, scope)
-    done = service._done_with(community.id, digest)
-    if done is not None:
-        return jsonify(status="done", progress=1.0)
-    pending = service._pending(community.id, digest)
-    if pending is None:
-        return jsonify(status="stale", progress=0.0)
-    return jsonify(status=pending.status, progress=pending.progress)
+    status, progress = service.report_status(community, scope)
+    return jsonify(status=status, progress=progress)
 
 
 @bp.get("/communities/<int:community_id>/network/conflicts-of-interest")
@@ -156,14 +151,14 @@ def relation_json(r: Relation, user: Any) -> dict[str, Any]:
         "response_note": r.response_note,
         "created_at": r.created_at.isoformat(),
         "updated_at": r.updated_at.isoformat(),
-        "can_respond": relations.can_respond(user, r),
-        "can_retract": relations.can_retract(user, r),
+        "can_respond": network_permissions.can_respond(user, r),
+        "can_retract": network_permissions.can_retract(user, r),
     }
 
 
 def _visible(relation_id: int) -> Relation:
     rv = db.get_or_404(Relation, relation_id)
-    require(relations.can_see(_user(), rv), 404)
+    require(network_permissions.can_see(_user(), rv), 404)
     return rv
 
 

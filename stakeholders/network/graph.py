@@ -134,8 +134,8 @@ def _declared_links(community: Community, scope: str, names: dict[int, str]) -> 
     for r in db.session.execute(query):
         if r.source_id not in names or r.target_id not in names:
             continue
-        type_ = service._value(r.type)
-        status = service._value(r.status)
+        type_ = service.enum_value(r.type)
+        status = service.enum_value(r.status)
         rv.append(
             Link(
                 id=f"r{r.id}",
@@ -149,7 +149,7 @@ def _declared_links(community: Community, scope: str, names: dict[int, str]) -> 
                 strength=r.strength,
                 since=r.created_at,
                 status=status,
-                visibility=service._value(r.visibility),
+                visibility=service.enum_value(r.visibility),
                 relation_id=r.id,
                 raw=(
                     names[r.source_id],
@@ -326,7 +326,7 @@ def build_graph(
     visible = {
         sid
         for sid, r in info.items()
-        if (not filters.kinds or service._value(r.kind) in filters.kinds)
+        if (not filters.kinds or service.enum_value(r.kind) in filters.kinds)
         and (filters.bloc is None or bloc_of.get(sid, -1) == filters.bloc)
     }
     links = [link for link in links if link.source in visible and link.target in visible]
@@ -355,12 +355,12 @@ def build_graph(
     if aggregate is not None:
         return _aggregated(graph, aggregate, visible, info, bloc_of, links)
     positions = layout(
-        sorted(visible), bloc_of, degree, {s: service._value(info[s].kind) for s in visible}
+        sorted(visible), bloc_of, degree, {s: service.enum_value(info[s].kind) for s in visible}
     )
     nodes = []
     for sid in sorted(visible):
         r = info[sid]
-        kind = service._value(r.kind)
+        kind = service.enum_value(r.kind)
         x, y = positions[sid]
         nodes.append(
             {
@@ -368,7 +368,7 @@ def build_graph(
                 "name": r.name,
                 "kind": kind,
                 "kind_label": str(KIND_LABELS.get(kind, kind)),
-                "function": service._value(r.function) if r.function else None,
+                "function": service.enum_value(r.function) if r.function else None,
                 "bloc": bloc_of.get(sid),
                 "degree": round(degree.get(sid, 0.0), 3),
                 "url": url_for("stakeholders.profile", stakeholder_id=sid),
@@ -437,7 +437,7 @@ def _aggregated(
 ) -> dict[str, Any]:
     def group(sid: int) -> str:
         if by == "kind":
-            return f"kind:{service._value(info[sid].kind)}"
+            return f"kind:{service.enum_value(info[sid].kind)}"
         b = bloc_of.get(sid)
         return f"bloc:{b}" if b is not None else "bloc:none"
 
@@ -454,7 +454,7 @@ def _aggregated(
     keys = sorted(members, key=lambda k: (-len(members[k]), k))
     for i, key in enumerate(keys):
         size = len(members[key])
-        kinds = Counter(service._value(info[s].kind) for s in members[key])
+        kinds = Counter(service.enum_value(info[s].kind) for s in members[key])
         if key.startswith("kind:"):
             label = str(KIND_LABELS.get(key[5:], key[5:]))
         elif key == "bloc:none":
