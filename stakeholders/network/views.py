@@ -24,7 +24,7 @@ from coord.errors import DomainError
 from coord.i18n import KIND_LABELS
 from coord.models import Community
 from coord.permissions import require
-from coord.web import act, form_error, form_status
+from coord.web import form_status, run
 from stakeholders import acting, queries
 from stakeholders.models import Relation, RelationType, RelationVisibility, Stakeholder
 from stakeholders.network import graph as network_graph
@@ -198,17 +198,14 @@ def declare(community_id: int):
     form = _relation_form(community)
     if form.validate_on_submit():
         actor = acting.require_actor()
-        try:
-            relation = relations.declare_relation(actor, community, dict(form.data))
-        except DomainError as exc:
-            form_error(form, exc)
-        else:
-            db.session.commit()
-            flash(
-                _("The relation was declared. The other side can now confirm or dispute it."),
-                "success",
-            )
-            return redirect(url_for(".relation", relation_id=relation.id))
+        rv = run(
+            lambda: relations.declare_relation(actor, community, dict(form.data)),
+            _("The relation was declared. The other side can now confirm or dispute it."),
+            lambda relation: url_for(".relation", relation_id=relation.id),
+            form=form,
+        )
+        if rv is not None:
+            return rv
     return render_template(
         "network/relation_form.html", form=form, community=community
     ), form_status(form)
@@ -263,7 +260,7 @@ def relation_action(relation_id: int, action: str):
         ),
     }
     fn, message = actions[action]
-    return act(fn, message, target)
+    return run(fn, message, target)
 
 
 # -- Conflict of interest ---------------------------------------------------------------------
