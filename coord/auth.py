@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from flask import (
@@ -20,6 +21,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
 
 from coord import accounts
 from coord.db import db
@@ -141,6 +143,17 @@ def _account_page(**forms):
     return render_template("auth/account.html", tokens=tokens, **forms), status
 
 
+def _account_form(
+    name: str, form: FlaskForm, action: Callable[[], object], success: str, target: str
+):
+    """Run the use case of one of the account page's forms, or show the page again."""
+    if form.validate_on_submit():
+        rv = run(action, success, target, form=form)
+        if rv is not None:
+            return rv
+    return _account_page(**{name: form})
+
+
 @account_bp.get("/")
 @login_required
 def index():
@@ -151,22 +164,19 @@ def index():
 @login_required
 def password():
     form = PasswordForm(prefix="pw")
-    if form.validate_on_submit():
-        user = current_user._get_current_object()
+    user = current_user._get_current_object()
 
-        def change_password() -> None:
-            accounts.change_password(user, form.current.data, form.password.data)
-            login_user(user)  # keep this session
+    def change_password() -> None:
+        accounts.change_password(user, form.current.data, form.password.data)
+        login_user(user)  # keep this session
 
-        rv = run(
-            change_password,
-            _("Your password was changed. Other sessions have been signed out."),
-            url_for("account.index"),
-            form=form,
-        )
-        if rv is not None:
-            return rv
-    return _account_page(password_form=form)
+    return _account_form(
+        "password_form",
+        form,
+        change_password,
+        _("Your password was changed. Other sessions have been signed out."),
+        url_for("account.index"),
+    )
 
 
 @account_bp.post("/tokens")
@@ -209,21 +219,18 @@ def export():
 @login_required
 def delete():
     form = DeleteAccountForm(prefix="del")
-    if form.validate_on_submit():
 
-        def delete_and_sign_out() -> None:
-            accounts.delete_account(current_user, form.password.data)
-            _sign_out()
+    def delete_and_sign_out() -> None:
+        accounts.delete_account(current_user, form.password.data)
+        _sign_out()
 
-        rv = run(
-            delete_and_sign_out,
-            _("Your account was deleted and your personal data erased."),
-            url_for("main.index"),
-            form=form,
-        )
-        if rv is not None:
-            return rv
-    return _account_page(delete_form=form)
+    return _account_form(
+        "delete_form",
+        form,
+        delete_and_sign_out,
+        _("Your account was deleted and your personal data erased."),
+        url_for("main.index"),
+    )
 
 
 @login_manager.unauthorized_handler

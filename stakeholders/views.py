@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from coord.db import db
@@ -169,6 +173,16 @@ def members(stakeholder_id: int):
     return render_template("stakeholders/members.html", org=org, rows=rows, role_form=RoleForm())
 
 
+def _run_form(
+    form: FlaskForm, invalid: str, action: Callable[[], object], success: str, target: str
+) -> Response:
+    """Run a one-field form's use case; an invalid form is flashed as `invalid`."""
+    if not form.validate_on_submit():
+        flash(invalid, "error")
+        return redirect(target)
+    return run(action, success, target)
+
+
 def _membership_for_admin(membership_id: int) -> Membership:
     membership = db.get_or_404(Membership, membership_id)
     require(perm.can_manage_organisation(current_user, membership.organisation))
@@ -192,15 +206,13 @@ def decide_membership(membership_id: int, decision: str):
 @login_required
 def set_role(membership_id: int):
     membership = _membership_for_admin(membership_id)
-    target = url_for(".members", stakeholder_id=membership.organisation_id)
     form = RoleForm()
-    if not form.validate_on_submit():
-        flash(_("Choose a valid role."), "error")
-        return redirect(target)
-    actor = acting.require_actor()
-    role = Role(form.role.data)
-    return run(
-        lambda: services.set_role(actor, membership, role), _("The role was changed."), target
+    return _run_form(
+        form,
+        _("Choose a valid role."),
+        lambda: services.set_role(acting.require_actor(), membership, Role(form.role.data)),
+        _("The role was changed."),
+        url_for(".members", stakeholder_id=membership.organisation_id),
     )
 
 
@@ -286,17 +298,13 @@ def verify(profile_id: int):
 @login_required
 def reject(profile_id: int):
     profile = _profile_for_committee(profile_id)
-    target = url_for(".verification_queue", community_id=profile.community_id)
     form = ReasonForm()
-    if not form.validate_on_submit():
-        flash(_("Give a reason for the rejection."), "error")
-        return redirect(target)
-    actor = acting.require_actor()
-    reason = form.reason.data
-    return run(
-        lambda: services.reject_residence(actor, profile, reason),
+    return _run_form(
+        form,
+        _("Give a reason for the rejection."),
+        lambda: services.reject_residence(acting.require_actor(), profile, form.reason.data),
         _("The claim was rejected."),
-        target,
+        url_for(".verification_queue", community_id=profile.community_id),
     )
 
 

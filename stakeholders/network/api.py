@@ -38,16 +38,12 @@ def network(community_id: int):
     community = db.get_or_404(Community, community_id)
     scope = service.scope_for(_user(), community)
     state = service.report_state(community, scope)
-    filters = network_graph.parse_filters(request.args)
-    graphml = request.args.get("format") == "graphml"
-    data = network_graph.build_graph(
-        community,
-        scope,
-        state.report,
-        filters,
-        explain=True if graphml else None,
-        max_links=None if graphml else network_graph.MAX_VISIBLE_LINKS,
-    )
+    if request.args.get("format") == "graphml":
+        data = network_graph.full_graph(community, scope, state.report, request.args)
+    else:
+        data = network_graph.build_graph(
+            community, scope, state.report, network_graph.parse_filters(request.args)
+        )
     data["graph"]["is_current"] = state.is_current
     data["graph"]["progress"] = state.progress
     if request.args.get("format") == "graphml":
@@ -71,14 +67,7 @@ def network_graphml(community_id: int):
     community = db.get_or_404(Community, community_id)
     scope = service.scope_for(_user(), community)
     state = service.report_state(community, scope)
-    data = network_graph.build_graph(
-        community,
-        scope,
-        state.report,
-        network_graph.parse_filters(request.args),
-        explain=True,
-        max_links=None,
-    )
+    data = network_graph.full_graph(community, scope, state.report, request.args)
     return Response(network_graph.graphml(data), mimetype="application/graphml+xml")
 
 

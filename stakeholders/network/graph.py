@@ -452,6 +452,13 @@ def _link_items(links: list[Link], scope: str, explain: bool) -> list[dict[str, 
     return rv
 
 
+def full_graph(
+    community: Community, scope: str, report: dict[str, Any] | None, args: Any
+) -> dict[str, Any]:
+    """Return every link the query arguments' filters keep, each explained (for exports)."""
+    return build_graph(community, scope, report, parse_filters(args), explain=True, max_links=None)
+
+
 def bloc_label(index: int) -> str:
     """Name a camp for people: Camp 1, Camp 2, ..."""
     return _("Camp %(n)d", n=index + 1)

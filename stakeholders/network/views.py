@@ -99,14 +99,7 @@ def export_response(community: Community, fmt: str) -> Response:
 
     scope = service.scope_for(current_user, community)
     state = service.report_state(community, scope)
-    data = network_graph.build_graph(
-        community,
-        scope,
-        state.report,
-        network_graph.parse_filters(request.args),
-        explain=True,
-        max_links=None,
-    )
+    data = network_graph.full_graph(community, scope, state.report, request.args)
     name = f"coord-network-{community.id}"
     if fmt == "graphml":
         body, mimetype = network_graph.graphml(data), "application/graphml+xml"
