@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from flask import (
@@ -20,15 +21,16 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
 
 from coord import accounts
 from coord.db import db
-from coord.errors import DomainError, error_response, wants_json
+from coord.errors import error_response, wants_json
 from coord.extensions import limiter, login_manager
 from coord.forms import DeleteAccountForm, LoginForm, PasswordForm, RegisterForm, TokenForm
 from coord.models import ApiToken, User
 from coord.security import is_safe_next
-from coord.web import form_error, form_status
+from coord.web import form_status, run
 
 bp = Blueprint("auth", __name__)
 
@@ -53,6 +55,19 @@ def _login_account_key() -> str:
     return "login:" + (request.form.get("username") or "").strip().lower()[:30]
 
 
+def _sign_in(user: User) -> User:
+    """Start a fresh session for `user` (the caller commits)."""
+    session.clear()
+    login_user(user)
+    return user
+
+
+def _sign_out() -> None:
+    """End this session (the caller commits)."""
+    logout_user()
+    session.clear()
+
+
 def _next_url() -> str:
     target = request.args.get("next")
     return target if is_safe_next(target) else url_for("main.index")
@@ -65,18 +80,21 @@ def register():
         return redirect(url_for("main.index"))
     form = RegisterForm()
     if form.validate_on_submit():
-        try:
+
+        def register_and_sign_in() -> User:
             user = accounts.register_user(
                 form.username.data, form.display_name.data, form.password.data
             )
-        except DomainError as exc:
-            form_error(form, exc)
-        else:
-            db.session.commit()
-            session.clear()
-            login_user(user)
-            flash(_("Welcome, %(name)s! Your account is ready.", name=user.display_name), "success")
-            return redirect(url_for("stakeholders.residence"))
+            return _sign_in(user)
+
+        rv = run(
+            register_and_sign_in,
+            _("Welcome, %(name)s! Your account is ready.", name=form.display_name.data),
+            url_for("stakeholders.residence"),
+            form=form,
+        )
+        if rv is not None:
+            return rv
     return render_template("auth/register.html", form=form), form_status(form)
 
 
@@ -95,8 +113,7 @@ def login():
         user = accounts.authenticate(form.username.data, form.password.data)
         if user is not None:
             db.session.commit()
-            session.clear()
-            login_user(user)
+            _sign_in(user)
             return redirect(_next_url())
         flash(_("Wrong username or password."), "error")
     return render_template("auth/login.html", form=form), 200 if request.method == "GET" else 422
@@ -107,8 +124,7 @@ def login():
 def logout():
     current_user.end_sessions()
     db.session.commit()
-    logout_user()
-    session.clear()
+    _sign_out()
     flash(_("You have signed out."), "success")
     return redirect(url_for("main.index"))
 
@@ -127,6 +143,17 @@ def _account_page(**forms):
     return render_template("auth/account.html", tokens=tokens, **forms), status
 
 
+def _account_form(
+    name: str, form: FlaskForm, action: Callable[[], object], success: str, target: str
+):
+    """Run the use case of one of the account page's forms, or show the page again."""
+    if form.validate_on_submit():
+        rv = run(action, success, target, form=form)
+        if rv is not None:
+            return rv
+    return _account_page(**{name: form})
+
+
 @account_bp.get("/")
 @login_required
 def index():
@@ -137,17 +164,19 @@ def index():
 @login_required
 def password():
     form = PasswordForm(prefix="pw")
-    if form.validate_on_submit():
-        try:
-            accounts.change_password(current_user, form.current.data, form.password.data)
-        except DomainError as exc:
-            form_error(form, exc)
-        else:
-            db.session.commit()
-            login_user(current_user._get_current_object())  # keep this session
-            flash(_("Your password was changed. Other sessions have been signed out."), "success")
-            return redirect(url_for("account.index"))
-    return _account_page(password_form=form)
+    user = current_user._get_current_object()
+
+    def change_password() -> None:
+        accounts.change_password(user, form.current.data, form.password.data)
+        login_user(user)  # keep this session
+
+    return _account_form(
+        "password_form",
+        form,
+        change_password,
+        _("Your password was changed. Other sessions have been signed out."),
+        url_for("account.index"),
+    )
 
 
 @account_bp.post("/tokens")
@@ -190,18 +219,18 @@ def export():
 @login_required
 def delete():
     form = DeleteAccountForm(prefix="del")
-    if form.validate_on_submit():
-        try:
-            accounts.delete_account(current_user, form.password.data)
-        except DomainError as exc:
-            form_error(form, exc)
-        else:
-            db.session.commit()
-            logout_user()
-            session.clear()
-            flash(_("Your account was deleted and your personal data erased."), "success")
-            return redirect(url_for("main.index"))
-    return _account_page(delete_form=form)
+
+    def delete_and_sign_out() -> None:
+        accounts.delete_account(current_user, form.password.data)
+        _sign_out()
+
+    return _account_form(
+        "delete_form",
+        form,
+        delete_and_sign_out,
+        _("Your account was deleted and your personal data erased."),
+        url_for("main.index"),
+    )
 
 
 @login_manager.unauthorized_handler

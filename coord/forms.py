@@ -1,16 +1,25 @@
-"""Account forms."""
+"""Account and notification-settings forms, and the filters and validators they share."""
 
 from __future__ import annotations
 
-import re
 import unicodedata
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
+from wtforms import (
+    BooleanField,
+    PasswordField,
+    RadioField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
+from coord import notifications
 from coord.text import clean_text
 
 USERNAME_RE = r"^[A-Za-z0-9_.-]+$"
@@ -121,6 +130,35 @@ class TokenForm(FlaskForm):
     submit = SubmitField(_l("Create token"))
 
 
-def is_valid_username(value: str) -> bool:
-    """Tell whether `value` has the allowed username shape."""
-    return bool(re.match(USERNAME_RE, value)) and 3 <= len(value) <= 30
+class MultiCheckboxField(SelectMultipleField):
+    """A multiple choice shown as a list of checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class SettingsForm(FlaskForm):
+    """What notifications a user gets, and how."""
+
+    email_address = StringField(
+        _l("Email address"),
+        filters=[strip_text],
+        validators=[
+            Optional(),
+            Length(max=notifications.EMAIL_MAX_LENGTH),
+            Regexp(notifications.EMAIL_RE, message=_l("Enter a valid email address.")),
+        ],
+        render_kw={"autocomplete": "email", "inputmode": "email", "spellcheck": "false"},
+    )
+    remove_email = BooleanField(_l("Remove my email address"))
+    email = BooleanField(_l("Send me notifications by email"))
+    delivery = RadioField(
+        _l("Email delivery"),
+        choices=[
+            SelectChoice("single", _l("One email for each notification")),
+            SelectChoice("digest", _l("One daily digest instead of single emails")),
+        ],
+        default="single",
+    )
+    muted = MultiCheckboxField(_l("Do not notify me of"), validators=[Optional()])
+    submit = SubmitField(_l("Save settings"))

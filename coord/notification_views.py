@@ -10,59 +10,21 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask.cli import AppGroup
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
-from wtforms import BooleanField, RadioField, SelectMultipleField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, Optional, Regexp
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from coord import notifications
 from coord.db import db
-from coord.errors import DomainError
-from coord.forms import strip_text
+from coord.forms import SettingsForm
 from coord.models import Notification
 from coord.security import is_safe_next
-from coord.web import form_error, form_status
+from coord.web import form_status, run
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
 PER_PAGE = 30
-
-
-class MultiCheckboxField(SelectMultipleField):
-    """A multiple choice shown as a list of checkboxes."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-
-class SettingsForm(FlaskForm):
-    email_address = StringField(
-        _l("Email address"),
-        filters=[strip_text],
-        validators=[
-            Optional(),
-            Length(max=notifications.EMAIL_MAX_LENGTH),
-            Regexp(notifications.EMAIL_RE, message=_l("Enter a valid email address.")),
-        ],
-        render_kw={"autocomplete": "email", "inputmode": "email", "spellcheck": "false"},
-    )
-    remove_email = BooleanField(_l("Remove my email address"))
-    email = BooleanField(_l("Send me notifications by email"))
-    delivery = RadioField(
-        _l("Email delivery"),
-        choices=[
-            SelectChoice("single", _l("One email for each notification")),
-            SelectChoice("digest", _l("One daily digest instead of single emails")),
-        ],
-        default="single",
-    )
-    muted = MultiCheckboxField(_l("Do not notify me of"), validators=[Optional()])
-    submit = SubmitField(_l("Save settings"))
 
 
 def _settings_form() -> SettingsForm:
@@ -129,21 +91,21 @@ def read_all():
 def settings():
     form = _settings_form()
     if form.validate_on_submit():
-        try:
-            notifications.save_settings(
+        rv = run(
+            lambda: notifications.save_settings(
                 current_user,
                 email=form.email.data,
                 digest=form.delivery.data == "digest",
                 muted=form.muted.data or [],
                 email_address=form.email_address.data or None,
                 remove_email=form.remove_email.data,
-            )
-        except DomainError as exc:
-            form_error(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Your notification settings were saved."), "success")
-            return redirect(url_for(".settings"))
+            ),
+            _("Your notification settings were saved."),
+            url_for(".settings"),
+            form=form,
+        )
+        if rv is not None:
+            return rv
     current = notifications.mask_email(notifications.email_of(current_user))
     return render_template(
         "notifications/settings.html", form=form, masked_email=current

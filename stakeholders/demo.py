@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from coord import accounts
@@ -169,6 +170,39 @@ def load(created: dict) -> None:
     """Create the street, communities, organisations and residents, all verified."""
     password = created["password"]
     now = utcnow()
+    street, communities = _places()
+    logins: list[tuple[str, str]] = [("admin", "platform administrator")]
+    _user("admin", "平台管理员", password, is_admin=True)
+    orgs = _organisations(street, communities, password, now, logins)
+    residents = _verified_residents(communities, orgs, password, now)
+    for login, name, *_ in NAMED_RESIDENTS:
+        logins.append((login, f"resident {name}"))
+    # Li Ming also volunteers; the owners committee has a resident member.
+    for login, org_key, role in (
+        ("liming", "volunteers", Role.MEMBER),
+        ("wangguihua", "owners", Role.DELEGATE),
+    ):
+        db.session.add(
+            Membership(
+                user_id=residents[login].id,
+                organisation_id=orgs[org_key].id,
+                role=role,
+                status=MembershipStatus.ACTIVE,
+                decided_at=now,
+            )
+        )
+    db.session.flush()
+    created.update(
+        street=street,
+        communities=communities,
+        organisations=orgs,
+        residents=residents,
+        logins=logins,
+    )
+
+
+def _places() -> tuple[Street, dict[str, Community]]:
+    """Create Qinghe Street, its two communities and their grids."""
     street = Street(name="清河街道", name_en="Qinghe Street")
     lanyuan = Community(
         street=street,
@@ -188,9 +222,17 @@ def load(created: dict) -> None:
     for n in (4, 5):
         db.session.add(Grid(community=xinhe, number=n, name=f"第{n}网格"))
     db.session.flush()
-    communities = {"lanyuan": lanyuan, "xinhe": xinhe}
-    logins: list[tuple[str, str]] = [("admin", "platform administrator")]
-    _user("admin", "平台管理员", password, is_admin=True)
+    return street, {"lanyuan": lanyuan, "xinhe": xinhe}
+
+
+def _organisations(
+    street: Street,
+    communities: dict[str, Community],
+    password: str,
+    now: datetime,
+    logins: list[tuple[str, str]],
+) -> dict[str, Stakeholder]:
+    """Create the organisations, each with one admin user (added to `logins`)."""
     orgs: dict[str, Stakeholder] = {}
     for key, kind, function, name, name_en, community_key, login in ORGANISATIONS:
         community = communities.get(community_key) if community_key else None
@@ -218,13 +260,19 @@ def load(created: dict) -> None:
             )
         )
         logins.append((login, f"admin of {name_en}"))
-    residents = {}
+    return orgs
+
+
+def _verified_residents(
+    communities: dict[str, Community], orgs: dict[str, Stakeholder], password: str, now: datetime
+) -> dict[str, User]:
+    """Create the residents, verified by their community's residents committee."""
+    rv = {}
     for login, name, community_key, building, unit, phone in _residents():
         user = _user(login, name, password)
-        community = communities[community_key]
         profile = ResidentProfile(
             user_id=user.id,
-            community_id=community.id,
+            community_id=communities[community_key].id,
             building=building,
             unit=unit,
             status=ResidenceStatus.VERIFIED,
@@ -233,33 +281,5 @@ def load(created: dict) -> None:
         )
         profile.phone = phone
         db.session.add(profile)
-        residents[login] = user
-    for login, name, *_ in NAMED_RESIDENTS:
-        logins.append((login, f"resident {name}"))
-    # Li Ming also volunteers; the owners committee has a resident member.
-    db.session.add(
-        Membership(
-            user_id=residents["liming"].id,
-            organisation_id=orgs["volunteers"].id,
-            role=Role.MEMBER,
-            status=MembershipStatus.ACTIVE,
-            decided_at=now,
-        )
-    )
-    db.session.add(
-        Membership(
-            user_id=residents["wangguihua"].id,
-            organisation_id=orgs["owners"].id,
-            role=Role.DELEGATE,
-            status=MembershipStatus.ACTIVE,
-            decided_at=now,
-        )
-    )
-    db.session.flush()
-    created.update(
-        street=street,
-        communities=communities,
-        organisations=orgs,
-        residents=residents,
-        logins=logins,
-    )
+        rv[login] = user
+    return rv

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from coord.db import db
@@ -14,7 +18,7 @@ from coord.i18n import FUNCTION_LABELS, KIND_LABELS
 from coord.models import Community, Street
 from coord.permissions import is_platform_admin, require
 from coord.security import is_safe_next
-from coord.web import act, form_error, form_status
+from coord.web import form_status, run
 from stakeholders import acting, queries, services
 from stakeholders import permissions as perm
 from stakeholders.forms import (
@@ -125,17 +129,14 @@ def create_organisation():
             db.session.get(Community, data["community_id"]) if data["community_id"] else None
         )
         data["street_id"] = community.street_id if community else _default_street_id()
-        try:
-            org = services.create_organisation(actor, data)
-        except DomainError as exc:
-            form_error(form, exc)
-        else:
-            db.session.commit()
-            flash(
-                _("The organisation %(name)s was created. You are its admin.", name=org.name),
-                "success",
-            )
-            return redirect(url_for(".profile", stakeholder_id=org.id))
+        rv = run(
+            lambda: services.create_organisation(actor, data),
+            _("The organisation %(name)s was created. You are its admin.", name=data["name"]),
+            lambda org: url_for(".profile", stakeholder_id=org.id),
+            form=form,
+        )
+        if rv is not None:
+            return rv
     return render_template("stakeholders/organisation_new.html", form=form), form_status(form)
 
 
@@ -148,7 +149,7 @@ def _default_street_id() -> int | None:
 def join(stakeholder_id: int):
     org = db.get_or_404(Stakeholder, stakeholder_id)
     actor = acting.require_actor()
-    return act(
+    return run(
         lambda: services.request_membership(actor, org),
         _("Your request to join was sent to the organisation's admins."),
         url_for(".profile", stakeholder_id=org.id),
@@ -172,6 +173,16 @@ def members(stakeholder_id: int):
     return render_template("stakeholders/members.html", org=org, rows=rows, role_form=RoleForm())
 
 
+def _run_form(
+    form: FlaskForm, invalid: str, action: Callable[[], object], success: str, target: str
+) -> Response:
+    """Run a one-field form's use case; an invalid form is flashed as `invalid`."""
+    if not form.validate_on_submit():
+        flash(invalid, "error")
+        return redirect(target)
+    return run(action, success, target)
+
+
 def _membership_for_admin(membership_id: int) -> Membership:
     membership = db.get_or_404(Membership, membership_id)
     require(perm.can_manage_organisation(current_user, membership.organisation))
@@ -184,7 +195,7 @@ def decide_membership(membership_id: int, decision: str):
     membership = _membership_for_admin(membership_id)
     actor = acting.require_actor()
     accept = decision == "accept"
-    return act(
+    return run(
         lambda: services.decide_membership(actor, membership, accept),
         _("The request was accepted.") if accept else _("The request was declined."),
         url_for(".members", stakeholder_id=membership.organisation_id),
@@ -195,15 +206,13 @@ def decide_membership(membership_id: int, decision: str):
 @login_required
 def set_role(membership_id: int):
     membership = _membership_for_admin(membership_id)
-    target = url_for(".members", stakeholder_id=membership.organisation_id)
     form = RoleForm()
-    if not form.validate_on_submit():
-        flash(_("Choose a valid role."), "error")
-        return redirect(target)
-    actor = acting.require_actor()
-    role = Role(form.role.data)
-    return act(
-        lambda: services.set_role(actor, membership, role), _("The role was changed."), target
+    return _run_form(
+        form,
+        _("Choose a valid role."),
+        lambda: services.set_role(acting.require_actor(), membership, Role(form.role.data)),
+        _("The role was changed."),
+        url_for(".members", stakeholder_id=membership.organisation_id),
     )
 
 
@@ -213,7 +222,7 @@ def leave(membership_id: int):
     membership = db.get_or_404(Membership, membership_id)
     require(membership.user_id == current_user.id, 404)
     actor = acting.require_actor()
-    return act(
+    return run(
         lambda: services.leave_organisation(actor, membership),
         _("You left the organisation."),
         url_for(".profile", stakeholder_id=membership.organisation_id),
@@ -231,14 +240,15 @@ def residence():
     if request.method == "GET" and profile is not None:
         form.phone.data = ""  # never echo stored personal data into the page
     if form.validate_on_submit():
-        try:
-            services.claim_residence(acting.require_actor(), form.data)
-        except DomainError as exc:
-            form_error(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Your claim was sent to the residents committee for verification."), "success")
-            return redirect(url_for(".residence"))
+        actor = acting.require_actor()
+        rv = run(
+            lambda: services.claim_residence(actor, form.data),
+            _("Your claim was sent to the residents committee for verification."),
+            url_for(".residence"),
+            form=form,
+        )
+        if rv is not None:
+            return rv
     return render_template("stakeholders/residence.html", form=form, profile=profile), form_status(
         form
     )
@@ -277,7 +287,7 @@ def _profile_for_committee(profile_id: int) -> ResidentProfile:
 def verify(profile_id: int):
     profile = _profile_for_committee(profile_id)
     actor = acting.require_actor()
-    return act(
+    return run(
         lambda: services.verify_residence(actor, profile),
         _("The resident is verified."),
         url_for(".verification_queue", community_id=profile.community_id),
@@ -288,17 +298,13 @@ def verify(profile_id: int):
 @login_required
 def reject(profile_id: int):
     profile = _profile_for_committee(profile_id)
-    target = url_for(".verification_queue", community_id=profile.community_id)
     form = ReasonForm()
-    if not form.validate_on_submit():
-        flash(_("Give a reason for the rejection."), "error")
-        return redirect(target)
-    actor = acting.require_actor()
-    reason = form.reason.data
-    return act(
-        lambda: services.reject_residence(actor, profile, reason),
+    return _run_form(
+        form,
+        _("Give a reason for the rejection."),
+        lambda: services.reject_residence(acting.require_actor(), profile, form.reason.data),
         _("The claim was rejected."),
-        target,
+        url_for(".verification_queue", community_id=profile.community_id),
     )
 
 
@@ -309,10 +315,14 @@ def reveal(profile_id: int):
     form = ReasonForm()
     data = None
     if form.validate_on_submit():
+        # The answer is the data itself, shown once on this page: not `run`'s redirect.
         try:
             data = services.reveal_personal_data(acting.require_actor(), profile, form.reason.data)
         except DomainError as exc:
-            form_error(form, exc)
+            db.session.rollback()
+            if exc.status == 403:
+                abort(403, exc.message)
+            form.reason.errors = [*form.reason.errors, exc.message]
         else:
             db.session.commit()
     owner = db.session.scalar(sa.select(Stakeholder).where(Stakeholder.user_id == profile.user_id))
@@ -354,7 +364,7 @@ def confirm(stakeholder_id: int):
     org = db.get_or_404(Stakeholder, stakeholder_id)
     require(perm.can_confirm_organisation(current_user))
     actor = acting.require_actor()
-    return act(
+    return run(
         lambda: services.confirm_organisation(actor, org),
         _("The organisation is confirmed."),
         url_for(".profile", stakeholder_id=org.id),

@@ -1,8 +1,8 @@
 """Stakeholder network analysis on plain node and edge lists: camps, tension, brokers.
 
 Pure module: stdlib, networkx, numpy and scipy only (no flask, no sqlalchemy, nothing from
-``coord``). Entry points: :func:`analyze`, :func:`liaison_facts`, :func:`conflict_paths`
-and :func:`infer_relations`.
+``coord``). Entry points: :func:`analyze`, :func:`liaison_facts`, :func:`conflict_paths`,
+:func:`infer_relations` and :func:`nearest_relations`.
 
 Input and the edge rule
     Nodes are ``(id, kind)`` with kind in :data:`KINDS`; edges ``(source, target, sign,
@@ -224,6 +224,26 @@ class NetworkReport:
             for a, b, s, w in zip(data.u.tolist(), data.v.tolist(), data.s, data.w, strict=True)
         )
         return g
+
+    def liaison_facts(self, broker: Hashable) -> list[dict[str, Any]]:
+        """Describe how `broker` links pairs of other kinds (see :func:`liaison_facts`)."""
+        g = self._data
+        if g is None:
+            return []
+        index = {node_id: i for i, node_id in enumerate(g.ids)}
+        if broker not in index:
+            raise ValueError(f"unknown node {broker!r}")
+        b = index[broker]
+        ap = g.positive
+        nbrs = ap.indices[ap.indptr[b] : ap.indptr[b + 1]]
+        nbrs = nbrs[g.kinds[nbrs] != g.kinds[b]]
+        rv = [
+            fact
+            for ka, kb in itertools.combinations(range(len(KINDS)), 2)
+            if (fact := _liaison_fact(g, broker, b, nbrs, ka, kb)) is not None
+        ]
+        rv.sort(key=lambda f: -f["pairs"])
+        return rv
 
 
 class PathStep(NamedTuple):
@@ -1070,6 +1090,26 @@ def _trend(
 # --------------------------------------------------------------------------- analyze
 
 
+class _Laps:
+    """Time the parts of an analysis and report progress after each."""
+
+    def __init__(self, progress: Callable[[float], None] | None) -> None:
+        self.progress = progress
+        self.timings: dict[str, float] = {}
+        self.start = self.clock = time.perf_counter()
+
+    def __call__(self, part: str, fraction: float) -> None:
+        now = time.perf_counter()
+        self.timings[part] = now - self.clock
+        self.clock = now
+        if self.progress is not None:
+            self.progress(fraction)
+
+    def total(self) -> dict[str, float]:
+        self.timings["total"] = time.perf_counter() - self.start
+        return self.timings
+
+
 def analyze(
     nodes: Iterable[tuple[Hashable, str]],
     edges: Iterable[tuple],
@@ -1078,17 +1118,7 @@ def analyze(
     progress: Callable[[float], None] | None = None,
 ) -> NetworkReport:
     """Find the camps, tensions, brokers and polarization of a signed stakeholder network."""
-    timings: dict[str, float] = {}
-    t_start = clock = time.perf_counter()
-
-    def lap(part: str, fraction: float) -> None:
-        nonlocal clock
-        now_ = time.perf_counter()
-        timings[part] = now_ - clock
-        clock = now_
-        if progress is not None:
-            progress(fraction)
-
+    lap = _Laps(progress)
     ids, kinds, index = _parse_nodes(nodes)
     src, dst, net, times, whens = _parse_edges(edges, index)
     if now is not None and not isinstance(now, datetime):
@@ -1104,30 +1134,12 @@ def analyze(
     labels, info = _partition(g)
     labels = _order_blocs(labels)
     details["blocs"] = info
-    n_blocs = int(labels.max()) + 1 if g.n and labels.max() >= 0 else 0
-    blocs = []
-    for b in range(n_blocs):
-        members = np.flatnonzero(labels == b)
-        counts = np.bincount(kinds[members], minlength=len(KINDS))
-        blocs.append(
-            Bloc(
-                members=frozenset(ids[i] for i in members.tolist()),
-                composition={k: int(c) for k, c in zip(KINDS, counts, strict=True)},
-            )
-        )
+    blocs = _blocs(ids, kinds, labels, g.n)
     isolated = [ids[i] for i in np.flatnonzero(labels < 0).tolist()]
     bloc_of = {ids[i]: int(labels[i]) for i in np.flatnonzero(labels >= 0).tolist()}
     lap("blocs", 0.4)
 
-    mask = _frustration_mask(g, labels) if g.m else np.zeros(0, dtype=bool)
-    bad = np.flatnonzero(mask)
-    bad = bad[np.lexsort((g.v[bad], g.u[bad], -g.w[bad]))]
-    total = float(g.w.sum())
-    frustration = Frustration(
-        edges=[(ids[a], ids[b]) for a, b in zip(g.u[bad].tolist(), g.v[bad].tolist(), strict=True)],
-        count=int(bad.size),
-        weighted_share=float(g.w[bad].sum() / total) if total > 0 else 0.0,
-    )
+    frustration = _frustration(g, labels)
     lap("frustration", 0.45)
 
     tri = _triangles(g)
@@ -1138,19 +1150,8 @@ def analyze(
     brokers = _brokers(g, labels, tri, details)
     lap("brokers", 0.75)
 
-    value, balance, baseline, camp_balance = _polarization_parts(g, labels, seed=0)
-    timed = [w for w in whens if w is not None]
-    latest = max(timed) if timed else None
-    trend = _trend(ids, kinds, (src, dst, net), times, now, latest)
-    polarization = Polarization(
-        value=float(value),
-        trend=trend,
-        balance=float(balance),
-        baseline_frustration=float(baseline),
-        camp_balance=float(camp_balance),
-    )
+    polarization = _polarization(g, labels, (src, dst, net), times, whens, now)
     lap("polarization", 1.0)
-    timings["total"] = time.perf_counter() - t_start
     return NetworkReport(
         blocs=blocs,
         frustration=frustration,
@@ -1160,9 +1161,60 @@ def analyze(
         polarization=polarization,
         isolated=isolated,
         bloc_of=bloc_of,
-        timings=timings,
+        timings=lap.total(),
         details=details,
         _data=g,
+    )
+
+
+def _blocs(ids: list, kinds: np.ndarray, labels: np.ndarray, n: int) -> list[Bloc]:
+    """Return the camps of a labelling with their members and composition by kind."""
+    n_blocs = int(labels.max()) + 1 if n and labels.max() >= 0 else 0
+    rv = []
+    for b in range(n_blocs):
+        members = np.flatnonzero(labels == b)
+        counts = np.bincount(kinds[members], minlength=len(KINDS))
+        rv.append(
+            Bloc(
+                members=frozenset(ids[i] for i in members.tolist()),
+                composition={k: int(c) for k, c in zip(KINDS, counts, strict=True)},
+            )
+        )
+    return rv
+
+
+def _frustration(g: _Graph, labels: np.ndarray) -> Frustration:
+    """Return the edges that contradict the camps, heaviest first."""
+    ids = g.ids
+    mask = _frustration_mask(g, labels) if g.m else np.zeros(0, dtype=bool)
+    bad = np.flatnonzero(mask)
+    bad = bad[np.lexsort((g.v[bad], g.u[bad], -g.w[bad]))]
+    total = float(g.w.sum())
+    return Frustration(
+        edges=[(ids[a], ids[b]) for a, b in zip(g.u[bad].tolist(), g.v[bad].tolist(), strict=True)],
+        count=int(bad.size),
+        weighted_share=float(g.w[bad].sum() / total) if total > 0 else 0.0,
+    )
+
+
+def _polarization(
+    g: _Graph,
+    labels: np.ndarray,
+    edges: tuple[np.ndarray, np.ndarray, np.ndarray],
+    times: np.ndarray | None,
+    whens: list,
+    now: datetime | None,
+) -> Polarization:
+    """Measure the polarization of the camps and its monthly trend."""
+    value, balance, baseline, camp_balance = _polarization_parts(g, labels, seed=0)
+    timed = [w for w in whens if w is not None]
+    latest = max(timed) if timed else None
+    return Polarization(
+        value=float(value),
+        trend=_trend(g.ids, g.kinds, edges, times, now, latest),
+        balance=float(balance),
+        baseline_frustration=float(baseline),
+        camp_balance=float(camp_balance),
     )
 
 
@@ -1191,6 +1243,30 @@ def _brokers(g: _Graph, labels: np.ndarray, tri: tuple, details: dict[str, Any])
     ]
 
 
+def _liaison_fact(
+    g: _Graph, broker: Hashable, b: int, nbrs: np.ndarray, ka: int, kb: int
+) -> dict[str, Any] | None:
+    """Describe how broker `b` links its neighbours of kinds `ka` and `kb` (None: it does not)."""
+    side_a = nbrs[g.kinds[nbrs] == ka]
+    side_b = nbrs[g.kinds[nbrs] == kb]
+    if side_a.size == 0 or side_b.size == 0:
+        return None
+    open_ = ~(g.positive[side_a][:, side_b].toarray() > 0)
+    n_pairs = int(open_.sum())
+    if n_pairs == 0:
+        return None
+    return {
+        "broker": broker,
+        "broker_kind": KINDS[g.kinds[b]],
+        "role": "liaison",
+        "between": [
+            {"kind": KINDS[ka], "members": [g.ids[i] for i in side_a[open_.any(axis=1)].tolist()]},
+            {"kind": KINDS[kb], "members": [g.ids[i] for i in side_b[open_.any(axis=0)].tolist()]},
+        ],
+        "pairs": n_pairs,
+    }
+
+
 def liaison_facts(report: NetworkReport, broker: Hashable) -> list[dict[str, Any]]:
     """Describe as plain data how a stakeholder links pairs of other kinds (GF liaison).
 
@@ -1198,48 +1274,7 @@ def liaison_facts(report: NetworkReport, broker: Hashable) -> list[dict[str, Any
     and ``between[1]``": two kinds other than the broker's, the members of each that the
     broker links with no cooperative tie of their own, and the number of such pairs.
     """
-    g = report._data
-    if g is None:
-        return []
-    index = {node_id: i for i, node_id in enumerate(g.ids)}
-    if broker not in index:
-        raise ValueError(f"unknown node {broker!r}")
-    b = index[broker]
-    ap = g.positive
-    nbrs = ap.indices[ap.indptr[b] : ap.indptr[b + 1]]
-    nbrs = nbrs[g.kinds[nbrs] != g.kinds[b]]
-    rv = []
-    for ka in range(len(KINDS)):
-        for kb in range(ka + 1, len(KINDS)):
-            side_a = nbrs[g.kinds[nbrs] == ka]
-            side_b = nbrs[g.kinds[nbrs] == kb]
-            if side_a.size == 0 or side_b.size == 0:
-                continue
-            tied = ap[side_a][:, side_b].toarray() > 0
-            open_ = ~tied
-            n_pairs = int(open_.sum())
-            if n_pairs == 0:
-                continue
-            rv.append(
-                {
-                    "broker": broker,
-                    "broker_kind": KINDS[g.kinds[b]],
-                    "role": "liaison",
-                    "between": [
-                        {
-                            "kind": KINDS[ka],
-                            "members": [g.ids[i] for i in side_a[open_.any(axis=1)].tolist()],
-                        },
-                        {
-                            "kind": KINDS[kb],
-                            "members": [g.ids[i] for i in side_b[open_.any(axis=0)].tolist()],
-                        },
-                    ],
-                    "pairs": n_pairs,
-                }
-            )
-    rv.sort(key=lambda f: -f["pairs"])
-    return rv
+    return report.liaison_facts(broker)
 
 
 # --------------------------------------------------------------------------- conflict paths
@@ -1460,6 +1495,121 @@ def infer_relations(
         "disagreed": ((bo - ne) // 2)[order],
     }
     return InferredRelations(s_ids, data, _StanceContext(signed, i_ids))
+
+
+#: A tie found by :func:`nearest_relations`: (a, b, score, shared, net, both).
+NearTie = tuple[int, int, float, int, int, int]
+
+
+def nearest_relations(
+    rows: list[tuple[int, str, int]],
+    *,
+    neighbours: int,
+    min_shared: int = 3,
+    threshold: float = 0.3,
+    prior: float = 2.0,
+) -> list[NearTie]:
+    """Return the strongest inferred ties of each stakeholder, in row blocks (bounded memory).
+
+    Same score as :func:`infer_relations` — (agreed - disagreed) / (shared + prior), at
+    least `min_shared` shared items and |score| >= `threshold` — but each stakeholder keeps
+    only its `neighbours` strongest ties, so that a proposal on which thousands took a
+    position does not make millions of pairs. Returns (a, b, score, shared, net, both).
+    """
+    sids, matrices, dense = _stance_matrices(rows)
+    n = len(sids)
+    block = max(1, 4_000_000 // max(n, 1))
+    keep = min(neighbours, n - 1)
+    if keep <= 0:
+        return []
+    blocks = [
+        _block_ties(matrices, dense, r0, min(n, r0 + block), keep, min_shared, threshold, prior)
+        for r0 in range(0, n, block)
+    ]
+    if not blocks or not sum(len(b[0]) for b in blocks):
+        return []
+    return _unique_ties(sids, [np.concatenate(column) for column in zip(*blocks, strict=True)])
+
+
+def _stance_matrices(rows: list[tuple[int, str, int]]) -> tuple[list[int], tuple, bool]:
+    """Return the stakeholder ids and the participation, signed and |signed| matrices."""
+    last: dict[tuple[int, str], int] = {}
+    for sid, item, value in rows:
+        last[(sid, item)] = value
+    sids = sorted({s for s, _i in last})
+    items = sorted({i for _s, i in last})
+    s_index = {s: n for n, s in enumerate(sids)}
+    i_index = {i: n for n, i in enumerate(items)}
+    r = np.fromiter((s_index[s] for s, _i in last), dtype=np.int64, count=len(last))
+    c = np.fromiter((i_index[i] for _s, i in last), dtype=np.int64, count=len(last))
+    v = np.fromiter(last.values(), dtype=np.float32, count=len(last))
+    n, m = len(sids), len(items)
+    part = sp.csr_array((np.ones(len(last), dtype=np.float32), (r, c)), shape=(n, m))
+    signed = sp.csr_array((v, (r, c)), shape=(n, m))
+    both = abs(signed)
+    dense = n * m <= 50_000_000
+    if dense:
+        part, signed, both = (x.toarray() for x in (part, signed, both))
+    return sids, (part, signed, both), dense
+
+
+def _block_ties(
+    matrices: tuple,
+    dense: bool,
+    r0: int,
+    r1: int,
+    keep: int,
+    min_shared: int,
+    threshold: float,
+    prior: float,
+) -> tuple[np.ndarray, ...]:
+    """Return the `keep` strongest ties of the stakeholders in rows r0..r1 (six columns)."""
+    products = []
+    for x in matrices:
+        prod = x[r0:r1] @ x.T
+        products.append(np.asarray(prod if dense else prod.toarray(), dtype=np.float32))
+    shared, net, agree_both = products
+    local = np.arange(r1 - r0)
+    shared[local, local + r0] = 0
+    score = net / (shared + np.float32(prior))
+    ok = (shared >= min_shared) & (np.abs(score) >= threshold) & (net != 0)
+    strength = np.where(ok, np.abs(score), np.float32(0))
+    top = np.argpartition(-strength, keep - 1, axis=1)[:, :keep]
+    rows = np.repeat(local, keep)
+    cols = top.ravel()
+    good = strength[rows, cols] > 0
+    rows, cols = rows[good], cols[good]
+    return (
+        rows + r0,
+        cols,
+        score[rows, cols],
+        shared[rows, cols],
+        net[rows, cols],
+        agree_both[rows, cols],
+    )
+
+
+def _unique_ties(sids: list[int], columns: list[np.ndarray]) -> list[NearTie]:
+    """Keep each pair once, strongest first, as plain Python numbers."""
+    a, b, sc, sh, ne, bo = columns
+    n = len(sids)
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    _, first = np.unique(lo * n + hi, return_index=True)
+    lo, hi, sc, sh, ne, bo = (x[first] for x in (lo, hi, sc, sh, ne, bo))
+    order = np.lexsort((hi, lo, -np.abs(sc)))
+    ids = np.asarray(sids)
+    return [
+        (int(x), int(y), float(z), int(u), int(v), int(w))
+        for x, y, z, u, v, w in zip(
+            ids[lo[order]].tolist(),
+            ids[hi[order]].tolist(),
+            sc[order].tolist(),
+            np.rint(sh[order]).astype(np.int64).tolist(),
+            np.rint(ne[order]).astype(np.int64).tolist(),
+            np.rint(bo[order]).astype(np.int64).tolist(),
+            strict=True,
+        )
+    ]
 
 
 _RELATION_COLUMNS = ("a", "b", "sign", "weight", "shared", "agreed", "disagreed")

@@ -22,6 +22,7 @@ from coord.web import int_arg
 from stakeholders import acting
 from stakeholders.models import Relation
 from stakeholders.network import graph as network_graph
+from stakeholders.network import permissions as network_permissions
 from stakeholders.network import relations
 from stakeholders.network import services as service
 
@@ -37,16 +38,12 @@ def network(community_id: int):
     community = db.get_or_404(Community, community_id)
     scope = service.scope_for(_user(), community)
     state = service.report_state(community, scope)
-    filters = network_graph.parse_filters(request.args)
-    graphml = request.args.get("format") == "graphml"
-    data = network_graph.build_graph(
-        community,
-        scope,
-        state.report,
-        filters,
-        explain=True if graphml else None,
-        max_links=None if graphml else network_graph.MAX_VISIBLE_LINKS,
-    )
+    if request.args.get("format") == "graphml":
+        data = network_graph.full_graph(community, scope, state.report, request.args)
+    else:
+        data = network_graph.build_graph(
+            community, scope, state.report, network_graph.parse_filters(request.args)
+        )
     data["graph"]["is_current"] = state.is_current
     data["graph"]["progress"] = state.progress
     if request.args.get("format") == "graphml":
@@ -70,14 +67,7 @@ def network_graphml(community_id: int):
     community = db.get_or_404(Community, community_id)
     scope = service.scope_for(_user(), community)
     state = service.report_state(community, scope)
-    data = network_graph.build_graph(
-        community,
-        scope,
-        state.report,
-        network_graph.parse_filters(request.args),
-        explain=True,
-        max_links=None,
-    )
+    data = network_graph.full_graph(community, scope, state.report, request.args)
     return Response(network_graph.graphml(data), mimetype="application/graphml+xml")
 
 
@@ -100,14 +90,8 @@ def report(community_id: int):
 def status(community_id: int):
     community = db.get_or_404(Community, community_id)
     scope = service.scope_for(_user(), community)
-    digest, _n = service.fingerprint(community, scope)
-    done = service._done_with(community.id, digest)
-    if done is not None:
-        return jsonify(status="done", progress=1.0)
-    pending = service._pending(community.id, digest)
-    if pending is None:
-        return jsonify(status="stale", progress=0.0)
-    return jsonify(status=pending.status, progress=pending.progress)
+    status, progress = service.report_status(community, scope)
+    return jsonify(status=status, progress=progress)
 
 
 @bp.get("/communities/<int:community_id>/network/conflicts-of-interest")
@@ -156,14 +140,14 @@ def relation_json(r: Relation, user: Any) -> dict[str, Any]:
         "response_note": r.response_note,
         "created_at": r.created_at.isoformat(),
         "updated_at": r.updated_at.isoformat(),
-        "can_respond": relations.can_respond(user, r),
-        "can_retract": relations.can_retract(user, r),
+        "can_respond": network_permissions.can_respond(user, r),
+        "can_retract": network_permissions.can_retract(user, r),
     }
 
 
 def _visible(relation_id: int) -> Relation:
     rv = db.get_or_404(Relation, relation_id)
-    require(relations.can_see(_user(), rv), 404)
+    require(network_permissions.can_see(_user(), rv), 404)
     return rv
 
 

@@ -134,8 +134,8 @@ def _declared_links(community: Community, scope: str, names: dict[int, str]) -> 
     for r in db.session.execute(query):
         if r.source_id not in names or r.target_id not in names:
             continue
-        type_ = service._value(r.type)
-        status = service._value(r.status)
+        type_ = service.enum_value(r.type)
+        status = service.enum_value(r.status)
         rv.append(
             Link(
                 id=f"r{r.id}",
@@ -149,7 +149,7 @@ def _declared_links(community: Community, scope: str, names: dict[int, str]) -> 
                 strength=r.strength,
                 since=r.created_at,
                 status=status,
-                visibility=service._value(r.visibility),
+                visibility=service.enum_value(r.visibility),
                 relation_id=r.id,
                 raw=(
                     names[r.source_id],
@@ -317,25 +317,9 @@ def build_graph(
 ) -> dict[str, Any]:
     """Return the community's network as node-link data for the viewer's scope."""
     rows = _names_query(community)
-    names = {r.id: r.name for r in rows}
     info = {r.id: r for r in rows}
     bloc_of = _bloc_of(report)
-    links = _declared_links(community, scope, names) + _inferred_links(report, names)
-    cutoff = utcnow() - timedelta(days=WINDOWS[filters.window]) if filters.window else None
-    links = [link for link in links if _keep(link, filters, cutoff)]
-    visible = {
-        sid
-        for sid, r in info.items()
-        if (not filters.kinds or service._value(r.kind) in filters.kinds)
-        and (filters.bloc is None or bloc_of.get(sid, -1) == filters.bloc)
-    }
-    links = [link for link in links if link.source in visible and link.target in visible]
-    if filters.filters_edges:
-        visible = {e for link in links for e in (link.source, link.target)}
-    degree: Counter[int] = Counter()
-    for link in links:
-        degree[link.source] += link.weight
-        degree[link.target] += link.weight
+    links, visible = _visible(community, scope, report, filters, info, bloc_of)
     graph = {
         "community": {"id": community.id, "name": community.name},
         "scope": scope,
@@ -354,28 +338,7 @@ def build_graph(
         aggregate = "bloc"
     if aggregate is not None:
         return _aggregated(graph, aggregate, visible, info, bloc_of, links)
-    positions = layout(
-        sorted(visible), bloc_of, degree, {s: service._value(info[s].kind) for s in visible}
-    )
-    nodes = []
-    for sid in sorted(visible):
-        r = info[sid]
-        kind = service._value(r.kind)
-        x, y = positions[sid]
-        nodes.append(
-            {
-                "id": sid,
-                "name": r.name,
-                "kind": kind,
-                "kind_label": str(KIND_LABELS.get(kind, kind)),
-                "function": service._value(r.function) if r.function else None,
-                "bloc": bloc_of.get(sid),
-                "degree": round(degree.get(sid, 0.0), 3),
-                "url": url_for("stakeholders.profile", stakeholder_id=sid),
-                "x": round(x, 1),
-                "y": round(y, 1),
-            }
-        )
+    nodes = _nodes(visible, info, bloc_of, _weighted_degree(links))
     graph["links_total"] = len(links)
     if max_links is not None and len(links) > max_links:
         # Declared relations first, then the strongest inferred ones.
@@ -387,9 +350,82 @@ def build_graph(
     if explain:
         explain_links(links)
     graph["explained"] = explain
+    return {
+        "directed": False,
+        "multigraph": True,
+        "graph": graph,
+        "nodes": nodes,
+        "links": _link_items(links, scope, explain),
+    }
+
+
+def _visible(
+    community: Community,
+    scope: str,
+    report: dict[str, Any] | None,
+    filters: GraphFilters,
+    info: dict[int, Any],
+    bloc_of: dict[int, int],
+) -> tuple[list[Link], set[int]]:
+    """Return the links and the stakeholders the filters keep."""
+    names = {sid: r.name for sid, r in info.items()}
+    links = _declared_links(community, scope, names) + _inferred_links(report, names)
+    cutoff = utcnow() - timedelta(days=WINDOWS[filters.window]) if filters.window else None
+    links = [link for link in links if _keep(link, filters, cutoff)]
+    visible = {
+        sid
+        for sid, r in info.items()
+        if (not filters.kinds or service.enum_value(r.kind) in filters.kinds)
+        and (filters.bloc is None or bloc_of.get(sid, -1) == filters.bloc)
+    }
+    links = [link for link in links if link.source in visible and link.target in visible]
+    if filters.filters_edges:
+        visible = {e for link in links for e in (link.source, link.target)}
+    return links, visible
+
+
+def _weighted_degree(links: list[Link]) -> Counter[int]:
+    """Sum the weights of each stakeholder's links."""
+    rv: Counter[int] = Counter()
+    for link in links:
+        rv[link.source] += link.weight
+        rv[link.target] += link.weight
+    return rv
+
+
+def _nodes(
+    visible: set[int], info: dict[int, Any], bloc_of: dict[int, int], degree: Counter[int]
+) -> list[dict[str, Any]]:
+    """Return the drawn stakeholders with their camp, degree and preset position."""
+    kinds = {s: service.enum_value(info[s].kind) for s in visible}
+    positions = layout(sorted(visible), bloc_of, degree, kinds)
+    rv = []
+    for sid in sorted(visible):
+        r = info[sid]
+        kind = kinds[sid]
+        x, y = positions[sid]
+        rv.append(
+            {
+                "id": sid,
+                "name": r.name,
+                "kind": kind,
+                "kind_label": str(KIND_LABELS.get(kind, kind)),
+                "function": service.enum_value(r.function) if r.function else None,
+                "bloc": bloc_of.get(sid),
+                "degree": round(degree.get(sid, 0.0), 3),
+                "url": url_for("stakeholders.profile", stakeholder_id=sid),
+                "x": round(x, 1),
+                "y": round(y, 1),
+            }
+        )
+    return rv
+
+
+def _link_items(links: list[Link], scope: str, explain: bool) -> list[dict[str, Any]]:
+    """Return the drawn links as node-link data (visibility only for managers)."""
     type_labels = {k: str(v) for k, v in relations.TYPE_LABELS.items()}
     inferred_label = _("inferred")
-    graph_links = []
+    rv = []
     for link in links:
         item = {
             "id": link.id,
@@ -412,14 +448,15 @@ def build_graph(
         if explain:
             item["explanation"] = link.explanation
         item.update(link.data)
-        graph_links.append(item)
-    return {
-        "directed": False,
-        "multigraph": True,
-        "graph": graph,
-        "nodes": nodes,
-        "links": graph_links,
-    }
+        rv.append(item)
+    return rv
+
+
+def full_graph(
+    community: Community, scope: str, report: dict[str, Any] | None, args: Any
+) -> dict[str, Any]:
+    """Return every link the query arguments' filters keep, each explained (for exports)."""
+    return build_graph(community, scope, report, parse_filters(args), explain=True, max_links=None)
 
 
 def bloc_label(index: int) -> str:
@@ -435,9 +472,11 @@ def _aggregated(
     bloc_of: dict[int, int],
     links: list[Link],
 ) -> dict[str, Any]:
+    """Return one node per camp (or kind) and one link per pair of groups and sign."""
+
     def group(sid: int) -> str:
         if by == "kind":
-            return f"kind:{service._value(info[sid].kind)}"
+            return f"kind:{service.enum_value(info[sid].kind)}"
         b = bloc_of.get(sid)
         return f"bloc:{b}" if b is not None else "bloc:none"
 
@@ -450,63 +489,68 @@ def _aggregated(
         entry = sums[(ga, gb, 1 if link.sign > 0 else -1)]
         entry[0] += link.weight
         entry[1] += 1
-    nodes = []
     keys = sorted(members, key=lambda k: (-len(members[k]), k))
-    for i, key in enumerate(keys):
-        size = len(members[key])
-        kinds = Counter(service._value(info[s].kind) for s in members[key])
-        if key.startswith("kind:"):
-            label = str(KIND_LABELS.get(key[5:], key[5:]))
-        elif key == "bloc:none":
-            label = _("No relations")
-        else:
-            label = bloc_label(int(key[5:]))
-        angle = 2 * math.pi * i / max(1, len(keys))
-        nodes.append(
-            {
-                "id": key,
-                "name": ngettext(
-                    "%(label)s (%(num)d stakeholder)",
-                    "%(label)s (%(num)d stakeholders)",
-                    size,
-                    label=label,
-                ),
-                "kind": "group",
-                "size": size,
-                "composition": dict(kinds),
-                "bloc": int(key[5:]) if key.startswith("bloc:") and key != "bloc:none" else None,
-                "x": round(400 * math.cos(angle), 1) if len(keys) > 1 else 0.0,
-                "y": round(300 * math.sin(angle), 1) if len(keys) > 1 else 0.0,
-            }
-        )
-    out_links = []
-    for (ga, gb, sign), (weight, count) in sorted(sums.items()):
-        out_links.append(
-            {
-                "id": f"{ga}|{gb}|{sign}",
-                "source": ga,
-                "target": gb,
-                "origin": "aggregate",
-                "type": "aggregate",
-                "sign": sign,
-                "weight": round(weight, 3),
-                "strength": max(1, min(3, int(math.log10(count + 1)) + 1)),
-                "count": count,
-                "explanation": ngettext(
-                    "%(num)d relation, total weight %(weight)s",
-                    "%(num)d relations, total weight %(weight)s",
-                    count,
-                    weight=format_decimal(round(weight, 1)),
-                ),
-            }
-        )
     graph["aggregated"] = by
     return {
         "directed": False,
         "multigraph": True,
         "graph": graph,
-        "nodes": nodes,
-        "links": out_links,
+        "nodes": [_group_node(i, key, members[key], info, len(keys)) for i, key in enumerate(keys)],
+        "links": [
+            _group_link(ga, gb, sign, weight, int(count))
+            for (ga, gb, sign), (weight, count) in sorted(sums.items())
+        ],
+    }
+
+
+def _group_node(
+    i: int, key: str, members: list[int], info: dict[int, Any], n_keys: int
+) -> dict[str, Any]:
+    """Return the node of a group of stakeholders, placed on a circle."""
+    size = len(members)
+    kinds = Counter(service.enum_value(info[s].kind) for s in members)
+    if key.startswith("kind:"):
+        label = str(KIND_LABELS.get(key[5:], key[5:]))
+    elif key == "bloc:none":
+        label = _("No relations")
+    else:
+        label = bloc_label(int(key[5:]))
+    angle = 2 * math.pi * i / max(1, n_keys)
+    return {
+        "id": key,
+        "name": ngettext(
+            "%(label)s (%(num)d stakeholder)",
+            "%(label)s (%(num)d stakeholders)",
+            size,
+            label=label,
+        ),
+        "kind": "group",
+        "size": size,
+        "composition": dict(kinds),
+        "bloc": int(key[5:]) if key.startswith("bloc:") and key != "bloc:none" else None,
+        "x": round(400 * math.cos(angle), 1) if n_keys > 1 else 0.0,
+        "y": round(300 * math.sin(angle), 1) if n_keys > 1 else 0.0,
+    }
+
+
+def _group_link(ga: str, gb: str, sign: int, weight: float, count: int) -> dict[str, Any]:
+    """Return the link summing the relations of one sign between two groups."""
+    return {
+        "id": f"{ga}|{gb}|{sign}",
+        "source": ga,
+        "target": gb,
+        "origin": "aggregate",
+        "type": "aggregate",
+        "sign": sign,
+        "weight": round(weight, 3),
+        "strength": max(1, min(3, int(math.log10(count + 1)) + 1)),
+        "count": count,
+        "explanation": ngettext(
+            "%(num)d relation, total weight %(weight)s",
+            "%(num)d relations, total weight %(weight)s",
+            count,
+            weight=format_decimal(round(weight, 1)),
+        ),
     }
 
 

@@ -8,8 +8,7 @@ checked. The declarer may retract it (kept for the record, left out of the netwo
 
 Visibility: ``public`` relations are shown to everybody; ``managers`` relations (sensitive
 disputes) only to the two sides, to the members of the community's residents committee and
-of the street office. :func:`visible_clause` is the one place that rule becomes SQL, so that
-pages, the API, exports and the network analysis all apply the same filter.
+of the street office (`stakeholders.network.permissions`).
 
 Street-level relations (both sides are organisations of the whole street, such as the street
 office supervising the property manager) have no community and appear in the network of
@@ -43,6 +42,8 @@ from stakeholders.models import (
     RelationVisibility,
     Stakeholder,
 )
+from stakeholders.network import permissions as network_permissions
+from stakeholders.network.permissions import is_network_manager as is_network_manager
 
 MAX_NOTE = 500
 MAX_EVIDENCE = 1000
@@ -89,125 +90,6 @@ AUDIT_LABELS.update(
         "relation.retract": _l("retracted a relation"),
     }
 )
-
-
-# -- Who may see and do what ------------------------------------------------------------------
-
-
-def _signed_in(user: User | None) -> bool:
-    return user is not None and getattr(user, "is_authenticated", False)
-
-
-def street_office_street_ids(user: User | None) -> set[int]:
-    """Return the streets whose street office the user works for."""
-    return set(perm.street_office_ids(user))
-
-
-def managed_community_ids(user: User | None) -> set[int]:
-    """Return the communities whose managers-only relations the user may see.
-
-    Members of a community's residents committee manage that community; members of a street
-    office manage every community of its street.
-    """
-    if not _signed_in(user):
-        return set()
-    rv = set(perm.committee_ids(user))
-    streets = street_office_street_ids(user)
-    if streets:
-        rv.update(
-            db.session.scalars(sa.select(Community.id).where(Community.street_id.in_(streets)))
-        )
-    return rv
-
-
-def is_network_manager(user: User | None, community: Community) -> bool:
-    """Tell whether the user sees the community's managers-only relations and alerts."""
-    return community.id in managed_community_ids(user)
-
-
-def _identity_ids(user: User | None) -> set[int]:
-    if not _signed_in(user):
-        return set()
-    own = db.session.scalar(sa.select(Stakeholder.id).where(Stakeholder.user_id == user.id))
-    return {*perm.active_roles(user), *([own] if own else [])}
-
-
-def _managed_streets(user: User | None) -> set[int]:
-    managed = managed_community_ids(user)
-    if not managed:
-        return set()
-    return set(db.session.scalars(sa.select(Community.street_id).where(Community.id.in_(managed))))
-
-
-def visible_clause(user: User | None) -> sa.ColumnElement[bool]:
-    """A WHERE clause on `Relation` selecting the relations `user` may see."""
-    clauses: list[sa.ColumnElement[bool]] = [Relation.visibility == RelationVisibility.PUBLIC]
-    ids = _identity_ids(user)
-    if ids:
-        clauses.append(Relation.source_id.in_(ids))
-        clauses.append(Relation.target_id.in_(ids))
-    managed = managed_community_ids(user)
-    if managed:
-        clauses.append(Relation.community_id.in_(managed))
-        streets = _managed_streets(user)
-        street_level = sa.select(Stakeholder.id).where(Stakeholder.street_id.in_(streets))
-        clauses.append(
-            sa.and_(Relation.community_id.is_(None), Relation.source_id.in_(street_level))
-        )
-    return sa.or_(*clauses)
-
-
-def can_see(user: User | None, relation: Relation) -> bool:
-    """Tell whether the user may see this relation."""
-    if relation.visibility == RelationVisibility.PUBLIC:
-        return True
-    if {relation.source_id, relation.target_id} & _identity_ids(user):
-        return True
-    if relation.community_id is not None:
-        return relation.community_id in managed_community_ids(user)
-    return relation.source.street_id in _managed_streets(user)
-
-
-def _can_act_for(user: User, stakeholder: Stakeholder) -> bool:
-    return perm.can_act_as(user, stakeholder)
-
-
-def can_respond(user: User | None, relation: Relation) -> bool:
-    """The target's side confirms or disputes a relation."""
-    return _signed_in(user) and _can_act_for(user, relation.target)
-
-
-def can_retract(user: User | None, relation: Relation) -> bool:
-    """The declaring side retracts a relation."""
-    return _signed_in(user) and _can_act_for(user, relation.source)
-
-
-def _verifying_committee(user: User | None, relation: Relation) -> Stakeholder | None:
-    """Return the residents committee through which `user` may verify the relation."""
-    committees = perm.committee_ids(user)
-    if not committees:
-        return None
-    if relation.community_id is not None:
-        wanted = {relation.community_id} & committees
-    else:
-        street = relation.source.street_id
-        wanted = set(
-            db.session.scalars(
-                sa.select(Community.id).where(
-                    Community.street_id == street, Community.id.in_(committees)
-                )
-            )
-        )
-    for community_id in sorted(wanted):
-        committee = perm.residents_committee_of(community_id)
-        if committee is not None:
-            return committee
-    return None
-
-
-def can_verify(user: User | None, relation: Relation) -> bool:
-    """Members of the residents committee of the relation's community verify it."""
-    return _verifying_committee(user, relation) is not None
 
 
 # -- Use cases --------------------------------------------------------------------------------
@@ -278,9 +160,47 @@ def declare_relation(actor: Actor, community: Community, data: dict[str, Any]) -
     evidence, visibility (public | managers). Every refusal raises a DomainError before
     anything is written.
     """
-    raw_type = data.get("type")
+    type_ = _relation_type(data)
+    strength = _int_in(data.get("strength", 1), (1, 2, 3))
+    if strength is None:
+        raise DomainError(str(_l("The strength must be 1, 2 or 3.")), field="strength")
     try:
-        type_ = RelationType(raw_type)
+        visibility = RelationVisibility(data.get("visibility") or RelationVisibility.PUBLIC)
+    except ValueError:
+        raise DomainError(str(_l("Choose who may see the relation.")), field="visibility") from None
+    note = _text(data.get("note"), MAX_NOTE, "note")
+    evidence = _text(data.get("evidence"), MAX_EVIDENCE, "evidence")
+    source, target = _sides(actor, community, data)
+    existing = _existing(source.id, target.id, type_)
+    if any(r.status != RelationStatus.RETRACTED for r in existing):
+        raise Conflict(
+            str(_l("This relation between these two stakeholders was already declared.")),
+            field="target_id",
+        )
+    now = utcnow()
+    rv = next((r for r in existing if r.source_id == source.id), None)
+    if rv is None:
+        rv = Relation(source_id=source.id, target_id=target.id, type=type_, created_at=now)
+        db.session.add(rv)
+    rv.sign = RELATION_SIGNS[type_]
+    rv.strength = strength
+    rv.note, rv.evidence, rv.response_note = note, evidence, ""
+    rv.visibility = visibility
+    rv.status = RelationStatus.CLAIMED
+    rv.community_id = (
+        None if _is_street_level(source) and _is_street_level(target) else community.id
+    )
+    rv.declared_by_user_id = actor.user.id
+    rv.updated_at = now
+    db.session.flush()
+    _record("relation.declare", rv, actor.user.id, source.id, {"strength": strength})
+    return rv
+
+
+def _relation_type(data: dict[str, Any]) -> RelationType:
+    """Read the type of a declared relation, refusing a sign other than the type's."""
+    try:
+        type_ = RelationType(data.get("type"))
     except ValueError:
         raise DomainError(str(_l("Choose a type of relation.")), field="type") from None
     expected_sign = RELATION_SIGNS[type_]
@@ -299,16 +219,13 @@ def declare_relation(actor: Actor, community: Community, data: dict[str, Any]) -
                 ),
                 field="sign",
             )
-    strength = _int_in(data.get("strength", 1), (1, 2, 3))
-    if strength is None:
-        raise DomainError(str(_l("The strength must be 1, 2 or 3.")), field="strength")
-    try:
-        visibility = RelationVisibility(data.get("visibility") or RelationVisibility.PUBLIC)
-    except ValueError:
-        raise DomainError(str(_l("Choose who may see the relation.")), field="visibility") from None
-    note = _text(data.get("note"), MAX_NOTE, "note")
-    evidence = _text(data.get("evidence"), MAX_EVIDENCE, "evidence")
+    return type_
 
+
+def _sides(
+    actor: Actor, community: Community, data: dict[str, Any]
+) -> tuple[Stakeholder, Stakeholder]:
+    """Return the source (the actor's side) and the target, both of this community."""
     source_raw = data.get("source_id")
     source = (
         actor.stakeholder if source_raw in (None, "") else _stakeholder(source_raw, "source_id")
@@ -317,7 +234,7 @@ def declare_relation(actor: Actor, community: Community, data: dict[str, Any]) -
         raise DomainError(
             str(_l("This stakeholder does not exist or was deleted.")), field="source_id"
         )
-    if not _can_act_for(actor.user, source):
+    if not perm.can_act_as(actor.user, source):
         raise NotAllowed(
             str(
                 _l(
@@ -336,30 +253,7 @@ def declare_relation(actor: Actor, community: Community, data: dict[str, Any]) -
         raise DomainError(
             str(_l("Both stakeholders must belong to this community.")), field="target_id"
         )
-    existing = _existing(source.id, target.id, type_)
-    if any(r.status != RelationStatus.RETRACTED for r in existing):
-        raise Conflict(
-            str(_l("This relation between these two stakeholders was already declared.")),
-            field="target_id",
-        )
-    now = utcnow()
-    rv = next((r for r in existing if r.source_id == source.id), None)
-    if rv is None:
-        rv = Relation(source_id=source.id, target_id=target.id, type=type_, created_at=now)
-        db.session.add(rv)
-    rv.sign = expected_sign
-    rv.strength = strength
-    rv.note, rv.evidence, rv.response_note = note, evidence, ""
-    rv.visibility = visibility
-    rv.status = RelationStatus.CLAIMED
-    rv.community_id = (
-        None if _is_street_level(source) and _is_street_level(target) else community.id
-    )
-    rv.declared_by_user_id = actor.user.id
-    rv.updated_at = now
-    db.session.flush()
-    _record("relation.declare", rv, actor.user.id, source.id, {"strength": strength})
-    return rv
+    return source, target
 
 
 def _record(action: str, relation: Relation, user_id: int, actor_id: int, extra=None) -> None:
@@ -399,7 +293,7 @@ def relation_community_ids(relation: Relation) -> list[int]:
 
 def confirm_relation(actor: Actor, relation: Relation, note: str = "") -> None:
     """Confirm a relation declared about the actor's side."""
-    if not can_respond(actor.user, relation):
+    if not network_permissions.can_respond(actor.user, relation):
         raise NotAllowed(str(_l("Only the other side of a relation can confirm it.")))
     if relation.status not in (RelationStatus.CLAIMED, RelationStatus.DISPUTED):
         raise Conflict(str(_l("This relation cannot be confirmed in its current state.")))
@@ -412,7 +306,7 @@ def confirm_relation(actor: Actor, relation: Relation, note: str = "") -> None:
 
 def dispute_relation(actor: Actor, relation: Relation, note: str) -> None:
     """Dispute a relation declared about the actor's side: both sides stay on record."""
-    if not can_respond(actor.user, relation):
+    if not network_permissions.can_respond(actor.user, relation):
         raise NotAllowed(str(_l("Only the other side of a relation can dispute it.")))
     if relation.status not in (RelationStatus.CLAIMED, RelationStatus.CONFIRMED):
         raise Conflict(str(_l("This relation cannot be disputed in its current state.")))
@@ -427,7 +321,7 @@ def dispute_relation(actor: Actor, relation: Relation, note: str) -> None:
 
 def verify_relation(actor: Actor, relation: Relation) -> None:
     """Mark a relation as checked by the community's residents committee."""
-    committee = _verifying_committee(actor.user, relation)
+    committee = network_permissions.verifying_committee(actor.user, relation)
     if committee is None:
         raise NotAllowed(str(_l("Only the community's residents committee verifies relations.")))
     if relation.status in (RelationStatus.VERIFIED, RelationStatus.RETRACTED):
@@ -439,7 +333,7 @@ def verify_relation(actor: Actor, relation: Relation) -> None:
 
 def retract_relation(actor: Actor, relation: Relation) -> None:
     """Withdraw a relation one's side declared (kept for the record)."""
-    if not can_retract(actor.user, relation):
+    if not network_permissions.can_retract(actor.user, relation):
         raise NotAllowed(str(_l("Only the side that declared a relation can retract it.")))
     if relation.status == RelationStatus.RETRACTED:
         raise Conflict(str(_l("This relation was already retracted.")))
@@ -479,7 +373,7 @@ def relations_of(stakeholder: Stakeholder, user: User | None) -> list[Relation]:
             )
             .where(
                 sa.or_(Relation.source_id == stakeholder.id, Relation.target_id == stakeholder.id),
-                visible_clause(user),
+                network_permissions.visible_clause(user),
             )
             .order_by(Relation.updated_at.desc(), Relation.id.desc())
         )

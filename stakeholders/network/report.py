@@ -141,40 +141,63 @@ def conflict_report(
 ) -> list[Section]:
     """Return the report's sections in reading order, each ranked."""
     degree = _degree(report)
-    participation = _participation(report)
     blocs = report.get("blocs", [])
     conflicts = report.get("conflicts", [])[:MAX_CONFLICTS]
     triads = report.get("triads", [])[:MAX_TRIADS]
     brokers = report.get("brokers", [])[:MAX_BROKERS]
     isolated = report.get("isolated", [])
+    participation = _participation(report)
     silent = sorted(i for i in isolated if not participation.get(i))
-    wanted: set[int] = set()
     tops = [sorted(b["members"], key=lambda s: (-degree.get(s, 0.0), s))[:50] for b in blocs]
+    names = Names(_named_ids(tops, conflicts, triads, brokers, silent))
+    return [
+        _camps_section(report, tops, degree, names),
+        _conflicts_section(conflicts, names),
+        _triads_section(triads, report.get("triad_count", 0), names),
+        _brokers_section(brokers, names),
+        _silent_section(isolated, silent, names),
+        Section("change", _("Since last month"), change_sentences(report, previous, names), ""),
+    ]
+
+
+def _named_ids(
+    tops: list[list[int]],
+    conflicts: list[dict[str, Any]],
+    triads: list[dict[str, Any]],
+    brokers: list[dict[str, Any]],
+    silent: list[int],
+) -> set[int]:
+    """Return the stakeholders the sentences name (their names load in one query)."""
+    rv: set[int] = set()
     for top in tops:
-        wanted.update(top)
+        rv.update(top)
     for c in conflicts:
-        wanted.update((c["a"], c["b"]))
+        rv.update((c["a"], c["b"]))
     for t in triads:
-        wanted.update(t["nodes"])
+        rv.update(t["nodes"])
     for b in brokers:
-        wanted.add(b["id"])
+        rv.add(b["id"])
         for fact in b.get("liaison", []):
             for side in fact["between"]:
-                wanted.update(side["members"][:3])
-    wanted.update(silent[:MAX_SILENT])
-    names = Names(wanted)
-    kinds = {sid: s.kind.value for sid, s in names.rows.items()}
+                rv.update(side["members"][:3])
+    rv.update(silent[:MAX_SILENT])
+    return rv
 
-    sections = []
-    # 1. Camps
-    camp_lines = []
+
+def _camps_section(
+    report: dict[str, Any], tops: list[list[int]], degree: dict[int, float], names: Names
+) -> Section:
+    """Name the camps, their composition and their best connected members."""
+    blocs = report.get("blocs", [])
+    kinds = {sid: s.kind.value for sid, s in names.rows.items()}
+    lines = []
     for i, (b, top) in enumerate(zip(blocs, tops, strict=True)):
         members = _ranked(top, degree, kinds)
         shown = [names(m) for m in members[:MAX_CAMP_NAMES]]
         rest = len(b["members"]) - len(shown)
         if rest > 0:
             shown.append(ngettext("%(num)d other", "%(num)d others", rest))
-        camp_lines.append(
+        lines.append(
             Sentence(
                 _(
                     "Camp %(n)d (%(composition)s): %(names)s.",
@@ -186,20 +209,19 @@ def conflict_report(
                 css=f"camp camp-{i % 6}",
             )
         )
-    sections.append(
-        Section(
-            "camps",
-            _("Main camps"),
-            camp_lines,
-            _("No camps: there are no relations yet."),
-            lead=polarization_sentence(report["polarization"]["value"]) if blocs else "",
-        )
+    return Section(
+        "camps",
+        _("Main camps"),
+        lines,
+        _("No camps: there are no relations yet."),
+        lead=polarization_sentence(report["polarization"]["value"]) if blocs else "",
     )
 
-    # 2. Strongest conflicts
-    rel_ids = {rid for c in conflicts for rid in c.get("relations", [])}
-    rels = _relations(rel_ids)
-    conflict_lines = []
+
+def _conflicts_section(conflicts: list[dict[str, Any]], names: Names) -> Section:
+    """Say who is in conflict, how strongly and why (the negative relations' notes)."""
+    rels = _relations({rid for c in conflicts for rid in c.get("relations", [])})
+    lines = []
     for c in conflicts:
         reasons = []
         for rid in c.get("relations", []):
@@ -212,7 +234,7 @@ def conflict_report(
             reasons.append(text)
         if c.get("inferred"):
             reasons.append(_("opposite sides on shared proposals"))
-        conflict_lines.append(
+        lines.append(
             Sentence(
                 _(
                     "%(a)s and %(b)s are in conflict (weight %(weight)s): %(reasons)s.",
@@ -225,76 +247,81 @@ def conflict_report(
                 css="conflict",
             )
         )
-    sections.append(
-        Section("conflicts", _("Strongest conflicts"), conflict_lines, _("No conflicts."))
-    )
+    return Section("conflicts", _("Strongest conflicts"), lines, _("No conflicts."))
 
-    # 3. Strained alliances (unbalanced triads)
-    triad_lines = []
-    for t in triads:
-        nodes = list(t["nodes"])
-        if t["negative"] == 1 and t.get("mediator") is not None:
-            m = t["mediator"]
-            b, c = (n for n in nodes if n != m)
-            text = _(
-                "%(m)s cooperates with %(b)s and with %(c)s, but %(b)s and %(c)s are in "
-                "conflict. Suggested mediator: %(m)s.",
-                m=names(m),
-                b=names(b),
-                c=names(c),
-            )
-        else:
-            text = _(
-                "%(a)s, %(b)s and %(c)s are all in conflict with one another.",
-                a=names(nodes[0]),
-                b=names(nodes[1]),
-                c=names(nodes[2]),
-            )
-        triad_lines.append(Sentence(text, nodes=nodes, mediator=t.get("mediator"), css="triad"))
-    more = report.get("triad_count", 0) - len(triads)
-    if more > 0:
-        triad_lines.append(Sentence(_("… and %(num)d more.", num=more), css="muted"))
-    sections.append(
-        Section(
-            "triads",
-            _("Strained alliances and suggested mediators"),
-            triad_lines,
-            _("No strained alliances."),
+
+def _triad_sentence(t: dict[str, Any], names: Names) -> Sentence:
+    """Describe an unbalanced triad and, when there is one, its suggested mediator."""
+    nodes = list(t["nodes"])
+    if t["negative"] == 1 and t.get("mediator") is not None:
+        m = t["mediator"]
+        b, c = (n for n in nodes if n != m)
+        text = _(
+            "%(m)s cooperates with %(b)s and with %(c)s, but %(b)s and %(c)s are in "
+            "conflict. Suggested mediator: %(m)s.",
+            m=names(m),
+            b=names(b),
+            c=names(c),
         )
+    else:
+        text = _(
+            "%(a)s, %(b)s and %(c)s are all in conflict with one another.",
+            a=names(nodes[0]),
+            b=names(nodes[1]),
+            c=names(nodes[2]),
+        )
+    return Sentence(text, nodes=nodes, mediator=t.get("mediator"), css="triad")
+
+
+def _triads_section(triads: list[dict[str, Any]], count: int, names: Names) -> Section:
+    """List the strained alliances (unbalanced triads) with their mediators."""
+    lines = [_triad_sentence(t, names) for t in triads]
+    more = count - len(triads)
+    if more > 0:
+        lines.append(Sentence(_("… and %(num)d more.", num=more), css="muted"))
+    return Section(
+        "triads",
+        _("Strained alliances and suggested mediators"),
+        lines,
+        _("No strained alliances."),
     )
 
-    # 4. Brokers
-    broker_lines = []
-    for b in brokers:
-        facts = b.get("liaison", [])
-        if facts:
-            f = facts[0]
-            sides = [
-                _(
-                    "%(group)s (%(names)s)",
-                    group=str(KIND_PLURALS.get(side["kind"], side["kind"])),
-                    names=names.many(side["members"], 3),
-                )
-                for side in f["between"]
-            ]
-            text = _(
-                "%(name)s is the liaison between %(a)s and %(b)s.",
-                name=names(b["id"]),
-                a=sides[0],
-                b=sides[1],
-            )
-        else:
-            text = _(
-                "%(name)s links stakeholders who have no tie of their own.", name=names(b["id"])
-            )
-        text += " " + _("Brokerage score %(score)s.", score=format_decimal(round(b["score"], 3)))
-        broker_lines.append(Sentence(text, nodes=[b["id"]], css="broker"))
-    sections.append(Section("brokers", _("Brokers"), broker_lines, _("No brokers yet.")))
 
-    # 5. Silent stakeholders
-    silent_lines = []
+def _broker_sentence(b: dict[str, Any], names: Names) -> Sentence:
+    """Say between whom a broker is the liaison, and its brokerage score."""
+    facts = b.get("liaison", [])
+    if facts:
+        sides = [
+            _(
+                "%(group)s (%(names)s)",
+                group=str(KIND_PLURALS.get(side["kind"], side["kind"])),
+                names=names.many(side["members"], 3),
+            )
+            for side in facts[0]["between"]
+        ]
+        text = _(
+            "%(name)s is the liaison between %(a)s and %(b)s.",
+            name=names(b["id"]),
+            a=sides[0],
+            b=sides[1],
+        )
+    else:
+        text = _("%(name)s links stakeholders who have no tie of their own.", name=names(b["id"]))
+    text += " " + _("Brokerage score %(score)s.", score=format_decimal(round(b["score"], 3)))
+    return Sentence(text, nodes=[b["id"]], css="broker")
+
+
+def _brokers_section(brokers: list[dict[str, Any]], names: Names) -> Section:
+    """List the brokers."""
+    lines = [_broker_sentence(b, names) for b in brokers]
+    return Section("brokers", _("Brokers"), lines, _("No brokers yet."))
+
+
+def _silent_section(isolated: list[int], silent: list[int], names: Names) -> Section:
+    """Count the stakeholders without relations and name those who took no part either."""
+    lines = []
     if isolated:
-        silent_lines.append(
+        lines.append(
             Sentence(
                 ngettext(
                     "%(num)d stakeholder has no relation at all.",
@@ -304,7 +331,7 @@ def conflict_report(
             )
         )
     if silent:
-        silent_lines.append(
+        lines.append(
             Sentence(
                 ngettext(
                     "%(num)d of them took no part in any proposal either: %(names)s.",
@@ -316,20 +343,12 @@ def conflict_report(
                 css="silent",
             )
         )
-    sections.append(
-        Section(
-            "silent",
-            _("Silent stakeholders"),
-            silent_lines,
-            _("Every stakeholder has at least one relation."),
-        )
+    return Section(
+        "silent",
+        _("Silent stakeholders"),
+        lines,
+        _("Every stakeholder has at least one relation."),
     )
-
-    # 6. Since last month
-    sections.append(
-        Section("change", _("Since last month"), change_sentences(report, previous, names), "")
-    )
-    return sections
 
 
 def _relations(ids: set[int]) -> dict[int, Relation]:
@@ -346,40 +365,7 @@ def change_sentences(
         return [
             Sentence(_("There is no report from a month ago yet to compare with."), css="muted")
         ]
-    rv = []
-    now_p, then_p = report["polarization"]["value"], previous["polarization"]["value"]
-    if abs(now_p - then_p) < 0.05:
-        rv.append(
-            Sentence(
-                _(
-                    "Polarization stayed about the same (%(then)s → %(now)s).",
-                    then=format_decimal(round(then_p, 2)),
-                    now=format_decimal(round(now_p, 2)),
-                )
-            )
-        )
-    elif now_p > then_p:
-        rv.append(
-            Sentence(
-                _(
-                    "Polarization rose from %(then)s to %(now)s.",
-                    then=format_decimal(round(then_p, 2)),
-                    now=format_decimal(round(now_p, 2)),
-                ),
-                css="worse",
-            )
-        )
-    else:
-        rv.append(
-            Sentence(
-                _(
-                    "Polarization fell from %(then)s to %(now)s.",
-                    then=format_decimal(round(then_p, 2)),
-                    now=format_decimal(round(now_p, 2)),
-                ),
-                css="better",
-            )
-        )
+    rv = [_polarization_change(report["polarization"]["value"], previous["polarization"]["value"])]
     n_now, n_then = len(report.get("blocs", [])), len(previous.get("blocs", []))
     if n_now != n_then:
         rv.append(
@@ -387,21 +373,52 @@ def change_sentences(
                 _("The number of camps changed from %(then)d to %(now)d.", then=n_then, now=n_now)
             )
         )
-    changes = service.diff_reports(previous, report)
-    new = changes["conflicts"]
+    conflicts = _conflict_changes(report, previous, names)
+    rv.extend(conflicts)
+    t_now, t_then = report.get("triad_count", 0), previous.get("triad_count", 0)
+    if t_now != t_then:
+        rv.append(
+            Sentence(
+                _("Strained alliances: %(then)d a month ago, %(now)d now.", then=t_then, now=t_now)
+            )
+        )
+    if len(rv) == 1 and not conflicts:
+        rv.append(Sentence(_("No conflict appeared or ended."), css="muted"))
+    return rv
+
+
+def _polarization_change(now_p: float, then_p: float) -> Sentence:
+    """Say whether polarization rose, fell or stayed about the same."""
+    then, now = format_decimal(round(then_p, 2)), format_decimal(round(now_p, 2))
+    if abs(now_p - then_p) < 0.05:
+        return Sentence(
+            _("Polarization stayed about the same (%(then)s → %(now)s).", then=then, now=now)
+        )
+    if now_p > then_p:
+        return Sentence(
+            _("Polarization rose from %(then)s to %(now)s.", then=then, now=now), css="worse"
+        )
+    return Sentence(
+        _("Polarization fell from %(then)s to %(now)s.", then=then, now=now), css="better"
+    )
+
+
+def _conflict_changes(
+    report: dict[str, Any], previous: dict[str, Any], names: Names
+) -> list[Sentence]:
+    """Name the conflicts that appeared and ended since the previous report (five of each)."""
+    new = service.diff_reports(previous, report)["conflicts"]
     old_pairs = {tuple(p) for p in previous.get("negative_pairs", [])}
     now_pairs = {tuple(p) for p in report.get("negative_pairs", [])}
     ended = [p for p in old_pairs if p not in now_pairs]
     extra = Names({i for p in new[:5] + ended[:5] for i in p} - set(names.rows))
     names.rows.update(extra.rows)
-    for a, b in new[:5]:
-        rv.append(
-            Sentence(
-                _("New conflict: %(a)s and %(b)s.", a=names(a), b=names(b)),
-                nodes=[a, b],
-                css="worse",
-            )
+    rv = [
+        Sentence(
+            _("New conflict: %(a)s and %(b)s.", a=names(a), b=names(b)), nodes=[a, b], css="worse"
         )
+        for a, b in new[:5]
+    ]
     if len(new) > 5:
         rv.append(
             Sentence(
@@ -412,23 +429,14 @@ def change_sentences(
                 )
             )
         )
-    for a, b in sorted(ended)[:5]:
-        rv.append(
-            Sentence(
-                _("No longer in conflict: %(a)s and %(b)s.", a=names(a), b=names(b)),
-                nodes=[a, b],
-                css="better",
-            )
+    rv.extend(
+        Sentence(
+            _("No longer in conflict: %(a)s and %(b)s.", a=names(a), b=names(b)),
+            nodes=[a, b],
+            css="better",
         )
-    t_now, t_then = report.get("triad_count", 0), previous.get("triad_count", 0)
-    if t_now != t_then:
-        rv.append(
-            Sentence(
-                _("Strained alliances: %(then)d a month ago, %(now)d now.", then=t_then, now=t_now)
-            )
-        )
-    if len(rv) == 1 and not new and not ended:
-        rv.append(Sentence(_("No conflict appeared or ended."), css="muted"))
+        for a, b in sorted(ended)[:5]
+    )
     return rv
 
 

@@ -12,7 +12,7 @@ Inputs
 Scopes
     ``public``: public relations only — what everybody sees. ``managers``: every relation of
     the community — for the members of its residents committee and of the street office
-    (`relations.is_network_manager`). Each scope has its own cached report, so nothing of a
+    (`permissions.is_network_manager`). Each scope has its own cached report, so nothing of a
     managers-only relation (not even its effect on the camps, triads or brokers) reaches a
     public report, page, export or explanation. Inferred relations come only from public
     behaviour and are the same in both scopes.
@@ -49,8 +49,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import numpy as np
-import scipy.sparse as sp
 import sqlalchemy as sa
 from blinker import Namespace
 from flask import Flask, current_app, has_app_context
@@ -75,6 +73,7 @@ from stakeholders.models import (
     Stakeholder,
 )
 from stakeholders.network import analysis as network
+from stakeholders.network import permissions as network_permissions
 from stakeholders.network import relations, stances
 
 log = logging.getLogger(__name__)
@@ -112,11 +111,7 @@ network_changed = _signals.signal(
 
 def scope_for(user: User | None, community: Community) -> str:
     """Return the report scope a user sees for a community."""
-    return MANAGERS if relations.is_network_manager(user, community) else PUBLIC
-
-
-def _scope_of_digest(digest: str) -> str:
-    return MANAGERS if digest.startswith(_PREFIX[MANAGERS]) else PUBLIC
+    return MANAGERS if network_permissions.is_network_manager(user, community) else PUBLIC
 
 
 # -- Inputs -----------------------------------------------------------------------------------
@@ -183,7 +178,8 @@ def declared_select(community: Community, scope: str) -> sa.Select:
     return rv.order_by(Relation.id)
 
 
-def _value(x: Any) -> Any:
+def enum_value(x: Any) -> Any:
+    """Return an enum member's value (other values unchanged), as rows may hold either."""
     return x.value if hasattr(x, "value") else x
 
 
@@ -199,11 +195,11 @@ def declared_edges(
             r.id,
             r.source_id,
             r.target_id,
-            _value(r.type),
+            enum_value(r.type),
             r.sign,
             r.strength,
-            _value(r.status),
-            _value(r.visibility),
+            enum_value(r.status),
+            enum_value(r.visibility),
             r.created_at,
         )
         for r in db.session.execute(query)
@@ -264,95 +260,6 @@ def _co_pairs(rows: list[tuple[int, str, int]]) -> int:
     return sum(k * (k - 1) // 2 for k in per_item.values())
 
 
-def _nearest(
-    rows: list[tuple[int, str, int]],
-    *,
-    neighbours: int,
-    min_shared: int = 3,
-    threshold: float = 0.3,
-    prior: float = 2.0,
-) -> list[tuple[int, int, float, int, int, int]]:
-    """The strongest inferred ties of each stakeholder, in row blocks (bounded memory).
-
-    Same score as `network.infer_relations` — (agreed - disagreed) / (shared + prior), at
-    least `min_shared` shared items and |score| >= `threshold` — but each stakeholder keeps
-    only its `neighbours` strongest ties, so that a proposal on which thousands took a
-    position does not make millions of pairs. Returns (a, b, score, shared, net, both).
-    """
-    last: dict[tuple[int, str], int] = {}
-    for sid, item, value in rows:
-        last[(sid, item)] = value
-    sids = sorted({s for s, _i in last})
-    items = sorted({i for _s, i in last})
-    s_index = {s: n for n, s in enumerate(sids)}
-    i_index = {i: n for n, i in enumerate(items)}
-    r = np.fromiter((s_index[s] for s, _i in last), dtype=np.int64, count=len(last))
-    c = np.fromiter((i_index[i] for _s, i in last), dtype=np.int64, count=len(last))
-    v = np.fromiter(last.values(), dtype=np.float32, count=len(last))
-    n, m = len(sids), len(items)
-    part = sp.csr_array((np.ones(len(last), dtype=np.float32), (r, c)), shape=(n, m))
-    signed = sp.csr_array((v, (r, c)), shape=(n, m))
-    both = abs(signed)
-    dense = n * m <= 50_000_000
-    if dense:
-        part, signed, both = (x.toarray() for x in (part, signed, both))
-    block = max(1, 4_000_000 // max(n, 1))
-    keep = min(neighbours, n - 1)
-    if keep <= 0:
-        return []
-    parts: list[list[np.ndarray]] = [[] for _ in range(6)]
-    for r0 in range(0, n, block):
-        r1 = min(n, r0 + block)
-        products = []
-        for x in (part, signed, both):
-            prod = x[r0:r1] @ x.T
-            products.append(np.asarray(prod if dense else prod.toarray(), dtype=np.float32))
-        shared, net, agree_both = products
-        local = np.arange(r1 - r0)
-        shared[local, local + r0] = 0
-        score = net / (shared + np.float32(prior))
-        ok = (shared >= min_shared) & (np.abs(score) >= threshold) & (net != 0)
-        strength = np.where(ok, np.abs(score), np.float32(0))
-        top = np.argpartition(-strength, keep - 1, axis=1)[:, :keep]
-        rows = np.repeat(local, keep)
-        cols = top.ravel()
-        good = strength[rows, cols] > 0
-        rows, cols = rows[good], cols[good]
-        for store, values in zip(
-            parts,
-            (
-                rows + r0,
-                cols,
-                score[rows, cols],
-                shared[rows, cols],
-                net[rows, cols],
-                agree_both[rows, cols],
-            ),
-            strict=True,
-        ):
-            store.append(values)
-    if not parts[0] or not sum(len(a) for a in parts[0]):
-        return []
-    a, b, sc, sh, ne, bo = (np.concatenate(store) for store in parts)
-    lo, hi = np.minimum(a, b), np.maximum(a, b)
-    _, first = np.unique(lo * n + hi, return_index=True)
-    lo, hi, sc, sh, ne, bo = (x[first] for x in (lo, hi, sc, sh, ne, bo))
-    order = np.lexsort((hi, lo, -np.abs(sc)))
-    ids = np.asarray(sids)
-    return [
-        (int(x), int(y), float(z), int(u), int(v), int(w))
-        for x, y, z, u, v, w in zip(
-            ids[lo[order]].tolist(),
-            ids[hi[order]].tolist(),
-            sc[order].tolist(),
-            np.rint(sh[order]).astype(np.int64).tolist(),
-            np.rint(ne[order]).astype(np.int64).tolist(),
-            np.rint(bo[order]).astype(np.int64).tolist(),
-            strict=True,
-        )
-    ]
-
-
 def _inferred(inputs: Inputs) -> list[dict[str, Any]]:
     rows = inputs.stances.rows
     when = inputs.stances.when
@@ -365,7 +272,7 @@ def _inferred(inputs: Inputs) -> list[dict[str, Any]]:
     else:
         found = [
             (None, a, b, 1 if sc > 0 else -1, abs(sc), sh, (bo + ne) // 2, (bo - ne) // 2)
-            for a, b, sc, sh, ne, bo in _nearest(rows, neighbours=NEIGHBOURS)
+            for a, b, sc, sh, ne, bo in network.nearest_relations(rows, neighbours=NEIGHBOURS)
         ]
         stance_of = defaultdict(dict)
         for sid, item, value in rows:
@@ -471,30 +378,7 @@ def compute(
         progress=lambda f: step(0.25 + 0.65 * f),
     )
     net, degree = _merged(edges)
-    negative = sorted(((w, p) for p, w in net.items() if w < -1e-9), key=lambda x: (x[0], x[1]))
-    by_pair: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for e in inputs.declared:
-        by_pair[_pair(e.source, e.target)].append(e.id)
-    inferred_pairs = {_pair(r["a"], r["b"]) for r in inferred}
-    participation: dict[int, set[str]] = defaultdict(set)
-    activity: dict[int, int] = defaultdict(int)
-    for sid, item, _v in inputs.stances.rows:
-        participation[sid].add(stances.topic_of(item))
-        activity[sid] += 1
-    brokers = []
-    for b in report.brokers[:MAX_REPORT_BROKERS]:
-        brokers.append(
-            {
-                "id": b.id,
-                "score": round(b.score, 5),
-                "betweenness": round(b.betweenness, 5),
-                "constraint": round(b.constraint, 4),
-                "effective_size": round(b.effective_size, 3),
-                "roles": b.roles,
-                "liaison": network.liaison_facts(report, b.id)[:3],
-            }
-        )
-    pol = report.polarization
+    participation, activity = _participation(inputs)
     rv = {
         "version": REPORT_VERSION,
         "scope": scope,
@@ -509,6 +393,32 @@ def compute(
             "stances": len(inputs.stances),
             "topics": len({t for s in participation.values() for t in s}),
         },
+        **_structure(report),
+        **_conflicts(inputs, inferred, net),
+        "degree": sorted((k, round(v, 3)) for k, v in degree.items()),
+        "participation": sorted((k, len(v)) for k, v in participation.items()),
+        "activity": sorted(activity.items()),
+        "inferred": inferred,
+        "timings": {k: round(v, 4) for k, v in report.timings.items()},
+    }
+    step(1.0)
+    return rv
+
+
+def _participation(inputs: Inputs) -> tuple[dict[int, set[str]], dict[int, int]]:
+    """Return the topics each stakeholder took a stance on, and its number of stances."""
+    participation: dict[int, set[str]] = defaultdict(set)
+    activity: dict[int, int] = defaultdict(int)
+    for sid, item, _v in inputs.stances.rows:
+        participation[sid].add(stances.topic_of(item))
+        activity[sid] += 1
+    return participation, activity
+
+
+def _structure(report: network.NetworkReport) -> dict[str, Any]:
+    """Return the camps, frustration, triads, brokers, polarization and isolated of a report."""
+    pol = report.polarization
+    return {
         "blocs": [
             {"members": sorted(b.members), "composition": b.composition} for b in report.blocs
         ],
@@ -528,7 +438,7 @@ def compute(
             for t in report.unbalanced_triads[:MAX_REPORT_TRIADS]
         ],
         "triad_count": report.unbalanced_triad_count,
-        "brokers": brokers,
+        "brokers": [_broker(report, b) for b in report.brokers[:MAX_REPORT_BROKERS]],
         "polarization": {
             "value": round(pol.value, 4),
             "balance": round(pol.balance, 4),
@@ -537,6 +447,32 @@ def compute(
             "trend": [[w.isoformat(), v] for w, v in pol.trend],
         },
         "isolated": sorted(report.isolated),
+    }
+
+
+def _broker(report: network.NetworkReport, b: network.Broker) -> dict[str, Any]:
+    """Return a broker's scores, roles and first liaison facts."""
+    return {
+        "id": b.id,
+        "score": round(b.score, 5),
+        "betweenness": round(b.betweenness, 5),
+        "constraint": round(b.constraint, 4),
+        "effective_size": round(b.effective_size, 3),
+        "roles": b.roles,
+        "liaison": network.liaison_facts(report, b.id)[:3],
+    }
+
+
+def _conflicts(
+    inputs: Inputs, inferred: list[dict[str, Any]], net: dict[tuple[int, int], float]
+) -> dict[str, Any]:
+    """Return the strongest conflicts (with their relations) and every negative pair."""
+    negative = sorted(((w, p) for p, w in net.items() if w < -1e-9), key=lambda x: (x[0], x[1]))
+    by_pair: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for e in inputs.declared:
+        by_pair[_pair(e.source, e.target)].append(e.id)
+    inferred_pairs = {_pair(r["a"], r["b"]) for r in inferred}
+    return {
         "conflicts": [
             {
                 "a": p[0],
@@ -548,14 +484,7 @@ def compute(
             for w, p in negative[:MAX_CONFLICTS]
         ],
         "negative_pairs": [list(p) for _w, p in negative[:MAX_NEGATIVE_PAIRS]],
-        "degree": sorted((k, round(v, 3)) for k, v in degree.items()),
-        "participation": sorted((k, len(v)) for k, v in participation.items()),
-        "activity": sorted(activity.items()),
-        "inferred": inferred,
-        "timings": {k: round(v, 4) for k, v in report.timings.items()},
     }
-    step(1.0)
-    return rv
 
 
 # -- Snapshots --------------------------------------------------------------------------------
@@ -645,10 +574,13 @@ class ReportState:
 
     @property
     def progress(self) -> float:
-        return self.pending.progress if self.pending is not None else 1.0
+        if self.pending is not None:
+            return self.pending.progress
+        return 1.0 if self.is_current else 0.0
 
 
-def _done_with(community_id: int, digest: str) -> NetworkSnapshot | None:
+def done_snapshot(community_id: int, digest: str) -> NetworkSnapshot | None:
+    """Return the finished snapshot computed from these inputs, if any."""
     return db.session.scalar(
         sa.select(NetworkSnapshot)
         .where(
@@ -661,30 +593,8 @@ def _done_with(community_id: int, digest: str) -> NetworkSnapshot | None:
     )
 
 
-def report_state(community: Community, scope: str) -> ReportState:
-    """Return the current report of a community, computing or scheduling it if needed."""
-    digest, n_nodes = fingerprint(community, scope)
-    current = _done_with(community.id, digest)
-    if current is not None:
-        return ReportState(current, report_of(current), True, scope=scope)
-    limit = current_app.config.get("NETWORK_SYNC_MAX_NODES", 2000)
-    if n_nodes <= limit or job_mode() == "inline":
-        snapshot = _compute_and_store(community, scope, digest)
-        return ReportState(snapshot, report_of(snapshot) or snapshot.report, True, scope=scope)
-    latest_id = latest_done_id(community.id, scope)
-    latest = db.session.get(NetworkSnapshot, latest_id) if latest_id else None
-    pending = _pending(community.id, digest)
-    if pending is None:
-        pending = NetworkSnapshot(
-            community_id=community.id, inputs_digest=digest, status="pending", progress=0.0
-        )
-        db.session.add(pending)
-        db.session.commit()
-        schedule(community.id, scope, pending.id)
-    return ReportState(latest, report_of(latest), False, pending=pending, scope=scope)
-
-
-def _pending(community_id: int, digest: str) -> NetworkSnapshot | None:
+def pending_snapshot(community_id: int, digest: str) -> NetworkSnapshot | None:
+    """Return the snapshot a job is computing from these inputs (none when stale)."""
     return db.session.scalar(
         sa.select(NetworkSnapshot)
         .where(
@@ -698,36 +608,74 @@ def _pending(community_id: int, digest: str) -> NetworkSnapshot | None:
     )
 
 
+def report_state(community: Community, scope: str) -> ReportState:
+    """Return what a page shows of a community's report; write nothing.
+
+    The stored report of the current inputs when there is one. Otherwise a job is asked to
+    compute and store it (see :func:`request_refresh`), and meanwhile small communities (up
+    to ``NETWORK_SYNC_MAX_NODES`` stakeholders, or any size in ``inline`` mode) get a
+    report computed now and not stored, larger ones the latest stored report with the
+    progress of the job.
+    """
+    digest, n_nodes = fingerprint(community, scope)
+    current = done_snapshot(community.id, digest)
+    if current is not None:
+        return ReportState(current, report_of(current), True, scope=scope)
+    pending = pending_snapshot(community.id, digest)
+    if pending is None:
+        request_refresh(community.id, scope)
+    limit = current_app.config.get("NETWORK_SYNC_MAX_NODES", 2000)
+    if n_nodes <= limit or job_mode() == "inline":
+        return ReportState(None, compute(community, scope), True, scope=scope)
+    latest_id = latest_done_id(community.id, scope)
+    latest = db.session.get(NetworkSnapshot, latest_id) if latest_id else None
+    return ReportState(latest, report_of(latest), False, pending=pending, scope=scope)
+
+
+def report_status(community: Community, scope: str) -> tuple[str, float]:
+    """Return the status of a community's current report (done, pending, running or
+    stale) and the progress of the job computing it."""
+    digest, _n = fingerprint(community, scope)
+    if done_snapshot(community.id, digest) is not None:
+        return "done", 1.0
+    pending = pending_snapshot(community.id, digest)
+    if pending is None:
+        return "stale", 0.0
+    return pending.status, pending.progress
+
+
+def request_refresh(community_id: int, scope: str) -> None:
+    """Ask a background job (RQ or a thread) to store a fresh report; nothing is written here.
+
+    In the ``inline`` and ``off`` modes nothing runs: pages compute what they show, and
+    :func:`refresh` stores reports (jobs, tests, the demo).
+    """
+    if job_mode() in ("rq", "thread"):
+        schedule(community_id, scope)
+
+
 def _compute_and_store(
-    community: Community,
-    scope: str,
-    digest: str,
-    snapshot: NetworkSnapshot | None = None,
-    *,
-    background: bool = False,
-) -> NetworkSnapshot:
+    community: Community, scope: str, digest: str, snapshot: NetworkSnapshot | None = None
+) -> tuple[NetworkSnapshot, dict[str, Any], int | None]:
+    """Compute the report into a snapshot, committing its progress; return the snapshot, the
+    report and the id of the previous finished snapshot. The job's last commit is the
+    caller's."""
     if snapshot is None:
         snapshot = NetworkSnapshot(community_id=community.id, inputs_digest=digest)
         db.session.add(snapshot)
     snapshot.inputs_digest = digest
     snapshot.status, snapshot.progress = "running", 0.0
-    if background:
-        db.session.commit()
+    db.session.commit()
     last = [0.0]
 
     def progress(fraction: float) -> None:
-        if background and fraction - last[0] >= 0.1:
+        if fraction - last[0] >= 0.1:
             last[0] = fraction
             snapshot.progress = round(fraction, 3)
             db.session.commit()
 
     try:
-        report = compute(
-            community,
-            scope,
-            progress=progress,
-            loaded=db.session.commit if background else None,
-        )
+        report = compute(community, scope, progress=progress, loaded=db.session.commit)
     except Exception:
         log.exception("network report of community %s failed", community.id)
         db.session.rollback()
@@ -739,31 +687,33 @@ def _compute_and_store(
     snapshot.status, snapshot.progress, snapshot.finished_at = "done", 1.0, utcnow()
     db.session.flush()
     _prune(community.id, scope, keep=snapshot.id)
-    db.session.commit()
-    if scope == MANAGERS and previous_id is not None:
-        previous = report_of(db.session.get(NetworkSnapshot, previous_id))
-        if previous is not None:
-            _announce(community.id, snapshot, previous, report)
-    return snapshot
+    return snapshot, report, previous_id
 
 
 def refresh(
     community: Community | int, scope: str, snapshot_id: int | None = None
 ) -> NetworkSnapshot:
-    """Bring a community's report in a scope up to date now (used by jobs and tests)."""
+    """Bring a community's report in a scope up to date now and commit (the body of every
+    job; tests and the demo call it too)."""
     if not isinstance(community, Community):
         community = db.session.get(Community, community)
         if community is None:
             raise DomainError(_("There is nothing at this address."), status=404)
     digest, _n = fingerprint(community, scope)
     snapshot = db.session.get(NetworkSnapshot, snapshot_id) if snapshot_id else None
-    done = _done_with(community.id, digest)
+    done = done_snapshot(community.id, digest)
     if done is not None:
         if snapshot is not None and snapshot.id != done.id and snapshot.status != "done":
             db.session.delete(snapshot)
             db.session.commit()
         return done
-    return _compute_and_store(community, scope, digest, snapshot, background=True)
+    rv, report, previous_id = _compute_and_store(community, scope, digest, snapshot)
+    db.session.commit()
+    if scope == MANAGERS and previous_id is not None:
+        previous = report_of(db.session.get(NetworkSnapshot, previous_id))
+        if previous is not None and _announce(community.id, rv, previous, report):
+            db.session.commit()
+    return rv
 
 
 def _prune(community_id: int, scope: str, *, keep: int, now: datetime | None = None) -> None:
@@ -828,18 +778,19 @@ def diff_reports(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list]:
     }
 
 
-def _announce(community_id: int, snapshot: NetworkSnapshot, old: dict, new: dict) -> None:
+def _announce(community_id: int, snapshot: NetworkSnapshot, old: dict, new: dict) -> bool:
+    """Send `network_changed` when `new` has new conflicts or triads; tell whether a
+    receiver wrote something (the job then commits it)."""
     changes = diff_reports(old, new)
     if not changes["conflicts"] and not changes["triads"]:
-        return
+        return False
     results = network_changed.send(
         community_id,
         snapshot=snapshot,
         new_conflicts=changes["conflicts"],
         new_triads=changes["triads"],
     )
-    if any(rv for _fn, rv in results):
-        db.session.commit()
+    return any(rv for _fn, rv in results)
 
 
 # -- Background jobs --------------------------------------------------------------------------
@@ -991,7 +942,8 @@ class InterestPath:
         return len(self.steps)
 
 
-def _communities_of(stakeholders: list[Stakeholder]) -> set[int]:
+def communities_of(stakeholders: list[Stakeholder]) -> set[int]:
+    """Return the communities whose network shows these stakeholders (at most two queries)."""
     rv: set[int] = set()
     streets: set[int] = set()
     users = [s.user_id for s in stakeholders if s.user_id]
@@ -1018,6 +970,10 @@ def _communities_of(stakeholders: list[Stakeholder]) -> set[int]:
     return rv
 
 
+#: A tie on the way between two stakeholders: (source, target, type, note, inferred).
+InterestEdge = tuple[int, int, str, str | None, bool]
+
+
 def conflict_of_interest(
     a_id: int,
     b_id: int,
@@ -1032,6 +988,29 @@ def conflict_of_interest(
     checks such as a tender's evaluation panel), active memberships and inferred alliances
     (agreement inferred from public stances) count. Each path is explained in one line.
     """
+    ends = _interest_ends(a_id, b_id, max_hops)
+    edges = [
+        *_declared_interest_edges(user, all_relations),
+        *_membership_edges(),
+        *_alliance_edges(list(ends.values())),
+    ]
+    names, kinds = _interest_nodes(ends, edges)
+    typed, inferred_steps = _typed_steps(edges, names, kinds)
+    paths = network.conflict_paths(list(kinds.items()), typed, a_id, b_id, max_hops=int(max_hops))
+    return [
+        InterestPath(
+            tuple(
+                InterestStep(s.source, s.target, s.type, s.label, s.label in inferred_steps)
+                for s in p.steps
+            ),
+            p.explanation,
+        )
+        for p in paths
+    ]
+
+
+def _interest_ends(a_id: int, b_id: int, max_hops: int) -> dict[int, Stakeholder]:
+    """Load the two stakeholders to link, refusing unknown ones and too many steps."""
     ends = {
         s.id: s
         for s in db.session.scalars(sa.select(Stakeholder).where(Stakeholder.id.in_({a_id, b_id})))
@@ -1041,40 +1020,68 @@ def conflict_of_interest(
             raise DomainError(_("This stakeholder does not exist or was deleted."), status=404)
     if not 1 <= int(max_hops) <= 4:
         raise DomainError(_("The number of steps must be between 1 and 4."))
+    return ends
+
+
+def _declared_interest_edges(user: User | None, all_relations: bool) -> list[InterestEdge]:
+    """Return the live declared ties of the conflict-of-interest types that count."""
     wanted = [RelationType(t) for t in network.CONFLICT_TYPES]
     query = sa.select(
         Relation.source_id, Relation.target_id, Relation.type, Relation.note, Relation.status
     ).where(Relation.type.in_(wanted), Relation.status.in_(relations.LIVE_STATUSES))
     if not all_relations:
-        query = query.where(relations.visible_clause(user))
-    edges: list[tuple[int, int, str, str | None, bool]] = []
+        query = query.where(network_permissions.visible_clause(user))
+    rv: list[InterestEdge] = []
     for source, target, type_, note, status in db.session.execute(query):
-        disputed = _value(status) == RelationStatus.DISPUTED.value
-        edges.append(
-            (source, target, _value(type_), (note or "") + ("†" if disputed else ""), False)
+        disputed = enum_value(status) == RelationStatus.DISPUTED.value
+        rv.append(
+            (source, target, enum_value(type_), (note or "") + ("†" if disputed else ""), False)
         )
-    member_rows = db.session.execute(
+    return rv
+
+
+def _membership_edges() -> list[InterestEdge]:
+    """Return the active memberships as ties from a member to its organisation."""
+    rows = db.session.execute(
         sa.select(Stakeholder.id, Membership.organisation_id)
         .join(Membership, Membership.user_id == Stakeholder.user_id)
         .where(Membership.status == MembershipStatus.ACTIVE, Stakeholder.deleted_at.is_(None))
     )
-    edges.extend((sid, org, "membership", None, False) for sid, org in member_rows)
-    for community_id in sorted(_communities_of(list(ends.values()))):
+    return [(sid, org, "membership", None, False) for sid, org in rows]
+
+
+def _alliance_edges(ends: list[Stakeholder]) -> list[InterestEdge]:
+    """Return the inferred alliances of the public reports of the ends' communities."""
+    rv: list[InterestEdge] = []
+    for community_id in sorted(communities_of(ends)):
         report = latest_report(community_id, PUBLIC)
         for r in (report or {}).get("inferred", []):
             if r["sign"] > 0:
-                edges.append((r["a"], r["b"], "alliance", f"{r['agreed']}/{r['shared']}", True))
-    ids = {a_id, b_id} | {e[0] for e in edges} | {e[1] for e in edges}
+                rv.append((r["a"], r["b"], "alliance", f"{r['agreed']}/{r['shared']}", True))
+    return rv
+
+
+def _interest_nodes(
+    ends: dict[int, Stakeholder], edges: list[InterestEdge]
+) -> tuple[dict[int, str], dict[int, str]]:
+    """Return the names and kinds of the stakeholders on the edges (deleted ones: no kind)."""
+    ids = set(ends) | {e[0] for e in edges} | {e[1] for e in edges}
     rows = db.session.execute(
         sa.select(Stakeholder.id, Stakeholder.kind, Stakeholder.name, Stakeholder.deleted_at).where(
             Stakeholder.id.in_(ids)
         )
     ).all()
     names = {r.id: (r.name if r.deleted_at is None else _("deleted user")) for r in rows}
-    kinds = {r.id: _value(r.kind) for r in rows if r.deleted_at is None} | {
-        a_id: _value(ends[a_id].kind),
-        b_id: _value(ends[b_id].kind),
+    kinds = {r.id: enum_value(r.kind) for r in rows if r.deleted_at is None} | {
+        sid: enum_value(s.kind) for sid, s in ends.items()
     }
+    return names, kinds
+
+
+def _typed_steps(
+    edges: list[InterestEdge], names: dict[int, str], kinds: dict[int, str]
+) -> tuple[list[tuple[int, int, str, str]], set[str]]:
+    """Return each tie once, labelled, and the labels of the inferred ones."""
     typed = []
     inferred_steps = set()
     seen = set()
@@ -1089,17 +1096,7 @@ def conflict_of_interest(
         if is_inferred:
             inferred_steps.add(label)
         typed.append((source, target, type_, label))
-    paths = network.conflict_paths(list(kinds.items()), typed, a_id, b_id, max_hops=int(max_hops))
-    return [
-        InterestPath(
-            tuple(
-                InterestStep(s.source, s.target, s.type, s.label, s.label in inferred_steps)
-                for s in p.steps
-            ),
-            p.explanation,
-        )
-        for p in paths
-    ]
+    return typed, inferred_steps
 
 
 def _step_label(
@@ -1141,23 +1138,6 @@ def stakeholder_rows(ids: Iterable[int]) -> dict[int, Stakeholder]:
     }
 
 
-def buildings(stakeholder_ids: Iterable[int]) -> dict[int, str]:
-    """Map resident stakeholders to the building of their verified residence (one query)."""
-    wanted = set(stakeholder_ids)
-    if not wanted:
-        return {}
-    rows = db.session.execute(
-        sa.select(Stakeholder.id, ResidentProfile.building)
-        .join(ResidentProfile, ResidentProfile.user_id == Stakeholder.user_id)
-        .where(
-            Stakeholder.id.in_(wanted),
-            ResidentProfile.status == ResidenceStatus.VERIFIED,
-            ResidentProfile.building != "",
-        )
-    )
-    return {sid: b for sid, b in rows}
-
-
 def member_counts(ids: Iterable[int]) -> dict[int, int]:
     """Count the active members of organisations (one query)."""
     wanted = set(ids)
@@ -1169,10 +1149,3 @@ def member_counts(ids: Iterable[int]) -> dict[int, int]:
         .group_by(Membership.organisation_id)
     )
     return {org: int(n) for org, n in rows}
-
-
-def weighted_positions(values: Iterable[float]) -> np.ndarray:
-    """Scale non-negative values to [0, 1] by their maximum (all zero stays zero)."""
-    arr = np.asarray(list(values), dtype=float)
-    top = arr.max() if arr.size else 0.0
-    return arr / top if top > 0 else np.zeros_like(arr)

@@ -3,7 +3,7 @@
 
 Who sees what: the network pages are public and show public relations and relations
 inferred from public behaviour; the members of the community's residents committee and of
-the street office (`relations.is_network_manager`) also see managers-only relations. The
+the street office (`permissions.is_network_manager`) also see managers-only relations. The
 two sides of a relation always see it on its own page and on their profiles.
 """
 
@@ -24,10 +24,11 @@ from coord.errors import DomainError
 from coord.i18n import KIND_LABELS
 from coord.models import Community
 from coord.permissions import require
-from coord.web import act, form_error, form_status
+from coord.web import form_status, run
 from stakeholders import acting, queries
 from stakeholders.models import Relation, RelationType, RelationVisibility, Stakeholder
 from stakeholders.network import graph as network_graph
+from stakeholders.network import permissions as network_permissions
 from stakeholders.network import relations
 from stakeholders.network import report as network_report
 from stakeholders.network import services as service
@@ -55,10 +56,6 @@ def _register(state) -> None:
 def _isodate(value: str | None) -> str:
     """Format an ISO timestamp stored in a report like the `datetime` filter does."""
     return format_datetime(datetime.fromisoformat(value), "yyyy-MM-dd HH:mm") if value else ""
-
-
-def _filter_args() -> dict[str, Any]:
-    return network_graph.parse_filters(request.args).as_dict()
 
 
 @bp.get("/communities/<int:community_id>/network")
@@ -102,14 +99,7 @@ def export_response(community: Community, fmt: str) -> Response:
 
     scope = service.scope_for(current_user, community)
     state = service.report_state(community, scope)
-    data = network_graph.build_graph(
-        community,
-        scope,
-        state.report,
-        network_graph.parse_filters(request.args),
-        explain=True,
-        max_links=None,
-    )
+    data = network_graph.full_graph(community, scope, state.report, request.args)
     name = f"coord-network-{community.id}"
     if fmt == "graphml":
         body, mimetype = network_graph.graphml(data), "application/graphml+xml"
@@ -201,17 +191,14 @@ def declare(community_id: int):
     form = _relation_form(community)
     if form.validate_on_submit():
         actor = acting.require_actor()
-        try:
-            relation = relations.declare_relation(actor, community, dict(form.data))
-        except DomainError as exc:
-            form_error(form, exc)
-        else:
-            db.session.commit()
-            flash(
-                _("The relation was declared. The other side can now confirm or dispute it."),
-                "success",
-            )
-            return redirect(url_for(".relation", relation_id=relation.id))
+        rv = run(
+            lambda: relations.declare_relation(actor, community, dict(form.data)),
+            _("The relation was declared. The other side can now confirm or dispute it."),
+            lambda relation: url_for(".relation", relation_id=relation.id),
+            form=form,
+        )
+        if rv is not None:
+            return rv
     return render_template(
         "network/relation_form.html", form=form, community=community
     ), form_status(form)
@@ -219,7 +206,7 @@ def declare(community_id: int):
 
 def _visible_relation(relation_id: int) -> Relation:
     relation = db.get_or_404(Relation, relation_id)
-    require(relations.can_see(current_user, relation), 404)
+    require(network_permissions.can_see(current_user, relation), 404)
     return relation
 
 
@@ -233,9 +220,9 @@ def relation(relation_id: int):
         relation=rel,
         community=db.session.get(Community, community_ids[0]) if community_ids else None,
         form=ResponseForm(),
-        can_respond=relations.can_respond(user, rel),
-        can_retract=relations.can_retract(user, rel),
-        can_verify=relations.can_verify(user, rel),
+        can_respond=network_permissions.can_respond(user, rel),
+        can_retract=network_permissions.can_retract(user, rel),
+        can_verify=network_permissions.can_verify(user, rel),
     )
 
 
@@ -266,7 +253,7 @@ def relation_action(relation_id: int, action: str):
         ),
     }
     fn, message = actions[action]
-    return act(fn, message, target)
+    return run(fn, message, target)
 
 
 # -- Conflict of interest ---------------------------------------------------------------------
@@ -307,13 +294,13 @@ def interests(community_id: int):
 def profile_context(stakeholder: Stakeholder) -> dict[str, Any]:
     """Allies, opponents and relations for the profile page (a fixed number of queries)."""
     user = current_user if current_user.is_authenticated else None
-    community_ids = sorted(service._communities_of([stakeholder]))
+    community_ids = sorted(service.communities_of([stakeholder]))
     communities = (
         db.session.scalars(sa.select(Community).where(Community.id.in_(community_ids))).all()
         if community_ids
         else []
     )
-    managed = relations.managed_community_ids(user)
+    managed = network_permissions.managed_community_ids(user)
     reports = []
     for c in communities:
         scope = service.MANAGERS if c.id in managed else service.PUBLIC
@@ -329,11 +316,11 @@ def profile_context(stakeholder: Stakeholder) -> dict[str, Any]:
 def home():
     """Open the network of the viewer's community (managed, then lived in, else the first)."""
     user = current_user if current_user.is_authenticated else None
-    candidates = sorted(relations.managed_community_ids(user))
+    candidates = sorted(network_permissions.managed_community_ids(user))
     if not candidates and user is not None:
         own = acting.own_identity(user)
         if own is not None:
-            candidates = sorted(service._communities_of([own]))
+            candidates = sorted(service.communities_of([own]))
     community_id = (
         candidates[0]
         if candidates

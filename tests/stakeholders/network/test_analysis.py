@@ -24,6 +24,7 @@ from stakeholders.network.analysis import (
     conflict_paths,
     infer_relations,
     liaison_facts,
+    nearest_relations,
 )
 
 TRIBES_COPY = Path(__file__).parents[2] / "data" / "gahuku-gama.tsv"
@@ -840,3 +841,31 @@ def test_infer_relations_scales() -> None:
         elapsed.append(time.perf_counter() - start)
     assert len(rels) > 100_000
     assert min(elapsed) < 2.0  # about 0.3 s on an idle 2-core machine; slack for busy CI
+
+
+def test_strongest_ties_match_the_exact_inference_when_nothing_is_cut():
+    rng = np.random.default_rng(3)
+    rows = [
+        (int(s), f"proposal/{int(i)}", int(v))
+        for s, i, v in zip(
+            rng.integers(1, 40, 900),
+            rng.integers(1, 30, 900),
+            rng.choice([-1, 0, 1], 900),
+            strict=True,
+        )
+    ]
+    exact = {
+        (r.a, r.b): (r.sign, round(r.weight, 6), r.shared, r.agreed, r.disagreed)
+        for r in infer_relations(rows)
+    }
+    nearest = {
+        (a, b): (1 if sc > 0 else -1, round(abs(sc), 6), sh, (bo + ne) // 2, (bo - ne) // 2)
+        for a, b, sc, sh, ne, bo in nearest_relations(rows, neighbours=100)
+    }
+    assert exact and nearest == exact
+    few = nearest_relations(rows, neighbours=2)
+    per_node: dict[int, int] = {}
+    for a, b, *_ in few:
+        per_node[a] = per_node.get(a, 0) + 1
+        per_node[b] = per_node.get(b, 0) + 1
+    assert len(few) < len(exact) and all(abs(sc) >= 0.3 for _a, _b, sc, *_ in few)

@@ -231,34 +231,6 @@ def test_residents_declare_for_themselves(world):
         )
 
 
-def _visible_ids(user) -> set[int]:
-    return set(db.session.scalars(sa.select(Relation.id).where(relations.visible_clause(user))))
-
-
-def test_managers_only_relations_are_seen_by_the_sides_the_committee_and_the_street_office(world):
-    public = declare(world, "owners", world.volunteers, "alliance")
-    hidden = declare(world, "owners", world.anju, "dispute", visibility="managers")
-    street_hidden = declare(world, "heshun", world.anju, "affiliation", visibility="managers")
-    everything = {public.id, hidden.id, street_hidden.id}
-    assert _visible_ids(None) == {public.id}
-    assert _visible_ids(world.stranger) == {public.id}
-    assert _visible_ids(world.residents[0]) == {public.id}
-    assert _visible_ids(world.volunteers_user) == {public.id}
-    assert _visible_ids(world.owners_user) == {public.id, hidden.id}
-    assert _visible_ids(world.anju_user) == everything
-    assert _visible_ids(world.committee_user) == everything
-    assert _visible_ids(world.street_user) == everything
-    for user, rel, allowed in [
-        (world.stranger, hidden, False),
-        (world.heshun_user, hidden, False),
-        (world.owners_user, hidden, True),
-        (world.committee_user, street_hidden, True),
-        (world.street_user, hidden, True),
-        (None, public, True),
-    ]:
-        assert relations.can_see(user, rel) is allowed
-
-
 # -- Pages and API ---------------------------------------------------------------------------
 
 
