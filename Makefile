@@ -24,8 +24,8 @@ translations: $(STAMP)
 # time); then translate the new empty msgstrs. tests/coord/test_i18n.py lists what is missing.
 messages: $(STAMP)
 	mkdir -p coord/translations
-	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k N_ -k lazy_gettext --no-location --sort-output --omit-header -o coord/translations/messages.pot .
-	$(BIN)/pybabel -q update -i coord/translations/messages.pot -d coord/translations -l zh_Hans_CN --no-fuzzy-matching --init-missing --ignore-obsolete --ignore-pot-creation-date
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k N_ -k lazy_gettext --no-location --sort-output --omit-header --no-wrap -o coord/translations/messages.pot .
+	$(BIN)/pybabel -q update -i coord/translations/messages.pot -d coord/translations -l zh_Hans_CN --no-fuzzy-matching --init-missing --ignore-obsolete --ignore-pot-creation-date --no-wrap
 
 # A local trial: development settings (a data key is generated into instance/), SQLite.
 run: export COORD_ENV ?= development

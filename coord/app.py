@@ -96,7 +96,7 @@ def _register_packages(app: Flask) -> None:
         cli,
         errors,
         i18n,
-        notification_views,
+        inbox,
         notifications,
         security,
         signals,
@@ -108,9 +108,8 @@ def _register_packages(app: Flask) -> None:
     errors.register_error_handlers(app)
     auth.init_app(app)
     cli.init_app(app)
-    for blueprint in (views.bp, api.bp, notification_views.bp):
+    for blueprint in (views.bp, api.bp, inbox.bp):
         app.register_blueprint(blueprint)
-    cli.coord_cli.add_command(notification_views.notifications_cli)
     signals.user_deleting.connect(notifications.on_user_deleting)
     signals.user_data_requested.connect(notifications.on_user_data_requested)
     for package in (

@@ -1,8 +1,10 @@
-"""`flask coord …` commands: init, demo, audit verify, create-admin."""
+"""`flask coord …` commands: init, demo, audit verify, create-admin, disable-user, the
+notification digest and the scheduler's tick."""
 
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 
 import click
 import sqlalchemy as sa
@@ -10,7 +12,7 @@ from flask import Flask
 from flask.cli import AppGroup
 from flask_migrate import upgrade
 
-from coord import accounts, audit, signals
+from coord import accounts, audit, notifications, signals
 from coord.db import db, utcnow
 from coord.errors import DomainError
 from coord.models import Street
@@ -18,6 +20,8 @@ from coord.models import Street
 coord_cli = AppGroup("coord", help="Coord administration.")
 audit_cli = AppGroup("audit", help="The audit trail.")
 coord_cli.add_command(audit_cli)
+notifications_cli = AppGroup("notifications", help="Notifications and their emails.")
+coord_cli.add_command(notifications_cli)
 
 #: Printed by `make run` and listed in the README.
 DEMO_PASSWORD = "coord-demo-2026"  # noqa: S105
@@ -100,6 +104,14 @@ def disable_user_command(username: str, enable: bool) -> None:
     accounts.set_disabled(None, user, not enable)
     db.session.commit()
     click.echo(f"{'Enabled' if enable else 'Disabled'} {user.username}.")
+
+
+@notifications_cli.command("digest")
+@click.option("--hours", default=24, show_default=True, help="Include notifications this new.")
+def digest_command(hours: int) -> None:
+    """Send each digest user one mail with their unsent notifications; mark them emailed."""
+    sent = notifications.send_digests(window=timedelta(hours=hours))
+    click.echo(f"Sent {sent} digest email(s).")
 
 
 @coord_cli.command("tick")

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from flask import abort, flash, redirect, request
+from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from werkzeug.routing import IntegerConverter
-from werkzeug.wrappers import Response
 
 from coord.db import db
 from coord.errors import DomainError
@@ -45,42 +45,21 @@ def int_arg(name: str) -> int | None:
     return int(value) if value.isdigit() and 0 < int(value) <= MAX_ID else None
 
 
-def form_error(form: FlaskForm, error: DomainError) -> None:
-    """Roll back and show a refused use case on its form field (or as a flash message)."""
-    db.session.rollback()
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        flash(error.message, "error")
-
-
-def act(action: Callable[[], object], success: str, target: str) -> Response:
-    """Run a one-button use case: commit and flash `success`, or roll back and flash why not."""
-    try:
-        action()
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash(success, "success")
-    return redirect(target)
-
-
 def run(
     action: Callable[[], T],
     success: str | Callable[[T], str] | None,
-    target: str | Callable[[T], str],
+    target: str | Callable[[T], str | ResponseReturnValue],
     *,
     form: FlaskForm | None = None,
     back: str | None = None,
     abort_forbidden: bool = True,
-) -> Response | None:
+) -> ResponseReturnValue | None:
     """Run one use case of a view and commit once.
 
     When `action` succeeds: commit, flash `success` (unless None) and redirect to `target`;
-    each may be a function of the action's result. When it raises a `DomainError`: roll back;
+    each may be a function of the action's result, and a `target` function may answer with a
+    page instead of a URL (when the result is shown once in the answer to the POST itself,
+    like a share code or revealed personal data). When it raises a `DomainError`: roll back;
     a permission refusal (403) aborts with that message; with a `form`, the refusal is shown
     on its field (or as an error of the whole form) and None is returned, so that the view
     re-renders the form with the user's input (`form_status` then answers 422); without a
@@ -103,7 +82,8 @@ def run(
     db.session.commit()
     if success:
         flash(success(rv) if callable(success) else success, "success")
-    return redirect(target(rv) if callable(target) else target)
+    answer = target(rv) if callable(target) else target
+    return redirect(answer) if isinstance(answer, str) else answer
 
 
 def _show_on_form(form: FlaskForm, error: DomainError) -> None:

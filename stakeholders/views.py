@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -13,7 +14,6 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from coord.db import db
-from coord.errors import DomainError
 from coord.i18n import FUNCTION_LABELS, KIND_LABELS
 from coord.models import Community, Street
 from coord.permissions import is_platform_admin, require
@@ -311,24 +311,28 @@ def reject(profile_id: int):
 @bp.route("/residence/<int:profile_id>/reveal", methods=["GET", "POST"])
 @login_required
 def reveal(profile_id: int):
+    """Show a resident's personal data in full, once, for a stated reason (audited)."""
     profile = _profile_for_committee(profile_id)
     form = ReasonForm()
-    data = None
-    if form.validate_on_submit():
-        # The answer is the data itself, shown once on this page: not `run`'s redirect.
-        try:
-            data = services.reveal_personal_data(acting.require_actor(), profile, form.reason.data)
-        except DomainError as exc:
-            db.session.rollback()
-            if exc.status == 403:
-                abort(403, exc.message)
-            form.reason.errors = [*form.reason.errors, exc.message]
-        else:
-            db.session.commit()
     owner = db.session.scalar(sa.select(Stakeholder).where(Stakeholder.user_id == profile.user_id))
-    return render_template(
-        "stakeholders/reveal.html", profile=profile, owner=owner, form=form, data=data
-    ), form_status(form)
+
+    def page(data: dict[str, str | None] | None = None) -> ResponseReturnValue:
+        return render_template(
+            "stakeholders/reveal.html", profile=profile, owner=owner, form=form, data=data
+        ), form_status(form)
+
+    if form.validate_on_submit():
+        done = run(
+            lambda: services.reveal_personal_data(
+                acting.require_actor(), profile, form.reason.data
+            ),
+            None,
+            page,
+            form=form,
+        )
+        if done is not None:
+            return done
+    return page()
 
 
 @bp.post("/acting-as")

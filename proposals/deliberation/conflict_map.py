@@ -46,6 +46,7 @@ from stakeholders.models import (
     ResidentProfile,
     Stakeholder,
 )
+from stakeholders.network import permissions as network_permissions
 from stakeholders.network import relations
 from stakeholders.network import services as network_service
 from stakeholders.network.opinion import OpinionReport, opinion_groups
@@ -602,7 +603,8 @@ def context(proposal: Proposal, viewer: Viewer) -> dict[str, Any] | None:
         return None
     scope = (
         network_service.MANAGERS
-        if viewer.user is not None and relations.is_network_manager(viewer.user, proposal.community)
+        if viewer.user is not None
+        and network_permissions.is_network_manager(viewer.user, proposal.community)
         else network_service.PUBLIC
     )
     data = map_data(proposal, scope)

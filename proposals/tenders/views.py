@@ -302,29 +302,28 @@ def publish(tender_id: int):
 @bp.route("/tenders/<int:tender_id>/share", methods=["GET", "POST"])
 @login_required
 def share(tender_id: int):
-    """Show a panel member their share code once. Not `coord.web.run`: the code is shown in
-    the answer to the POST itself (a redirect would have to keep it somewhere)."""
+    """Show a panel member their share code once, in the answer to the POST itself."""
     tender = _load(tender_id)
     user = _user()
     seat = services.panelist_for(user, tender)
     require(seat is not None, 404)
     form = forms.ShareForm()
-    code = None
-    if form.validate_on_submit():
-        taken: list[str] = []
-        refused = run(
-            lambda: taken.append(services.take_share(user, tender)),
-            None,
-            url_for(".share", tender_id=tender.id),
+
+    def page(code: str | None = None) -> Response:
+        rv = make_response(
+            render_template("tenders/share.html", tender=tender, seat=seat, code=code, form=form)
         )
-        if not taken:
-            return refused
-        code = taken[0]
-    rv = make_response(
-        render_template("tenders/share.html", tender=tender, seat=seat, code=code, form=form)
-    )
-    rv.headers["Cache-Control"] = "no-store"
-    return rv
+        rv.headers["Cache-Control"] = "no-store"
+        return rv
+
+    if form.validate_on_submit():
+        return run(
+            lambda: services.take_share(user, tender),
+            None,
+            page,
+            back=url_for(".share", tender_id=tender.id),
+        )
+    return page()
 
 
 @bp.post("/tenders/<int:tender_id>/open-bidding")

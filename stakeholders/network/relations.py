@@ -43,7 +43,6 @@ from stakeholders.models import (
     Stakeholder,
 )
 from stakeholders.network import permissions as network_permissions
-from stakeholders.network.permissions import is_network_manager as is_network_manager
 
 MAX_NOTE = 500
 MAX_EVIDENCE = 1000

@@ -1,14 +1,12 @@
-"""The notification centre: list, mark read, settings; the unread badge; the digest command."""
+"""The notification centre (blueprint ``notifications``): list, mark read, settings, and
+the unread badge in the header."""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
-import click
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask.cli import AppGroup
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
@@ -128,14 +126,3 @@ def unread_notifications() -> int:
 @bp.app_context_processor
 def _inject_unread() -> dict:
     return {"unread_notifications": unread_notifications}
-
-
-notifications_cli = AppGroup("notifications", help="Notifications and their emails.")
-
-
-@notifications_cli.command("digest")
-@click.option("--hours", default=24, show_default=True, help="Include notifications this new.")
-def digest_command(hours: int) -> None:
-    """Send each digest user one mail with their unsent notifications; mark them emailed."""
-    sent = notifications.send_digests(window=timedelta(hours=hours))
-    click.echo(f"Sent {sent} digest email(s).")
