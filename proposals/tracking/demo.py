@@ -9,7 +9,7 @@ stages of their review (one with an overdue step, one being implemented).
 History is written as rows with past times (services stamp the present); what a user
 does after the demo loads goes through the services. Runs when the demo commits, after
 every other demo receiver: it uses the organisations and residents of `stakeholders.demo`
-and links the lift plan to the lift consultation of `proposals.demo`.
+and links the lift plan to the lift consultation of `proposals.deliberation.demo`.
 """
 
 from __future__ import annotations

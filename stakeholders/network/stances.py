@@ -2,7 +2,8 @@
 
 `stakeholders` may not import `proposals` or `voting`, yet inferred relations come from
 positions, comment reactions and open ballots. Those packages register *stance sources*
-here (``proposals/stances.py``, ``voting/stances.py``), imported by ``create_app``.
+here from their packages' ``init_app`` (``proposals/deliberation/stances.py``,
+``voting/stances.py``).
 
 A source is ``fn(community_id) -> iterable of (stakeholder_id, item_id, value[, when])``:
 
