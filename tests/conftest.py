@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import threading
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -75,6 +77,10 @@ def settings_for(database_url: str, **extra) -> dict:
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
         "PASSWORD_HASH": {"time_cost": 1, "memory_cost": 1024, "parallelism": 1},
+        # Background network jobs never run by themselves in tests, whatever COORD_NETWORK_JOBS
+        # or COORD_REDIS_URL say in the environment; a test that wants them asks for them.
+        "NETWORK_JOBS": "",
+        "REDIS_URL": "",
         **extra,
     }
 
@@ -105,6 +111,19 @@ def _empty_tables() -> None:
         for name in reversed(tables):
             db.session.execute(sa.text(f"DELETE FROM {name}"))  # noqa: S608 (table names)
     db.session.commit()
+
+
+def _discard_session() -> None:
+    """Drop the session after a failed clean-up, never returning its connection to the pool.
+
+    An exception in the middle of a query (a timeout, a signal) can leave the connection
+    busy ("another command is already in progress") or idle in a transaction that holds
+    TRUNCATE's locks; reused, it would fail or block every later test.
+    """
+    try:
+        db.session.invalidate()
+    finally:
+        db.session.remove()
 
 
 class FreshGlobalsClient(FlaskClient):
@@ -145,10 +164,48 @@ def app(shared_app: Flask) -> Iterator[Flask]:
     their language as the app does (Chinese by default).
     """
     with shared_app.app_context(), force_locale("en"):
-        yield shared_app
-        db.session.rollback()
-        _empty_tables()
-        db.session.remove()
+        try:
+            yield shared_app
+        finally:
+            try:
+                db.session.rollback()
+                _empty_tables()
+            except BaseException:
+                _discard_session()
+                raise
+            db.session.remove()
+
+
+@pytest.fixture(autouse=True)
+def _signal_handlers() -> Iterator[None]:
+    """Fail a test that leaves SIGINT, SIGTERM or SIGALRM handled differently.
+
+    An RQ worker installs its own handlers, which turn Ctrl-C or a CI timeout into an
+    ordinary exception raised in the middle of whatever query later tests are running.
+    """
+    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGALRM)
+    before = {s: signal.getsignal(s) for s in signals}
+    yield
+    changed = [s.name for s in signals if signal.getsignal(s) != before[s]]
+    for s in signals:
+        signal.signal(s, before[s])
+    if changed:
+        pytest.fail(f"the test left these signal handlers changed: {', '.join(changed)}")
+
+
+@pytest.fixture
+def network_threads(app: Flask) -> Iterator[None]:
+    """For tests that run background network jobs in threads: wait for them at the end.
+
+    A thread that outlives its test keeps querying while the tables are emptied and the
+    next test runs (its statements then count in that test's query counts).
+    """
+    yield
+    for thread in threading.enumerate():
+        if thread.name.startswith("coord-network-"):
+            thread.join(timeout=30)
+            if thread.is_alive():
+                pytest.fail(f"background job {thread.name} did not finish")
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import time
 from datetime import timedelta
 
@@ -139,7 +140,9 @@ def _wait_done(community_id: int, prefix: str, timeout: float = 30.0) -> Network
     pytest.fail("the background job did not finish")
 
 
-def test_large_communities_are_computed_in_a_background_thread(world, app, client, monkeypatch):
+def test_large_communities_are_computed_in_a_background_thread(
+    world, app, client, monkeypatch, network_threads
+):
     declare(world, "owners", world.anju, "dispute")
     monkeypatch.setitem(app.config, "NETWORK_JOBS", "thread")
     monkeypatch.setitem(app.config, "NETWORK_SYNC_MAX_NODES", 0)
@@ -155,7 +158,9 @@ def test_large_communities_are_computed_in_a_background_thread(world, app, clien
     assert fresh.is_current and fresh.snapshot.id == done.id
 
 
-def test_relation_changes_refresh_the_managers_report_after_commit(world, app, monkeypatch):
+def test_relation_changes_refresh_the_managers_report_after_commit(
+    world, app, monkeypatch, network_threads
+):
     monkeypatch.setitem(app.config, "NETWORK_JOBS", "thread")
     declare(world, "owners", world.anju, "dispute")  # commits: a thread recomputes
     snapshot = _wait_done(world.community.id, "mgr:")
@@ -190,6 +195,21 @@ def _redis_url() -> str | None:
     return url
 
 
+def _work(worker) -> None:
+    """Run an RQ worker until its queues are empty, then restore the signal handlers it set.
+
+    `Worker.work` makes SIGINT and SIGTERM raise `StopRequested`, an ordinary exception: left
+    in place, Ctrl-C or a CI timeout would strike in the middle of a later test's query and
+    leave its connection unusable ("another command is already in progress").
+    """
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        worker.work(burst=True)
+    finally:
+        for s, handler in handlers.items():
+            signal.signal(s, handler)
+
+
 def test_jobs_run_on_rq_when_redis_is_configured(world, app, monkeypatch):
     url = _redis_url()
     if url is None:
@@ -209,7 +229,7 @@ def test_jobs_run_on_rq_when_redis_is_configured(world, app, monkeypatch):
         state = service.report_state(world.community, service.PUBLIC)
         assert not state.is_current
         assert queue.count >= 1  # the managers refresh after the commit, and this one
-        SimpleWorker([queue], connection=connection).work(burst=True)
+        _work(SimpleWorker([queue], connection=connection))
         snapshot = db.session.get(NetworkSnapshot, state.pending.id)
         db.session.refresh(snapshot)
         assert snapshot.status == "done"
