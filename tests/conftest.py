@@ -1,4 +1,8 @@
-"""Fixtures: the app on SQLite and (when configured) PostgreSQL, clients and factories."""
+"""Fixtures: the app on SQLite and (when configured) PostgreSQL, clients and factories.
+
+Every database test runs inside an outer transaction rolled back at its end (`app`);
+tests marked `committed` commit for real and empty the tables afterwards.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from flask.ctx import _cv_app
 from flask.testing import FlaskClient
 from flask_babel import force_locale
 from flask_migrate import upgrade
+from flask_sqlalchemy.session import Session as FlaskSession
 
 from coord import create_app
 from coord.db import db, utcnow
@@ -31,7 +36,7 @@ from stakeholders.models import (
     Stakeholder,
 )
 
-from helpers import PASSWORD, QueryCounter
+from helpers import PASSWORD, QueryCounter, forget_caches
 
 DATA_KEY = Fernet.generate_key().decode()
 BACKENDS = ("sqlite", "postgresql")
@@ -156,24 +161,95 @@ def shared_app(database_url: str) -> Iterator[Flask]:
         db.engine.dispose()
 
 
+class JoinedSession(FlaskSession):
+    """`db.session` during a transactional test.
+
+    Statements for the test database go through the test's own connection, inside a
+    savepoint of its outer transaction (`join_transaction_mode="create_savepoint"`), so
+    the application's `commit()` releases a savepoint and its `rollback()` returns to one,
+    and nothing outlives the test. This holds for every app on that database (the shared
+    app and those of `make_app`); an app on another database (a test's own SQLite file)
+    uses its engine as usual. Flask-SQLAlchemy's `get_bind` ignores a session's `bind`,
+    hence this subclass.
+    """
+
+    def __init__(self, db, *, test_connection: sa.Connection, test_thread: int, **kwargs) -> None:
+        super().__init__(db, **kwargs)
+        self.test_connection = test_connection
+        self.test_thread = test_thread
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        rv = super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+        if isinstance(rv, sa.Engine) and rv.url == self.test_connection.engine.url:
+            if threading.get_ident() != self.test_thread:
+                raise RuntimeError(
+                    "another thread used the database inside a transactional test: one "
+                    "connection must never serve two threads; mark the test "
+                    "@pytest.mark.committed"
+                )
+            return self.test_connection
+        return rv
+
+
+def _transactional() -> Iterator[None]:
+    """Run the test inside an outer transaction that is rolled back at its end."""
+    connection = db.engine.connect()
+    transaction = connection.begin()
+    outer = db.session
+    db.session = db._make_scoped_session(
+        {
+            "class_": JoinedSession,
+            "test_connection": connection,
+            "test_thread": threading.get_ident(),
+            "join_transaction_mode": "create_savepoint",
+        }
+    )
+    try:
+        yield
+    finally:
+        try:
+            db.session.remove()
+        finally:
+            db.session = outer
+            try:
+                transaction.rollback()
+            except BaseException:
+                connection.invalidate()  # busy or broken: never back into the pool
+                raise
+            finally:
+                connection.close()
+
+
+def _committed() -> Iterator[None]:
+    """Let the test commit for real; empty every table at its end."""
+    try:
+        yield
+    finally:
+        try:
+            db.session.rollback()
+            _empty_tables()
+        except BaseException:
+            _discard_session()
+            raise
+        db.session.remove()
+
+
 @pytest.fixture
-def app(shared_app: Flask) -> Iterator[Flask]:
-    """The shared app with an application context pushed; tables are emptied afterwards.
+def app(shared_app: Flask, request: pytest.FixtureRequest) -> Iterator[Flask]:
+    """The shared app with an application context pushed, inside a transaction.
+
+    Each test runs in an outer transaction rolled back at its end (see `JoinedSession`).
+    Tests marked `committed` (several connections: threads, concurrency) commit for real
+    and the tables are emptied afterwards.
 
     Messages raised outside a request (service tests) are in English; requests still pick
     their language as the app does (Chinese by default).
     """
+    forget_caches()  # keyed by ids, which SQLite reuses after a rollback
+    committed = request.node.get_closest_marker("committed") is not None
     with shared_app.app_context(), force_locale("en"):
-        try:
+        for _ in (_committed if committed else _transactional)():
             yield shared_app
-        finally:
-            try:
-                db.session.rollback()
-                _empty_tables()
-            except BaseException:
-                _discard_session()
-                raise
-            db.session.remove()
 
 
 @pytest.fixture(autouse=True)
@@ -210,7 +286,10 @@ def network_threads(app: Flask) -> Iterator[None]:
 
 @pytest.fixture
 def make_app(app: Flask, database_url: str) -> Iterator[Callable[..., Flask]]:
-    """Build an extra app with other settings on the same test database."""
+    """Build an extra app with other settings on the same test database.
+
+    In a transactional test its sessions join the test's connection too (same thread).
+    """
     apps: list[Flask] = []
 
     def build(**extra) -> Flask:

@@ -140,6 +140,7 @@ def _wait_done(community_id: int, prefix: str, timeout: float = 30.0) -> Network
     pytest.fail("the background job did not finish")
 
 
+@pytest.mark.committed  # the job runs in a thread, on a connection of its own
 def test_large_communities_are_computed_in_a_background_thread(
     world, app, client, monkeypatch, network_threads
 ):
@@ -158,6 +159,7 @@ def test_large_communities_are_computed_in_a_background_thread(
     assert fresh.is_current and fresh.snapshot.id == done.id
 
 
+@pytest.mark.committed
 def test_relation_changes_refresh_the_managers_report_after_commit(
     world, app, monkeypatch, network_threads
 ):
