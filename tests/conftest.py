@@ -284,6 +284,25 @@ def network_threads(app: Flask) -> Iterator[None]:
                 pytest.fail(f"background job {thread.name} did not finish")
 
 
+@pytest.fixture(scope="session")
+def _bare_app() -> Flask:
+    return _new_app("sqlite://")  # never connected to
+
+
+@pytest.fixture
+def bare_app(_bare_app: Flask) -> Iterator[Flask]:
+    """An app context without a database, for tests of settings, translations and rendering:
+    they run once, not once per backend."""
+    with _bare_app.app_context(), force_locale("en"):
+        yield _bare_app
+
+
+@pytest.fixture
+def make_bare_app() -> Callable[..., Flask]:
+    """Build an app with other settings that never touches a database (runs once)."""
+    return lambda **extra: _new_app("sqlite://", **extra)
+
+
 @pytest.fixture
 def make_app(app: Flask, database_url: str) -> Iterator[Callable[..., Flask]]:
     """Build an extra app with other settings on the same test database.

@@ -262,7 +262,7 @@ def test_dismissing_keeps_a_moderators_hide(world):
     assert world.comment.hidden_reason == "广告"
 
 
-def test_hidden_reason_text_translates_only_the_automatic_reason(app):
+def test_hidden_reason_text_translates_only_the_automatic_reason(bare_app):
     assert moderation.hidden_reason_text(moderation.AUTO_HIDE_REASON).startswith("Hidden")
     assert moderation.hidden_reason_text("广告") == "广告"
     assert moderation.hidden_reason_text(None) == ""

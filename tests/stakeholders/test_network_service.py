@@ -24,8 +24,15 @@ from helpers import identity
 
 
 @pytest.fixture(autouse=True)
-def english(app):
-    """Refusal messages and sentences in English, whatever the default locale's catalog says."""
+def english(request):
+    """Refusal messages and sentences in English, whatever the default locale's catalog says.
+
+    The pure tests of this module take no app (they run once, not once per backend).
+    """
+    if "app" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("app")
     with force_locale("en"):
         yield
 
