@@ -40,6 +40,7 @@ from helpers import PASSWORD, QueryCounter, forget_caches
 
 DATA_KEY = Fernet.generate_key().decode()
 BACKENDS = ("sqlite", "postgresql")
+SETUP_LOCK = int.from_bytes(b"coord-ts", "big")  # serialises the PostgreSQL set-up of runs
 
 
 def _postgres_url() -> Iterator[str]:
@@ -50,10 +51,13 @@ def _postgres_url() -> Iterator[str]:
         if required:
             pytest.fail("COORD_REQUIRE_POSTGRES=1 but COORD_TEST_DATABASE_URL is not set")
         pytest.skip("PostgreSQL tests skipped: set COORD_TEST_DATABASE_URL=postgresql+psycopg://…")
-    schema = f"coord_test_{os.getpid()}"
+    schema = f"coord_test_{os.getpid()}"  # one per process: each xdist worker has its own
     try:
         engine = sa.create_engine(url)
         with engine.begin() as conn:
+            # Parallel workers and other runs set up at the same time; IF NOT EXISTS is not
+            # safe against a concurrent CREATE, so take turns.
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(SETUP_LOCK)))
             # Extensions are per database: keep them in a schema of their own, on the path.
             conn.execute(sa.text("CREATE SCHEMA IF NOT EXISTS coord_extensions"))
             conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA coord_extensions"))
@@ -94,7 +98,8 @@ def settings_for(database_url: str, **extra) -> dict:
 def database_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    """A migrated database, once per backend for the whole session."""
+    """A migrated database, once per backend for the whole session (of each xdist worker:
+    tmp_path_factory is per worker, and so is the PostgreSQL schema)."""
     if request.param == "sqlite":
         urls = iter(["sqlite:///" + str(tmp_path_factory.mktemp("db") / "coord-test.db")])
     else:

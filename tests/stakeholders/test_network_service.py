@@ -204,16 +204,24 @@ def _redis_url() -> str | None:
     return url
 
 
-def _work(worker) -> None:
-    """Run an RQ worker until its queues are empty, then restore the signal handlers it set.
+def _work(queue, connection) -> None:
+    """Run the jobs of an RQ queue here, in this thread, until it is empty.
 
     `Worker.work` makes SIGINT and SIGTERM raise `StopRequested`, an ordinary exception: left
     in place, Ctrl-C or a CI timeout would strike in the middle of a later test's query and
-    leave its connection unusable ("another command is already in progress").
+    leave its connection unusable ("another command is already in progress"); its default
+    job timeout would also take over SIGALRM (pytest-timeout's). A timer thread times jobs
+    instead, and the handlers are restored.
     """
+    from rq import SimpleWorker
+    from rq.timeouts import TimerDeathPenalty
+
+    class InlineWorker(SimpleWorker):
+        death_penalty_class = TimerDeathPenalty
+
     handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        worker.work(burst=True)
+        InlineWorker([queue], connection=connection).work(burst=True)
     finally:
         for s, handler in handlers.items():
             signal.signal(s, handler)
@@ -224,7 +232,7 @@ def test_jobs_run_on_rq_when_redis_is_configured(world, app, monkeypatch):
     if url is None:
         pytest.skip("no Redis at COORD_TEST_REDIS_URL / 127.0.0.1:6379")
     from redis import Redis
-    from rq import Queue, SimpleWorker
+    from rq import Queue
 
     queue_name = f"coord-network-test-{os.getpid()}-{secrets.token_hex(4)}"
     monkeypatch.setattr(service, "QUEUE", queue_name)
@@ -238,7 +246,7 @@ def test_jobs_run_on_rq_when_redis_is_configured(world, app, monkeypatch):
         state = service.report_state(world.community, service.PUBLIC)
         assert not state.is_current
         assert queue.count >= 1  # the managers refresh after the commit, and this one
-        _work(SimpleWorker([queue], connection=connection))
+        _work(queue, connection)
         snapshot = db.session.get(NetworkSnapshot, state.pending.id)
         db.session.refresh(snapshot)
         assert snapshot.status == "done"
