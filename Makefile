@@ -37,8 +37,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# In parallel (setup.cfg). Extra pytest arguments: make test ARGS='-m "not browser"'
 test: install lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(ARGS)
 
 bench: install
 	$(BIN)/pip install --quiet -e '.[bench]'

@@ -20,7 +20,9 @@ from coord.db import db, utcnow
 from coord.models import AuditEvent
 
 GENESIS = "0" * 64
-_PG_LOCK_KEY = 0x636F6F7264  # "coord": serialises appends on PostgreSQL
+#: Serialises appends on PostgreSQL: an advisory lock on ("cord", the table's oid), so it is
+#: per chain; a database-wide key would also serialise (and block on) other schemas' chains.
+_PG_LOCK_CLASS = int.from_bytes(b"cord", "big")
 
 
 def canonical_json(value: Any) -> str:
@@ -60,7 +62,10 @@ def record(
     """Append an event to the chain in the current transaction (the caller commits)."""
     session = db.session
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_LOCK_KEY)))
+        session.execute(
+            sa.text("SELECT pg_advisory_xact_lock(:key, CAST(CAST(:name AS regclass) AS integer))"),
+            {"key": _PG_LOCK_CLASS, "name": AuditEvent.__tablename__},
+        )
     head = session.execute(
         sa.select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
     ).first()

@@ -1,8 +1,14 @@
-"""Fixtures: the app on SQLite and (when configured) PostgreSQL, clients and factories."""
+"""Fixtures: the app on SQLite and (when configured) PostgreSQL, clients and factories.
+
+Every database test runs inside an outer transaction rolled back at its end (`app`);
+tests marked `committed` commit for real and empty the tables afterwards.
+"""
 
 from __future__ import annotations
 
 import os
+import signal
+import threading
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -13,6 +19,7 @@ from flask.ctx import _cv_app
 from flask.testing import FlaskClient
 from flask_babel import force_locale
 from flask_migrate import upgrade
+from flask_sqlalchemy.session import Session as FlaskSession
 
 from coord import create_app
 from coord.db import db, utcnow
@@ -29,10 +36,11 @@ from stakeholders.models import (
     Stakeholder,
 )
 
-from helpers import PASSWORD, QueryCounter
+from helpers import PASSWORD, QueryCounter, forget_caches
 
 DATA_KEY = Fernet.generate_key().decode()
 BACKENDS = ("sqlite", "postgresql")
+SETUP_LOCK = int.from_bytes(b"coord-ts", "big")  # serialises the PostgreSQL set-up of runs
 
 
 def _postgres_url() -> Iterator[str]:
@@ -43,10 +51,13 @@ def _postgres_url() -> Iterator[str]:
         if required:
             pytest.fail("COORD_REQUIRE_POSTGRES=1 but COORD_TEST_DATABASE_URL is not set")
         pytest.skip("PostgreSQL tests skipped: set COORD_TEST_DATABASE_URL=postgresql+psycopg://…")
-    schema = f"coord_test_{os.getpid()}"
+    schema = f"coord_test_{os.getpid()}"  # one per process: each xdist worker has its own
     try:
         engine = sa.create_engine(url)
         with engine.begin() as conn:
+            # Parallel workers and other runs set up at the same time; IF NOT EXISTS is not
+            # safe against a concurrent CREATE, so take turns.
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(SETUP_LOCK)))
             # Extensions are per database: keep them in a schema of their own, on the path.
             conn.execute(sa.text("CREATE SCHEMA IF NOT EXISTS coord_extensions"))
             conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA coord_extensions"))
@@ -75,6 +86,10 @@ def settings_for(database_url: str, **extra) -> dict:
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
         "PASSWORD_HASH": {"time_cost": 1, "memory_cost": 1024, "parallelism": 1},
+        # Background network jobs never run by themselves in tests, whatever COORD_NETWORK_JOBS
+        # or COORD_REDIS_URL say in the environment; a test that wants them asks for them.
+        "NETWORK_JOBS": "",
+        "REDIS_URL": "",
         **extra,
     }
 
@@ -83,7 +98,8 @@ def settings_for(database_url: str, **extra) -> dict:
 def database_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    """A migrated database, once per backend for the whole session."""
+    """A migrated database, once per backend for the whole session (of each xdist worker:
+    tmp_path_factory is per worker, and so is the PostgreSQL schema)."""
     if request.param == "sqlite":
         urls = iter(["sqlite:///" + str(tmp_path_factory.mktemp("db") / "coord-test.db")])
     else:
@@ -105,6 +121,19 @@ def _empty_tables() -> None:
         for name in reversed(tables):
             db.session.execute(sa.text(f"DELETE FROM {name}"))  # noqa: S608 (table names)
     db.session.commit()
+
+
+def _discard_session() -> None:
+    """Drop the session after a failed clean-up, never returning its connection to the pool.
+
+    An exception in the middle of a query (a timeout, a signal) can leave the connection
+    busy ("another command is already in progress") or idle in a transaction that holds
+    TRUNCATE's locks; reused, it would fail or block every later test.
+    """
+    try:
+        db.session.invalidate()
+    finally:
+        db.session.remove()
 
 
 class FreshGlobalsClient(FlaskClient):
@@ -137,23 +166,154 @@ def shared_app(database_url: str) -> Iterator[Flask]:
         db.engine.dispose()
 
 
-@pytest.fixture
-def app(shared_app: Flask) -> Iterator[Flask]:
-    """The shared app with an application context pushed; tables are emptied afterwards.
+class JoinedSession(FlaskSession):
+    """`db.session` during a transactional test.
 
-    Messages raised outside a request (service tests) are in English; requests still pick
-    their language as the app does (Chinese by default).
+    Statements for the test database go through the test's own connection, inside a
+    savepoint of its outer transaction (`join_transaction_mode="create_savepoint"`), so
+    the application's `commit()` releases a savepoint and its `rollback()` returns to one,
+    and nothing outlives the test. This holds for every app on that database (the shared
+    app and those of `make_app`); an app on another database (a test's own SQLite file)
+    uses its engine as usual. Flask-SQLAlchemy's `get_bind` ignores a session's `bind`,
+    hence this subclass.
     """
-    with shared_app.app_context(), force_locale("en"):
-        yield shared_app
-        db.session.rollback()
-        _empty_tables()
+
+    def __init__(self, db, *, test_connection: sa.Connection, test_thread: int, **kwargs) -> None:
+        super().__init__(db, **kwargs)
+        self.test_connection = test_connection
+        self.test_thread = test_thread
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        rv = super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+        if isinstance(rv, sa.Engine) and rv.url == self.test_connection.engine.url:
+            if threading.get_ident() != self.test_thread:
+                raise RuntimeError(
+                    "another thread used the database inside a transactional test: one "
+                    "connection must never serve two threads; mark the test "
+                    "@pytest.mark.committed"
+                )
+            return self.test_connection
+        return rv
+
+
+def _transactional() -> Iterator[None]:
+    """Run the test inside an outer transaction that is rolled back at its end."""
+    connection = db.engine.connect()
+    transaction = connection.begin()
+    outer = db.session
+    db.session = db._make_scoped_session(
+        {
+            "class_": JoinedSession,
+            "test_connection": connection,
+            "test_thread": threading.get_ident(),
+            "join_transaction_mode": "create_savepoint",
+        }
+    )
+    try:
+        yield
+    finally:
+        try:
+            db.session.remove()
+        finally:
+            db.session = outer
+            try:
+                transaction.rollback()
+            except BaseException:
+                connection.invalidate()  # busy or broken: never back into the pool
+                raise
+            finally:
+                connection.close()
+
+
+def _committed() -> Iterator[None]:
+    """Let the test commit for real; empty every table at its end."""
+    try:
+        yield
+    finally:
+        try:
+            db.session.rollback()
+            _empty_tables()
+        except BaseException:
+            _discard_session()
+            raise
         db.session.remove()
 
 
 @pytest.fixture
+def app(shared_app: Flask, request: pytest.FixtureRequest) -> Iterator[Flask]:
+    """The shared app with an application context pushed, inside a transaction.
+
+    Each test runs in an outer transaction rolled back at its end (see `JoinedSession`).
+    Tests marked `committed` (several connections: threads, concurrency) commit for real
+    and the tables are emptied afterwards.
+
+    Messages raised outside a request (service tests) are in English; requests still pick
+    their language as the app does (Chinese by default).
+    """
+    forget_caches()  # keyed by ids, which SQLite reuses after a rollback
+    committed = request.node.get_closest_marker("committed") is not None
+    with shared_app.app_context(), force_locale("en"):
+        for _ in (_committed if committed else _transactional)():
+            yield shared_app
+
+
+@pytest.fixture(autouse=True)
+def _signal_handlers() -> Iterator[None]:
+    """Fail a test that leaves SIGINT, SIGTERM or SIGALRM handled differently.
+
+    An RQ worker installs its own handlers, which turn Ctrl-C or a CI timeout into an
+    ordinary exception raised in the middle of whatever query later tests are running.
+    """
+    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGALRM)
+    before = {s: signal.getsignal(s) for s in signals}
+    yield
+    changed = [s.name for s in signals if signal.getsignal(s) != before[s]]
+    for s in signals:
+        signal.signal(s, before[s])
+    if changed:
+        pytest.fail(f"the test left these signal handlers changed: {', '.join(changed)}")
+
+
+@pytest.fixture
+def network_threads(app: Flask) -> Iterator[None]:
+    """For tests that run background network jobs in threads: wait for them at the end.
+
+    A thread that outlives its test keeps querying while the tables are emptied and the
+    next test runs (its statements then count in that test's query counts).
+    """
+    yield
+    for thread in threading.enumerate():
+        if thread.name.startswith("coord-network-"):
+            thread.join(timeout=30)
+            if thread.is_alive():
+                pytest.fail(f"background job {thread.name} did not finish")
+
+
+@pytest.fixture(scope="session")
+def _bare_app() -> Flask:
+    return _new_app("sqlite://")  # never connected to
+
+
+@pytest.fixture
+def bare_app(_bare_app: Flask) -> Iterator[Flask]:
+    """An app context without a database, for tests of settings, translations and rendering:
+    they run once, not once per backend."""
+    with _bare_app.app_context(), force_locale("en"):
+        yield _bare_app
+
+
+@pytest.fixture
+def make_bare_app() -> Callable[..., Flask]:
+    """Build an app with other settings that never touches a database (runs once)."""
+    return lambda **extra: _new_app("sqlite://", **extra)
+
+
+@pytest.fixture
 def make_app(app: Flask, database_url: str) -> Iterator[Callable[..., Flask]]:
-    """Build an extra app with other settings on the same test database."""
+    """Build an extra app with other settings on the same test database.
+
+    In a transactional test its sessions join the test's connection too (same thread).
+    """
     apps: list[Flask] = []
 
     def build(**extra) -> Flask:

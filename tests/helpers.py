@@ -46,6 +46,20 @@ class QueryCounter:
         return len(self.statements)
 
 
+def forget_caches() -> None:
+    """Empty the in-memory caches of conflict maps, opinion groups and network reports.
+
+    Every test starts with them empty (they are keyed by database ids, which SQLite reuses
+    after a rollback); a test that counts the queries of two page views empties them before
+    each, so that both count the same work.
+    """
+    from proposals.deliberation import conflict_map
+    from stakeholders.network import services as network_service
+
+    for cache in (conflict_map._cache, conflict_map._opinion_cache, network_service._report_cache):
+        cache.clear()
+
+
 def use_english(client) -> None:
     """Switch a test client's session to English, so assertions can match English messages."""
     with client.session_transaction() as session:

@@ -36,12 +36,18 @@ from helpers import identity
 
 
 @pytest.fixture(autouse=True)
-def tracking_setup(app, tmp_path, monkeypatch):
+def tracking_setup(request, monkeypatch):
     """Store uploads in a temporary folder; match the services' English messages.
 
     (Services speak the default language, Chinese, outside a request.) Import this fixture
-    into a test module to use it there.
+    into a test module to use it there. Pure tests (no `app`) are left alone: they run once,
+    not once per backend.
     """
+    if "app" not in request.fixturenames:
+        yield
+        return
+    app = request.getfixturevalue("app")
+    tmp_path = request.getfixturevalue("tmp_path")
     monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(tmp_path / "uploads"))
     with force_locale("en"):
         yield

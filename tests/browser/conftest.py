@@ -51,11 +51,17 @@ document.addEventListener("securitypolicyviolation", (e) => {
 """
 
 
+#: Per test, including the first one's start of the live server (migrations, demo data).
+BROWSER_TIMEOUT = 180
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test in this folder with the `browser` marker."""
+    """Mark every test in this folder `browser`, with a longer timeout, on one xdist worker."""
     for item in items:
         if HERE in Path(str(item.path)).resolve().parents:
             item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.timeout(BROWSER_TIMEOUT))
+            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -32,15 +32,15 @@ def test_phone_is_not_stored_in_clear(app, make_resident):
     assert profile.masked_phone == "138****5678"
 
 
-def test_old_keys_still_decrypt_after_rotation(make_app):
+def test_old_keys_still_decrypt_after_rotation(make_bare_app):
     from cryptography.fernet import Fernet
 
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
-    with make_app(DATA_KEY=old).app_context():
+    with make_bare_app(DATA_KEY=old).app_context():
         token = crypto.encrypt("13812345678")
-    with make_app(DATA_KEY=f"{new},{old}").app_context():
+    with make_bare_app(DATA_KEY=f"{new},{old}").app_context():
         assert crypto.decrypt(token) == "13812345678"
-    with make_app(DATA_KEY=new).app_context(), pytest.raises(crypto.DecryptionError):
+    with make_bare_app(DATA_KEY=new).app_context(), pytest.raises(crypto.DecryptionError):
         crypto.decrypt(token)
 
 
@@ -52,9 +52,9 @@ def test_old_keys_still_decrypt_after_rotation(make_app):
         {"SECRET_KEY": "a-real-secret", "DATA_KEY": ""},
     ],
 )
-def test_production_refuses_missing_or_default_secrets(make_app, settings):
+def test_production_refuses_missing_or_default_secrets(make_bare_app, settings):
     with pytest.raises(ConfigError):
-        make_app(ENV="production", **settings)
+        make_bare_app(ENV="production", **settings)
 
 
 def test_production_sets_secure_cookies_and_hsts(make_app):

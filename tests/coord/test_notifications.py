@@ -99,7 +99,7 @@ def test_notify_creates_one_row_per_user_and_skips_muted_and_inactive(make_user)
     assert notifications.unread_count(a) == 1
 
 
-def test_render_translates_the_message_and_msgid_parameters(app):
+def test_render_translates_the_message_and_msgid_parameters(bare_app):
     params = {"title": "加装电梯方案", "state": notifications.translatable("Voting")}
     with force_locale("en"):
         assert notifications.render(STATE_MESSAGE, params) == "“加装电梯方案” moved to: Voting."
@@ -126,7 +126,7 @@ def test_unknown_kinds_are_a_programming_error(make_user):
         notifications.notify([note(make_user(), kind="gossip")])
 
 
-def test_render_survives_parameters_that_do_not_fit(app):
+def test_render_survives_parameters_that_do_not_fit(bare_app):
     with force_locale("en"):
         assert notifications.render(MESSAGE, {"title": "x"}) == MESSAGE
         assert notifications.render("Plain text.", {}) == "Plain text."

@@ -11,10 +11,10 @@ from coord.db import db
 
 
 def test_models_match_migrations(app):
-    with db.engine.connect() as conn:
-        settings = current_app.extensions["migrate"].configure_args
-        context = MigrationContext.configure(conn, opts=dict(settings))
-        diff = compare_metadata(context, db.metadata)
+    conn = db.session.connection()  # the test's (a second one would wait for its SQLite lock)
+    settings = current_app.extensions["migrate"].configure_args
+    context = MigrationContext.configure(conn, opts=dict(settings))
+    diff = compare_metadata(context, db.metadata)
     assert diff == [], "models and migrations differ; run `flask db migrate`:\n" + "\n".join(
         map(str, diff)
     )
@@ -23,10 +23,10 @@ def test_models_match_migrations(app):
 def test_sqlite_pragmas(app):
     if db.engine.dialect.name != "sqlite":
         return
-    with db.engine.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
+    conn = db.session.connection()
+    assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
 
 
 def test_upgrade_from_the_first_revision_keeps_data(make_app, tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import sqlalchemy as sa
 from voting_helpers import actor
 
@@ -15,6 +16,9 @@ from voting import services
 from voting.models import Ballot, Participation, Poll
 
 THREADS = 50
+
+#: Each thread has its own connection: the residents and the poll must be committed.
+pytestmark = pytest.mark.committed
 
 
 def _submit(app, poll_id: int, user_id: int, choice, barrier: threading.Barrier) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -826,6 +825,7 @@ def test_infer_relations_dense_and_sparse_paths_agree() -> None:
 
 
 def test_infer_relations_scales() -> None:
+    """2,000 stakeholders x 200 items (its speed: benchmarks/network.py)."""
     rng = np.random.default_rng(0)
     n, m = 2000, 200
     side = rng.integers(4, size=n)
@@ -834,13 +834,8 @@ def test_infer_relations_scales() -> None:
     what = np.argsort(rng.random((n, m)), axis=1)[:, :40].ravel()
     value = np.where(rng.random(who.size) < 0.2, 0, taste[side[who], what])
     stances = list(zip(who.tolist(), what.tolist(), value.tolist(), strict=True))
-    elapsed = []
-    for _ in range(2):  # best of two: the machine may be busy with other work
-        start = time.perf_counter()
-        rels = infer_relations(stances, min_shared=5, threshold=0.5)
-        elapsed.append(time.perf_counter() - start)
+    rels = infer_relations(stances, min_shared=5, threshold=0.5)
     assert len(rels) > 100_000
-    assert min(elapsed) < 2.0  # about 0.3 s on an idle 2-core machine; slack for busy CI
 
 
 def test_strongest_ties_match_the_exact_inference_when_nothing_is_cut():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import time
 from datetime import timedelta
 
@@ -22,8 +23,15 @@ from helpers import identity
 
 
 @pytest.fixture(autouse=True)
-def english(app):
-    """Refusal messages and sentences in English, whatever the default locale's catalog says."""
+def english(request):
+    """Refusal messages and sentences in English, whatever the default locale's catalog says.
+
+    The pure tests of this module take no app (they run once, not once per backend).
+    """
+    if "app" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("app")
     with force_locale("en"):
         yield
 
@@ -193,7 +201,10 @@ def _wait_done(community_id: int, prefix: str, timeout: float = 30.0) -> Network
     pytest.fail("the background job did not finish")
 
 
-def test_large_communities_are_computed_in_a_background_thread(world, app, client, monkeypatch):
+@pytest.mark.committed  # the job runs in a thread, on a connection of its own
+def test_large_communities_are_computed_in_a_background_thread(
+    world, app, client, monkeypatch, network_threads
+):
     declare(world, "owners", world.anju, "dispute")
     monkeypatch.setitem(app.config, "NETWORK_JOBS", "thread")
     monkeypatch.setitem(app.config, "NETWORK_SYNC_MAX_NODES", 0)
@@ -209,7 +220,10 @@ def test_large_communities_are_computed_in_a_background_thread(world, app, clien
     assert fresh.is_current and fresh.snapshot.id == done.id
 
 
-def test_relation_changes_refresh_the_managers_report_after_commit(world, app, monkeypatch):
+@pytest.mark.committed
+def test_relation_changes_refresh_the_managers_report_after_commit(
+    world, app, monkeypatch, network_threads
+):
     monkeypatch.setitem(app.config, "NETWORK_JOBS", "thread")
     declare(world, "owners", world.anju, "dispute")  # commits: a thread recomputes
     snapshot = _wait_done(world.community.id, "mgr:")
@@ -244,12 +258,35 @@ def _redis_url() -> str | None:
     return url
 
 
+def _work(queue, connection) -> None:
+    """Run the jobs of an RQ queue here, in this thread, until it is empty.
+
+    `Worker.work` makes SIGINT and SIGTERM raise `StopRequested`, an ordinary exception: left
+    in place, Ctrl-C or a CI timeout would strike in the middle of a later test's query and
+    leave its connection unusable ("another command is already in progress"); its default
+    job timeout would also take over SIGALRM (pytest-timeout's). A timer thread times jobs
+    instead, and the handlers are restored.
+    """
+    from rq import SimpleWorker
+    from rq.timeouts import TimerDeathPenalty
+
+    class InlineWorker(SimpleWorker):
+        death_penalty_class = TimerDeathPenalty
+
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        InlineWorker([queue], connection=connection).work(burst=True)
+    finally:
+        for s, handler in handlers.items():
+            signal.signal(s, handler)
+
+
 def test_jobs_run_on_rq_when_redis_is_configured(world, app, monkeypatch):
     url = _redis_url()
     if url is None:
         pytest.skip("no Redis at COORD_TEST_REDIS_URL / 127.0.0.1:6379")
     from redis import Redis
-    from rq import Queue, SimpleWorker
+    from rq import Queue
 
     queue_name = f"coord-network-test-{os.getpid()}-{secrets.token_hex(4)}"
     monkeypatch.setattr(service, "QUEUE", queue_name)
@@ -263,7 +300,7 @@ def test_jobs_run_on_rq_when_redis_is_configured(world, app, monkeypatch):
         state = service.report_state(world.community, service.PUBLIC)
         assert not state.is_current
         assert queue.count >= 1  # the managers refresh after the commit, and this one
-        SimpleWorker([queue], connection=connection).work(burst=True)
+        _work(queue, connection)
         found = _snapshots()
         assert any(s.inputs_digest.startswith("pub:") and s.status == "done" for s in found)
         assert any(s.inputs_digest.startswith("mgr:") for s in found)

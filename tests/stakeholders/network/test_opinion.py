@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -176,7 +174,8 @@ def test_kmeans_and_silhouette_on_clear_clusters() -> None:
     assert kmeans(np.zeros((2, 2)), 5)[0].shape == (2,)
 
 
-def test_ten_thousand_participants_are_fast() -> None:
+def test_ten_thousand_participants_fall_into_their_three_groups() -> None:
+    """10,000 participants x 100 statements (its speed: benchmarks/network.py)."""
     rng = np.random.default_rng(0)
     n, m, per = 10_000, 100, 20
     group = rng.integers(3, size=n)
@@ -185,11 +184,5 @@ def test_ten_thousand_participants_are_fast() -> None:
     what = np.argsort(rng.random((n, m)), axis=1)[:, :per].ravel()
     value = np.where(rng.random(who.size) < 0.15, 0, taste[group[who], what])
     votes = list(zip(who.tolist(), what.tolist(), value.tolist(), strict=True))
-    opinion_groups(votes[:1000])  # warm-up
-    elapsed = []
-    for _ in range(3):  # best of three: the machine may be busy with other work
-        start = time.perf_counter()
-        report = opinion_groups(votes)
-        elapsed.append(time.perf_counter() - start)
+    report = opinion_groups(votes)
     assert report.k == 3
-    assert min(elapsed) < 1.0  # about 0.12 s on an idle 2-core machine; slack for busy CI
