@@ -8,6 +8,7 @@ import unicodedata
 import bleach
 from bleach.linkifier import DEFAULT_CALLBACKS
 from markdown_it import MarkdownIt
+from markupsafe import Markup
 
 #: Bump when the allowlist changes, so stored HTML can be re-sanitised.
 #: 2: headings and tables (proposals carry cost-sharing tables and sections).
@@ -64,3 +65,15 @@ def render_markdown(source: str) -> str:
     """Render Markdown (raw HTML disabled) to sanitised HTML; `#` headings become h2, below
     the page's own title."""
     return clean_html(_TOP_HEADING.sub(r"<\1h2>", _markdown.render(clean_text(source))))
+
+
+def plain_text(html: str | None, limit: int | None = None) -> str:
+    """Return the text of HTML that `clean_html` produced, tags dropped and entities decoded
+    (to be escaped again where it is shown), cut to `limit` characters with an ellipsis."""
+    rv = Markup(html or "").striptags()  # noqa: S704 (read as text, never marked safe)
+    return rv if limit is None else shorten(rv, limit)
+
+
+def shorten(text: str, limit: int) -> str:
+    """Cut `text` to at most `limit` characters, ending with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"

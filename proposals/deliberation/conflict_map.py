@@ -31,9 +31,9 @@ import sqlalchemy as sa
 from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from markupsafe import Markup
 
 from coord.db import db
+from coord.text import plain_text
 from proposals import lifecycle
 from proposals.deliberation.models import Comment, CommentReaction, Position, Reaction
 from proposals.deliberation.stances import raw_rows
@@ -400,11 +400,7 @@ def _statement_texts(ids: set) -> dict[int, str]:
     if not ids:
         return {}
     rows = db.session.execute(sa.select(Comment.id, Comment.body_html).where(Comment.id.in_(ids)))
-    rv = {}
-    for cid, html in rows:
-        text = Markup(html or "").striptags()  # noqa: S704 (sanitised at write time; tags dropped)
-        rv[cid] = text if len(text) <= 140 else text[:139] + "…"
-    return rv
+    return {cid: plain_text(html, 140) for cid, html in rows}
 
 
 def _pair(

@@ -41,6 +41,7 @@ from coord.db import db, utcnow
 from coord.errors import Conflict, DomainError, NotAllowed
 from coord.models import Community, Grid
 from coord.notifications import N_, Note, notify, register_kind
+from coord.text import shorten
 from proposals import services
 from proposals.models import Attachment, Proposal, ProposalInvite, ProposalTransition, Visibility
 from proposals.notify import proposal_url, recipients
@@ -219,7 +220,7 @@ def create_request(actor: Actor, data: dict[str, Any]) -> TrackedRequest:
     handlers_only = bool(data.get("handlers_only"))
     office = street_office_of(community.street_id)
     checked = _check_photos(data.get("photos") or ())
-    summary = description if len(description) <= 500 else description[:499] + "…"
+    summary = shorten(description, 500)
     proposal = services.create_proposal(
         actor,
         {

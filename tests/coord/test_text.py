@@ -7,7 +7,14 @@ from html.parser import HTMLParser
 
 import pytest
 
-from coord.text import ALLOWED_TAGS, clean_html, clean_text, render_markdown
+from coord.text import (
+    ALLOWED_TAGS,
+    clean_html,
+    clean_text,
+    plain_text,
+    render_markdown,
+    shorten,
+)
 
 HOSTILE = [
     "<script>alert(1)</script>",
@@ -91,3 +98,12 @@ def test_tables_and_headings_render_without_attributes():
     assert "<h2>方案</h2>" in html and "<h2>费用分摊</h2>" in html  # no h1 inside a page
     assert "<table>" in html and "<td>一楼</td>" in html
     assert "style=" not in html  # column alignment attributes are dropped
+
+
+def test_plain_text_drops_tags_decodes_entities_and_shortens():
+    html = clean_html(render_markdown("**电梯** &lt;b&gt; <script>x</script>"))
+    text = plain_text(html)
+    assert "<strong>" not in text and "电梯" in text and "<b>" in text  # shown escaped later
+    assert plain_text(None) == ""
+    assert plain_text("<p>一二三四五</p>", 3) == "一二…"
+    assert shorten("一二三", 3) == "一二三"

@@ -11,6 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from coord.db import db
 from coord.extensions import limiter
 from coord.permissions import require
+from coord.text import shorten
 from coord.web import form_status, int_arg, run
 from proposals import permissions as perm
 from proposals.deliberation import amendments, limits, positions
@@ -25,8 +26,7 @@ from stakeholders.models import Stakeholder
 
 
 def _excerpt(text: str, length: int = 60) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= length else line[: length - 1] + "…"
+    return shorten(" ".join(text.split()), length)
 
 
 def _amendment_choices(proposal: Proposal, current: Position | None) -> list[SelectChoice]:
