@@ -668,19 +668,11 @@ def _plans(orgs: dict, communities: dict, clock: _Clock) -> None:
 
 def _lift_plan(cast: _Cast, clock: _Clock, lift: int | None) -> None:
     """The lift of building 3: under review, Social Affairs is late."""
-    office_org, office, urban, lanyuan_rc, lanyuan, orgs = (
-        cast.office_org,
-        cast.office,
-        cast.urban,
-        cast.lanyuan_rc,
-        cast.lanyuan,
-        cast.orgs,
-    )
     submitted = clock.workdays(clock.now - timedelta(days=16), 0, 10)
     plan = _plan(
-        lanyuan_rc,
-        lanyuan,
-        office_org,
+        cast.lanyuan_rc,
+        cast.lanyuan,
+        cast.office_org,
         "兰苑3号楼加装电梯实施方案",
         "经居民意见征询和投票，3号楼北侧加装一部电梯，费用按楼层分摊，一楼不分摊。",
         "## 实施内容\n- 北侧单元入口加装电梯一部，平层入户；\n- 夜间22:00至次日07:00不施工。\n\n"
@@ -693,8 +685,8 @@ def _lift_plan(cast: _Cast, clock: _Clock, lift: int | None) -> None:
     started = clock.workdays(submitted, 1, 9)
     _route(
         plan,
-        office,
-        [[(orgs["urban"], 3)], [(orgs["social_affairs"], 3), (office_org, 2)]],
+        cast.office,
+        [[(cast.orgs["urban"], 3)], [(cast.orgs["social_affairs"], 3), (cast.office_org, 2)]],
         started,
     )
     _step(
@@ -705,7 +697,7 @@ def _lift_plan(cast: _Cast, clock: _Clock, lift: int | None) -> None:
         "approved",
         "电梯位置不占用消防通道，符合市容管理要求。",
         clock.workdays(started, 2, 15),
-        urban.user,
+        cast.urban.user,
     )
     second = clock.workdays(started, 2, 15)
     _step(plan, "s2", 1, second)
@@ -717,25 +709,17 @@ def _lift_plan(cast: _Cast, clock: _Clock, lift: int | None) -> None:
         "approved",
         "程序合规，征询和表决材料齐全。",
         clock.workdays(second, 1, 11),
-        office.user,
+        cast.office.user,
     )
 
 
 def _parking_plan(cast: _Cast, clock: _Clock) -> None:
     """Re-marking the parking spaces: approved after a second round, being implemented."""
-    office_org, office, urban, anju, lanyuan, orgs = (
-        cast.office_org,
-        cast.office,
-        cast.urban,
-        cast.anju,
-        cast.lanyuan,
-        cast.orgs,
-    )
     submitted = clock.workdays(clock.now - timedelta(days=60), 0, 10)
     plan = _plan(
-        anju,
-        lanyuan,
-        office_org,
+        cast.anju,
+        cast.lanyuan,
+        cast.office_org,
         "兰苑小区停车位重新划线方案",
         "重新规划小区内停车位，增加32个车位，并设置消防通道禁停标线。",
         "## 方案\n- 重新划定停车位，总数由118个增加到150个；\n- 消防通道全程施划禁停标线；\n"
@@ -745,7 +729,7 @@ def _parking_plan(cast: _Cast, clock: _Clock) -> None:
         submitted,
     )
     started = clock.workdays(submitted, 1, 9)
-    _route(plan, office, [[(orgs["urban"], 3)], [(office_org, 2)]], started)
+    _route(plan, cast.office, [[(cast.orgs["urban"], 3)], [(cast.office_org, 2)]], started)
     asked = clock.workdays(started, 2, 16)
     _step(
         plan,
@@ -755,11 +739,11 @@ def _parking_plan(cast: _Cast, clock: _Clock) -> None:
         "changes_requested",
         "3号楼东侧车位占用消防通道，请调整。",
         asked,
-        urban.user,
+        cast.urban.user,
     )
     _transition(
         plan,
-        urban,
+        cast.urban,
         "request_changes",
         "changes_requested",
         asked,
@@ -830,19 +814,11 @@ def _parking_plan_approved(cast: _Cast, clock: _Clock, plan: Plan, asked: dateti
 
 def _waste_station_plan(cast: _Cast, clock: _Clock) -> None:
     """The waste-sorting station: Urban Management asked for changes."""
-    office_org, office, urban, xinhe_rc, xinhe, orgs = (
-        cast.office_org,
-        cast.office,
-        cast.urban,
-        cast.xinhe_rc,
-        cast.xinhe,
-        cast.orgs,
-    )
     submitted = clock.workdays(clock.now - timedelta(days=9), 0, 14)
     plan = _plan(
-        xinhe_rc,
-        xinhe,
-        office_org,
+        cast.xinhe_rc,
+        cast.xinhe,
+        cast.office_org,
         "新河社区垃圾分类投放点改造方案",
         "在2号楼与商业街之间新建一处垃圾分类投放点，距离住户窗户不少于20米。",
         "## 选址\n经居民投票，选址位于2号楼西侧绿地边缘。\n\n## 设施\n四分类投放亭一座，配洗手池。",
@@ -853,8 +829,8 @@ def _waste_station_plan(cast: _Cast, clock: _Clock) -> None:
     started = clock.workdays(submitted, 1, 9)
     _route(
         plan,
-        office,
-        [[(orgs["urban"], 3), (orgs["social_affairs"], 3)], [(office_org, 2)]],
+        cast.office,
+        [[(cast.orgs["urban"], 3), (cast.orgs["social_affairs"], 3)], [(cast.office_org, 2)]],
         started,
     )
     asked = clock.workdays(started, 1, 16)
@@ -866,12 +842,12 @@ def _waste_station_plan(cast: _Cast, clock: _Clock) -> None:
         "changes_requested",
         "请补充除臭和定时清运安排，并附选址测距图。",
         asked,
-        urban.user,
+        cast.urban.user,
     )
     _step(plan, "s2", 1, started, "not_needed", "", asked)
     _transition(
         plan,
-        urban,
+        cast.urban,
         "request_changes",
         "changes_requested",
         asked,
@@ -897,26 +873,15 @@ def _corridor_lights_plan(cast: _Cast, clock: _Clock) -> None:
 
 def _older_plans(cast: _Cast, clock: _Clock) -> None:
     """Older plans decided in time, for the review-time figures."""
-    office_org, office, urban, social, lanyuan_rc, xinhe_rc, lanyuan, xinhe, orgs = (
-        cast.office_org,
-        cast.office,
-        cast.urban,
-        cast.social,
-        cast.lanyuan_rc,
-        cast.xinhe_rc,
-        cast.lanyuan,
-        cast.xinhe,
-        cast.orgs,
-    )
     for i, (title, days) in enumerate(
         [("新河社区健身步道修缮方案", 40), ("兰苑社区老年活动室改造方案", 30)]
     ):
-        author = (xinhe_rc, xinhe) if i == 0 else (lanyuan_rc, lanyuan)
+        author = (cast.xinhe_rc, cast.xinhe) if i == 0 else (cast.lanyuan_rc, cast.lanyuan)
         submitted = clock.workdays(clock.now - timedelta(days=days), 0, 10)
         plan = _plan(
             author[0],
             author[1],
-            office_org,
+            cast.office_org,
             title,
             "改善社区公共设施。",
             "详见附件清单。",
@@ -925,7 +890,12 @@ def _older_plans(cast: _Cast, clock: _Clock) -> None:
             submitted,
         )
         started = clock.workdays(submitted, 1, 9)
-        _route(plan, office, [[(orgs["urban"], 3), (orgs["social_affairs"], 3)]], started)
+        _route(
+            plan,
+            cast.office,
+            [[(cast.orgs["urban"], 3), (cast.orgs["social_affairs"], 3)]],
+            started,
+        )
         _step(
             plan,
             "s1",
@@ -934,12 +904,12 @@ def _older_plans(cast: _Cast, clock: _Clock) -> None:
             "approved",
             "同意。",
             clock.workdays(started, 1 + i, 11),
-            urban.user,
+            cast.urban.user,
         )
         decided = clock.workdays(started, 2, 16)
-        _step(plan, "s2", 1, started, "approved", "同意。", decided, social.user)
+        _step(plan, "s2", 1, started, "approved", "同意。", decided, cast.social.user)
         plan.decided_at, plan.signoff_opinion = clock.workdays(decided, 1, 10), "同意实施。"
-        _transition(plan, office, "approve", "approved", plan.decided_at, plan.signoff_opinion)
+        _transition(plan, cast.office, "approve", "approved", plan.decided_at, plan.signoff_opinion)
 
 
 def _water_company(created: dict) -> Stakeholder:
