@@ -8,6 +8,8 @@ from flask_babel import lazy_gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from coord.db import db
+
 
 class DomainError(Exception):
     """A use case refused: the message is shown to the user (translatable), status is 4xx."""
@@ -64,11 +66,17 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
-def error_response(status: int, message: str | None = None) -> tuple[Response | str, int]:
-    """Render an error as JSON for API callers and as a localised page for browsers."""
+def error_response(
+    status: int, message: str | None = None, field: str | None = None
+) -> tuple[Response | str, int]:
+    """Render an error as JSON for API callers (naming the refused `field`, if any) and as
+    a localised page for browsers."""
     text = str(message or _MESSAGES.get(status, _MESSAGES[400]))
     if wants_json():
-        return jsonify(error={"status": status, "message": text}), status
+        error: dict = {"status": status, "message": text}
+        if field:
+            error["fields"] = {field: [text]}
+        return jsonify(error=error), status
     title = str(_TITLES.get(status, _TITLES[400]))
     return render_template("error.html", status=status, title=title, message=text), status
 
@@ -78,7 +86,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError):
-        return error_response(exc.status, exc.message)
+        db.session.rollback()  # nothing half-written survives a refused use case
+        return error_response(exc.status, exc.message, exc.field)
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError):

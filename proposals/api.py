@@ -21,7 +21,6 @@ from flask_login import current_user
 
 from coord.api import api_blueprint, community_json, json_body
 from coord.db import db
-from coord.errors import DomainError
 from coord.forms import strip_text
 from coord.text import clean_text
 from coord.web import MAX_ID
@@ -68,15 +67,6 @@ def _invalid(exc: Invalid):
     db.session.rollback()
     error = {"status": 400, "message": _("Some fields are not valid."), "fields": exc.fields}
     return jsonify(error=error), 400
-
-
-@bp.errorhandler(DomainError)
-def _refused(exc: DomainError):
-    db.session.rollback()
-    error: dict[str, Any] = {"status": exc.status, "message": exc.message}
-    if exc.field:
-        error["fields"] = {exc.field: [exc.message]}
-    return jsonify(error=error), exc.status
 
 
 @bp.before_request

@@ -26,15 +26,6 @@ from stakeholders import acting
 bp = api_blueprint("tenders_api", __name__)
 
 
-@bp.errorhandler(DomainError)
-def _refused(exc: DomainError):
-    db.session.rollback()
-    error: dict[str, Any] = {"status": exc.status, "message": exc.message}
-    if exc.field:
-        error["fields"] = {exc.field: [exc.message]}
-    return jsonify(error=error), exc.status
-
-
 def _load(tender_id: int) -> Tender:
     tender = db.session.get(Tender, tender_id)
     if tender is None or not perm.can_view(current_user, tender.proposal):
