@@ -23,6 +23,8 @@ from coord.cli import DEMO_PASSWORD
 from proposals.deliberation.negotiation import STANCE_LABELS
 from proposals.vocabulary import INTERESTS
 
+from browser_helpers import choose_and_follow
+
 Translate = Callable[..., str]
 Shot = Callable[[Page, str], Path]
 
@@ -71,8 +73,7 @@ def act_as(page: Page, t: Translate, name: str) -> None:
     acting_as = page.get_by_label(t("Acting as"))
     option = acting_as.locator("option").filter(has_text=re.compile(f"^{re.escape(name)}[ （(]"))
     value = option.get_attribute("value")
-    with page.expect_navigation():
-        acting_as.select_option(value)
+    choose_and_follow(page, acting_as, value)
     expect(_flash(page)).to_contain_text(t("You are now acting as %(name)s.", name=name))
 
 

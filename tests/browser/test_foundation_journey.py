@@ -18,6 +18,8 @@ from playwright.sync_api import Page, expect
 
 from coord.cli import DEMO_PASSWORD
 
+from browser_helpers import choose_and_follow
+
 NEWCOMER = "zhou.xiaomei"
 NEWCOMER_NAME = "周晓梅"
 NEWCOMER_PASSWORD = "Lanyuan-lane-7-spring"
@@ -149,8 +151,7 @@ def test_newcomer_is_verified_joins_an_organisation_and_acts_for_it(
     acting_as = newcomer.get_by_label(t("Acting as"))
     expect(acting_as.locator("option")).to_have_count(2)
     org_id = acting_as.locator("option").filter(has_text=VOLUNTEERS).get_attribute("value")
-    with newcomer.expect_navigation():
-        acting_as.select_option(org_id)  # coord.js submits the form on change
+    choose_and_follow(newcomer, acting_as, org_id)
     expect(_flash(newcomer)).to_contain_text(t("You are now acting as %(name)s.", name=VOLUNTEERS))
     acting_as = newcomer.get_by_label(t("Acting as"))
     expect(acting_as).to_have_value(org_id)

@@ -27,6 +27,8 @@ from coord.models import User
 from proposals.tenders.models import Tender
 from stakeholders.models import Relation, RelationStatus, RelationType, Stakeholder
 
+from browser_helpers import choose_and_follow
+
 Translate = Callable[..., str]
 Shot = Callable[[Page, str], Path]
 LOCAL = ZoneInfo("Asia/Shanghai")
@@ -42,8 +44,7 @@ def sign_in(page: Page, t: Translate, username: str) -> None:
 
 
 def act_as(page: Page, stakeholder_id: int) -> None:
-    with page.expect_navigation():
-        page.locator("#acting-as-select").select_option(str(stakeholder_id))
+    choose_and_follow(page, page.locator("#acting-as-select"), str(stakeholder_id))
 
 
 def org_id(app: Flask, name: str) -> int:

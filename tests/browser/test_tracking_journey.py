@@ -29,6 +29,8 @@ from coord.cli import DEMO_PASSWORD
 from coord.db import db
 from stakeholders.models import Stakeholder
 
+from browser_helpers import choose_and_follow
+
 Translate = Callable[..., str]
 Shot = Callable[[Page, str], Path]
 
@@ -50,8 +52,7 @@ def sign_in(page: Page, t: Translate, username: str) -> None:
 
 
 def act_as(page: Page, stakeholder_id: int) -> None:
-    with page.expect_navigation():
-        page.locator("#acting-as-select").select_option(str(stakeholder_id))
+    choose_and_follow(page, page.locator("#acting-as-select"), str(stakeholder_id))
 
 
 def org_id(app: Flask, name: str) -> int:

@@ -25,6 +25,8 @@ from proposals import services as proposal_services
 from stakeholders.acting import Actor
 from stakeholders.models import Function, Stakeholder
 
+from browser_helpers import choose_and_follow
+
 Translate = Callable[..., str]
 Shot = Callable[[Page, str], Path]
 
@@ -92,8 +94,7 @@ def test_committee_runs_a_secret_ranked_poll_and_a_voter_finds_her_receipt(
         .filter(has_text=re.compile(f"^{COMMITTEE} ?[（(]"))
         .get_attribute("value")
     )
-    with committee.expect_navigation():
-        acting_as.select_option(org_id)
+    choose_and_follow(committee, acting_as, org_id)
     committee.goto(f"/proposals/{proposal_id}")
     poll_section = committee.locator("#poll")
     expect(poll_section).to_contain_text(t("Vote"))
