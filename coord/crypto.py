@@ -51,10 +51,11 @@ def _fernet() -> MultiFernet:
 
 def derive_keys(purpose: str) -> list[bytes]:
     """Derive a 32-byte key for `purpose` (HKDF-SHA256) from each data key, current first."""
+    info = purpose.encode()
     return [
-        HKDF(
-            algorithm=hashes.SHA256(), length=32, salt=b"coord derived key v1", info=purpose.encode()
-        ).derive(base64.urlsafe_b64decode(key))
+        HKDF(algorithm=hashes.SHA256(), length=32, salt=b"coord derived key v1", info=info).derive(
+            base64.urlsafe_b64decode(key)
+        )
         for key in _keys()
     ]
 

@@ -44,8 +44,7 @@ from proposals.models import Proposal, Visibility
 from stakeholders.acting import Actor, own_identity
 from stakeholders.models import Kind, ResidenceStatus, ResidentProfile, Stakeholder
 from voting import permissions as perm
-from voting import results
-from voting import sealing
+from voting import results, sealing
 from voting import settings as poll_settings
 from voting import tally as engine
 from voting.models import Ballot, Elector, Participation, Poll, PollStatus, SealedBallot
