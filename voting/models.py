@@ -109,7 +109,7 @@ class Participation(db.Model):
 
 
 class Ballot(db.Model):
-    """A ballot's content. For secret polls: random id, no voter, no time."""
+    """A ballot's content. For secret polls: written only at close, shuffled; no voter, no time."""
 
     __tablename__ = "ballots"
 

@@ -616,3 +616,24 @@ def test_withdrawing_the_proposal_cancels_its_poll_and_drops_its_sealed_ballots(
     db.session.commit()
     assert poll.status == PollStatus.CANCELLED
     assert _count(SealedBallot) == 0 and _count(Ballot) == 0
+
+
+def test_a_secret_ballot_stored_in_clear_before_sealing_is_shuffled_in_at_close(
+    make_poll, residents
+):
+    first, second = residents(2)
+    poll = make_poll(method="plurality", options=["A", "B"], secret=True)
+    vote(first, poll, "A")
+    db.session.add(  # cast before ballots were sealed (the upgrade during a poll)
+        Ballot(
+            id="0" * 32, poll_id=poll.id, kind="resident", content={"choice": "B"}, receipt="f" * 64
+        )
+    )
+    db.session.add(Participation(poll_id=poll.id, voter_id=identity(second).id, user_id=second.id))
+    db.session.commit()
+    counted = _close(poll)
+    assert counted["overall"]["details"]["counts"] == {"A": 1, "B": 1}
+    ids = set(db.session.scalars(sa.select(Ballot.id)))
+    assert len(ids) == 2 and "0" * 32 not in ids
+    assert "f" * 64 in set(db.session.scalars(sa.select(Ballot.receipt)))
+    assert _count(SealedBallot) == 0
