@@ -6,9 +6,9 @@ Run ``.venv/bin/python benchmarks/ballot_load.py`` with PostgreSQL on 127.0.0.1:
 with API tokens and opens a secret instant-runoff poll; then starts gunicorn (4 sync
 workers) on 127.0.0.1 and has 50 client threads (urllib, one connection per request) post
 the 2,000 ballots. It prints ballots per second and the p50/p99 latency, checks that the
-database holds exactly 2,000 participations and 2,000 ballots from 2,000 distinct voters,
-fires repeated submissions for voters who already voted (every one must get 409), closes
-the poll and recounts it.
+database holds exactly 2,000 participations and 2,000 sealed ballots (none in clear) from
+2,000 distinct voters, fires repeated submissions for voters who already voted (every one
+must get 409), closes the poll (unsealing 2,000 ballots in one transaction) and recounts it.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ from stakeholders.models import (
     Stakeholder,
 )
 from voting import services
-from voting.models import Ballot, Participation, Poll
+from voting.models import Ballot, Participation, Poll, SealedBallot
 
 VOTERS = 2_000
 CLIENTS = 50
@@ -351,13 +351,13 @@ def main() -> int:
             distinct = db.session.scalar(
                 sa.select(sa.func.count(sa.distinct(Participation.voter_id)))
             )
-            ballots = db.session.scalar(sa.select(sa.func.count()).select_from(Ballot))
-            receipts = db.session.scalar(sa.select(sa.func.count(sa.distinct(Ballot.receipt))))
+            sealed = db.session.scalar(sa.select(sa.func.count()).select_from(SealedBallot))
+            in_clear = db.session.scalar(sa.select(sa.func.count()).select_from(Ballot))
             print(
                 f"database: {participations} participations, {distinct} distinct voters, "
-                f"{ballots} ballots, {receipts} distinct receipts"
+                f"{sealed} sealed ballots, {in_clear} ballots in clear"
             )
-            ok = ok and participations == distinct == ballots == receipts == VOTERS
+            ok = ok and participations == distinct == sealed == VOTERS and in_clear == 0
             poll = db.session.get(Poll, poll_id)
             poll.closes_at = utcnow()
             db.session.commit()
@@ -366,6 +366,10 @@ def main() -> int:
             db.session.commit()
             close_time = time.perf_counter() - t0
             problems = services.recount(poll)
+            receipts = db.session.scalar(sa.select(sa.func.count(sa.distinct(Ballot.receipt))))
+            xmins = db.session.scalar(sa.text("SELECT count(DISTINCT xmin::text) FROM ballots"))
+            print(f"unsealed: {receipts} distinct receipts, written by {xmins} transaction(s)")
+            ok = ok and receipts == VOTERS and xmins == 1
             rounds = len(counted["overall"]["details"]["rounds"])
             print(
                 f"closed and counted in {close_time * 1000:.0f} ms: winner "

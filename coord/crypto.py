@@ -2,15 +2,19 @@
 
 Values are encrypted with Fernet (AES-128-CBC + HMAC-SHA256) under `DATA_KEY`.
 `DATA_KEY` may list several comma-separated keys: the first encrypts, all decrypt,
-so a new key can be put first while old values stay readable.
+so a new key can be put first while old values stay readable. Other features derive keys
+of their own from it (`derive_keys`), never storing them.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import Flask, current_app
 
 log = logging.getLogger(__name__)
@@ -37,9 +41,23 @@ def load_data_key(app: Flask) -> None:
     app.config["DATA_KEY"] = path.read_text().strip()
 
 
+def _keys() -> list[str]:
+    return [k.strip() for k in current_app.config["DATA_KEY"].split(",") if k.strip()]
+
+
 def _fernet() -> MultiFernet:
-    keys = [k.strip() for k in current_app.config["DATA_KEY"].split(",") if k.strip()]
-    return MultiFernet([Fernet(k) for k in keys])
+    return MultiFernet([Fernet(k) for k in _keys()])
+
+
+def derive_keys(purpose: str) -> list[bytes]:
+    """Derive a 32-byte key for `purpose` (HKDF-SHA256) from each data key, current first."""
+    info = purpose.encode()
+    return [
+        HKDF(algorithm=hashes.SHA256(), length=32, salt=b"coord derived key v1", info=info).derive(
+            base64.urlsafe_b64decode(key)
+        )
+        for key in _keys()
+    ]
 
 
 def encrypt(value: str | None) -> bytes | None:

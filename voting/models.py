@@ -1,7 +1,10 @@
 """Polls, their electorate snapshot, who took part, ballots and stored results.
 
-Secret polls keep `Participation` (who voted) and `Ballot` (what was voted) apart: a secret
-ballot has no voter, no timestamp and a random id, and the ballot box is reshuffled at close.
+Secret polls keep `Participation` (who voted) and the ballots (what was voted) apart. While
+a secret poll is open its ballots are `SealedBallot`s: encrypted under a key the database
+does not hold, random id, no voter, no time. At close they are decrypted into `Ballot`s in
+random order with fresh ids, in one transaction, and the sealed copies deleted
+(docs/voting.md).
 """
 
 from __future__ import annotations
@@ -106,7 +109,7 @@ class Participation(db.Model):
 
 
 class Ballot(db.Model):
-    """A ballot's content. For secret polls: random id, no voter, no time."""
+    """A ballot's content. For secret polls: written only at close, shuffled; no voter, no time."""
 
     __tablename__ = "ballots"
 
@@ -118,3 +121,17 @@ class Ballot(db.Model):
     voter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stakeholders.id"), index=True)
     reason: Mapped[str] = mapped_column(sa.String(500), default="")
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SealedBallot(db.Model):
+    """A secret ballot while its poll is open: encrypted content, random id, no voter, no time.
+
+    `sealed` (voting.sealing) holds the choice, the elector kind and the receipt code, padded
+    to one size per poll, under a per-poll key derived from the server's data key.
+    """
+
+    __tablename__ = "sealed_ballots"
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    poll_id: Mapped[int] = mapped_column(sa.ForeignKey("polls.id"), index=True)
+    sealed: Mapped[bytes] = mapped_column(sa.LargeBinary)

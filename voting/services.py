@@ -13,9 +13,13 @@ Integrity rules worth knowing:
 - Deadlines: the scheduled tick (`voting.cli.settle_due_polls`) opens polls and closes and
   counts them (`settle`); reading never writes. A use case on a poll whose opening time
   has passed opens it first, inside its own transaction (`_open_if_due`).
-- A secret ballot has a random id, no voter and no timestamp; the ballot box is rewritten
-  in random order at close; the receipt code is SHA-256(canonical content + random nonce),
-  returned once to the voter with its nonce and never stored with anything that names them.
+- A secret ballot is sealed while the poll is open (`SealedBallot`: its choice, kind and
+  receipt code encrypted under a per-poll key derived from the server's data key, padded to
+  one size, random id, no voter, no time); at close it is decrypted into the ballot box in
+  random order with a fresh id, in one transaction, and the sealed copy deleted. So no copy
+  of the database taken during voting links a voter to a choice (docs/voting.md). The
+  receipt code is SHA-256(canonical content + random nonce), returned once to the voter with
+  its nonce and never stored with anything that names them.
 - Nothing here notifies, logs or audits who voted what: the audit trail records opening,
   edits, extensions and closing of polls only.
 """
@@ -31,7 +35,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
-from coord import audit
+from coord import audit, crypto
 from coord.db import db, utcnow
 from coord.errors import Conflict, DomainError, NotAllowed
 from coord.models import Community
@@ -40,13 +44,15 @@ from proposals.models import Proposal, Visibility
 from stakeholders.acting import Actor, own_identity
 from stakeholders.models import Kind, ResidenceStatus, ResidentProfile, Stakeholder
 from voting import permissions as perm
-from voting import results
+from voting import results, sealing
 from voting import settings as poll_settings
 from voting import tally as engine
-from voting.models import Ballot, Elector, Participation, Poll, PollStatus
+from voting.models import Ballot, Elector, Participation, Poll, PollStatus, SealedBallot
 
 MAX_REASON = 500
 ACTIVE = (PollStatus.SCHEDULED, PollStatus.OPEN)
+#: Shuffles a secret poll's ballot box at close (tests may put a deterministic one here).
+BALLOT_SHUFFLE = secrets.SystemRandom()
 
 
 @dataclass(frozen=True)
@@ -413,6 +419,18 @@ def _elector_kind(poll: Poll, voter: Stakeholder) -> str:
     return kind
 
 
+def _poll_keys(poll: Poll) -> list[bytes]:
+    """Return the poll's ballot keys (current first): derived, never stored."""
+    return crypto.derive_keys(f"coord secret ballots of poll {poll.id}")
+
+
+def _seal(poll: Poll, payload: dict[str, Any]) -> None:
+    """Store a secret ballot sealed: nothing in the row is readable without the poll's key."""
+    size = sealing.frame_size(poll.options)
+    sealed = sealing.seal(_poll_keys(poll)[0], poll.id, payload, size)
+    db.session.add(SealedBallot(id=secrets.token_hex(16), poll_id=poll.id, sealed=sealed))
+
+
 def cast_ballot(actor: Actor, poll: Poll, choice: Any) -> Receipt:
     """Cast the voter's one ballot: participation and ballot in the same transaction."""
     exclusive = poll.frozen_at is None or poll.status != PollStatus.OPEN
@@ -433,17 +451,20 @@ def cast_ballot(actor: Actor, poll: Poll, choice: Any) -> Receipt:
         poll.frozen_at = now
     nonce = secrets.token_hex(16)
     rv = Receipt(results.receipt_for(choice, nonce), nonce, results.content_json(choice))
-    db.session.add(
-        Ballot(
-            id=secrets.token_hex(16),
-            poll_id=poll.id,
-            kind=kind,
-            content={"choice": choice},
-            receipt=rv.receipt,
-            voter_id=None if poll.is_secret else voter.id,
-            updated_at=None if poll.is_secret else now,
+    if poll.is_secret:
+        _seal(poll, {"choice": choice, "kind": kind, "receipt": rv.receipt})
+    else:
+        db.session.add(
+            Ballot(
+                id=secrets.token_hex(16),
+                poll_id=poll.id,
+                kind=kind,
+                content={"choice": choice},
+                receipt=rv.receipt,
+                voter_id=voter.id,
+                updated_at=now,
+            )
         )
-    )
     db.session.flush()
     return rv
 
@@ -489,21 +510,41 @@ def own_ballot(poll: Poll, voter_id: int) -> Ballot | None:
 # --------------------------------------------------------------------------- closing
 
 
-def _reshuffle(poll: Poll) -> None:
-    """Rewrite a secret poll's ballot box in random order (storage order reveals nothing)."""
-    columns = [Ballot.id, Ballot.poll_id, Ballot.kind, Ballot.content, Ballot.receipt]
-    rows = [
-        r._asdict()
-        for r in db.session.execute(sa.select(*columns).where(Ballot.poll_id == poll.id))
+def _unseal(poll: Poll) -> int:
+    """Open a secret poll's sealed ballots into its ballot box; return how many.
+
+    The box (with any ballot stored in clear before ballots were sealed) is written in one
+    statement, in random order, with fresh ids: neither storage order, row ids nor
+    transaction ids tell which sealed ballot (written with its voter's participation)
+    became which ballot. The sealed copies are deleted in the same transaction.
+    """
+    keys = _poll_keys(poll)
+    payloads = [
+        sealing.unseal(keys, poll.id, token)
+        for token in db.session.scalars(
+            sa.select(SealedBallot.sealed).where(SealedBallot.poll_id == poll.id)
+        )
     ]
-    secrets.SystemRandom().shuffle(rows)
-    db.session.execute(
-        sa.delete(Ballot)
-        .where(Ballot.poll_id == poll.id)
-        .execution_options(synchronize_session=False)
+    clear = db.session.execute(
+        sa.select(Ballot.kind, Ballot.content, Ballot.receipt).where(Ballot.poll_id == poll.id)
     )
+    rows = [
+        {"kind": p["kind"], "content": {"choice": p["choice"]}, "receipt": p["receipt"]}
+        for p in payloads
+    ] + [r._asdict() for r in clear]
+    BALLOT_SHUFFLE.shuffle(rows)
+    for table in (SealedBallot, Ballot):
+        db.session.execute(
+            sa.delete(table)
+            .where(table.poll_id == poll.id)
+            .execution_options(synchronize_session=False)
+        )
     if rows:
-        db.session.execute(sa.insert(Ballot), rows)
+        db.session.execute(
+            sa.insert(Ballot),
+            [{"id": secrets.token_hex(16), "poll_id": poll.id, **r} for r in rows],
+        )
+    return len(payloads)
 
 
 def close_poll(poll: Poll, actor: Actor | None = None, reason: str = "") -> dict[str, Any]:
@@ -531,8 +572,7 @@ def close_poll(poll: Poll, actor: Actor | None = None, reason: str = "") -> dict
         raise Conflict(str(_l("This poll is still open.")))
     poll.status = PollStatus.CLOSED
     poll.closed_at = now
-    if poll.is_secret:
-        _reshuffle(poll)
+    unsealed = _unseal(poll) if poll.is_secret else None
     ballots = results.load_ballots(poll)
     counted = results.compute(poll, ballots)
     digest = results.ballots_digest(ballots)
@@ -554,6 +594,7 @@ def close_poll(poll: Poll, actor: Actor | None = None, reason: str = "") -> dict
             "winners": counted["overall"]["winners"],
             "early": early,
             "reason": reason,
+            **({"unsealed_and_shuffled": unsealed} if poll.is_secret else {}),
         },
     )
     proposal = poll.proposal
@@ -621,4 +662,6 @@ def on_proposal_transitioned(
         sa.select(Poll).where(Poll.proposal_id == proposal.id, Poll.status.in_(ACTIVE))
     ):
         poll.status = PollStatus.CANCELLED
+        # Never counted: its sealed ballots would only ever serve to link voters to choices.
+        db.session.execute(sa.delete(SealedBallot).where(SealedBallot.poll_id == poll.id))
         _audit("poll.cancel", poll, actor, {"reason": "proposal withdrawn"})

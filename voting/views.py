@@ -4,7 +4,8 @@ Every view: load (`db.get_or_404`) → `require` (404 when the poll is not visib
 seen but not allowed) → one use case through `coord.web.run` (one commit) → redirect or
 render. A GET never writes: a poll whose opening or closing time has passed shows its
 effective state (`Poll.state`) until the tick (`flask coord tick`) opens, or closes and
-counts, it; a ballot settles the opening it needs in its own transaction.
+counts, it; a ballot settles the opening it needs in its own transaction. A cast ballot's
+receipt is the answer to the ballot itself, shown once and kept nowhere else.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_babel import gettext as _
@@ -80,7 +80,6 @@ STATUS_LABELS = {
     "cancelled": _l("Cancelled"),
 }
 YES_NO_LABELS = {"yes": _l("Yes"), "no": _l("No"), "abstain": _l("Abstain")}
-RECEIPT_KEY = "voting_receipt"
 
 
 @bp.record_once
@@ -481,26 +480,27 @@ def choice_from_form(poll: Poll, form) -> Any:
     return [label for _r, label in sorted(ranks)]
 
 
-def _receipt_url(poll: Poll) -> Callable[[services.Receipt], str]:
-    """Keep a cast ballot's receipt for the one page that shows it, and go there."""
+def _receipt_page(poll: Poll) -> Callable[[services.Receipt], Response]:
+    """Show a cast ballot's receipt once, in the answer to the ballot itself.
 
-    def url(receipt: services.Receipt) -> str:
-        session[RECEIPT_KEY] = {
-            "poll": poll.id,
-            "receipt": receipt.receipt,
-            "nonce": receipt.nonce,
-            "content": receipt.content,
-        }
-        return url_for(".receipt", poll_id=poll.id)
+    Nothing of it is kept anywhere else: not in the session cookie (which would carry the
+    choice, or the nonce that with the public receipt code gives it away), not on the
+    server; the page is not cached.
+    """
 
-    return url
+    def page(receipt: services.Receipt) -> Response:
+        rv = Response(render_template("voting/receipt.html", poll=poll, receipt=receipt))
+        rv.headers["Cache-Control"] = "no-store"
+        return rv
+
+    return page
 
 
 def _submit_ballot(
     poll_id: int,
     use_case: Callable[[Actor, Poll, Any], services.Receipt],
     success: str | None,
-    target: Callable[[Poll], str | Callable[[services.Receipt], str]],
+    target: Callable[[Poll], str | Callable[[services.Receipt], str | Response]],
 ):
     """Run a ballot use case on the submitted form; when refused, show the poll page again."""
     poll = _load(poll_id)
@@ -518,7 +518,7 @@ def _submit_ballot(
 @bp.post("/polls/<int:poll_id>/ballot")
 @login_required
 def cast(poll_id: int):
-    return _submit_ballot(poll_id, services.cast_ballot, None, _receipt_url)
+    return _submit_ballot(poll_id, services.cast_ballot, None, _receipt_page)
 
 
 @bp.post("/polls/<int:poll_id>/ballot/change")
@@ -534,13 +534,8 @@ def change(poll_id: int):
 @login_required
 def receipt(poll_id: int):
     poll = _load(poll_id)
-    data = session.pop(RECEIPT_KEY, None)
-    if not data or data.get("poll") != poll.id:
-        flash(_("A receipt is shown only once, right after voting."))
-        return redirect(_detail_url(poll))
-    response = Response(render_template("voting/receipt.html", poll=poll, receipt=data))
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    flash(_("A receipt is shown only once, right after voting."))
+    return redirect(_detail_url(poll))
 
 
 @bp.post("/polls/<int:poll_id>/extend")

@@ -75,4 +75,33 @@
   // The bulletin board: scroll to the ballot that was found.
   const found = document.querySelector(".bulletin tr.found");
   if (found) found.scrollIntoView({ block: "center" });
+
+  // Find a receipt code in the page itself: it never travels in a URL (access logs would
+  // then tie the reader's address to a ballot). Without this file the form asks the server.
+  const search = document.querySelector("[data-bulletin-search]");
+  if (search) {
+    search.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const q = search.querySelector("input[name=q]").value.trim().toLowerCase();
+      let first = null;
+      document.querySelectorAll(".bulletin tbody tr").forEach((row) => {
+        const hit = q !== "" && row.querySelector("code").textContent.startsWith(q);
+        row.classList.toggle("found", hit);
+        if (hit && !first) first = row;
+      });
+      let status = document.querySelector("[data-search-result]");
+      if (!status) {
+        status = document.createElement("div");
+        status.setAttribute("role", "status");
+        status.className = "search-result";
+        status.dataset.searchResult = "";
+        search.after(status);
+      }
+      const message = document.createElement("p");
+      message.className = first ? "flash flash-success" : "flash flash-error";
+      message.textContent = (first ? search.dataset.found : search.dataset.none).replace("{q}", q);
+      status.replaceChildren(message);
+      if (first) first.scrollIntoView({ block: "center" });
+    });
+  }
 })();

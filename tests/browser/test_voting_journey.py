@@ -183,6 +183,7 @@ def test_committee_runs_a_secret_ranked_poll_and_a_voter_finds_her_receipt(
     wang.get_by_role("button", name=t("Find")).click()
     found = wang.locator("tr.found")
     expect(found).to_have_count(1)
+    assert "q=" not in wang.url  # found in the page: the code never went into a URL (logs)
     expect(found).to_contain_text(receipts["wangguihua"])
     expect(found).to_contain_text(OPTIONS[0])
     shot(wang, "voting-05-bulletin-receipt")

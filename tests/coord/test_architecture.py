@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ["coord", "stakeholders", "proposals", "voting"]  # lower to higher
 PURE = [
     "voting/tally.py",
+    "voting/sealing.py",
     "stakeholders/network/analysis.py",
     "stakeholders/network/opinion.py",
     "proposals/tracking/workdays.py",

@@ -63,3 +63,15 @@ def test_production_sets_secure_cookies_and_hsts(make_app):
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
     assert app.test_client().get("/").headers["Strict-Transport-Security"]
+
+
+def test_derived_keys_differ_by_purpose_and_follow_the_data_keys(make_bare_app):
+    from cryptography.fernet import Fernet
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    with make_bare_app(DATA_KEY=old).app_context():
+        (first,) = crypto.derive_keys("poll 1")
+        assert crypto.derive_keys("poll 1") == [first] != crypto.derive_keys("poll 2")
+    with make_bare_app(DATA_KEY=f"{new},{old}").app_context():
+        current, previous = crypto.derive_keys("poll 1")
+    assert previous == first and len(current) == 32 and current != first

@@ -13,7 +13,7 @@ from coord.db import db
 from coord.errors import Conflict, DomainError
 from coord.models import User
 from voting import services
-from voting.models import Ballot, Participation, Poll
+from voting.models import Ballot, Participation, Poll, SealedBallot
 
 THREADS = 50
 
@@ -57,7 +57,9 @@ def test_fifty_concurrent_submissions_of_one_voter_store_one_ballot(app, make_po
     assert outcomes.count("already voted") == THREADS - 1, outcomes
     db.session.expire_all()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Participation)) == 1
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Ballot)) == 1
+    # A secret poll's ballot stays sealed until the close.
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SealedBallot)) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Ballot)) == 0
 
 
 def test_concurrent_voters_and_a_close_leave_no_ballot_after_the_close(app, make_poll, residents):

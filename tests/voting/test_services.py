@@ -17,7 +17,7 @@ from coord.errors import Conflict, DomainError, NotAllowed
 from coord.models import AuditEvent, Community
 from stakeholders.models import ResidenceStatus
 from voting import results, services
-from voting.models import Ballot, Elector, Participation, Poll, PollStatus
+from voting.models import Ballot, Elector, Participation, Poll, PollStatus, SealedBallot
 
 from helpers import identity
 
@@ -229,10 +229,19 @@ def test_an_open_ballot_names_the_voter_and_can_be_changed_with_a_reason(make_po
         vote(voter, poll, "A")
 
 
-def test_a_secret_ballot_has_no_voter_no_time_and_a_receipt_that_verifies(make_poll, residents):
+def test_a_secret_ballot_is_sealed_then_has_no_voter_no_time_and_a_receipt_that_verifies(
+    make_poll, residents
+):
     (voter,) = residents(1)
     poll = make_poll(method="schulze", options=["A", "B", "C"], secret=True)
     got = vote(voter, poll, ["B", "A"])
+    assert _count(Ballot) == 0
+    (sealed,) = db.session.execute(sa.text("SELECT * FROM sealed_ballots")).mappings().all()
+    assert set(sealed) == {"id", "poll_id", "sealed"}
+    assert re.fullmatch(r"[0-9a-f]{32}", sealed["id"])
+    assert got.receipt.encode() not in bytes(sealed["sealed"])
+    _close(poll)
+    assert _count(SealedBallot) == 0
     rows = db.session.execute(sa.text("SELECT * FROM ballots")).mappings().all()
     assert len(rows) == 1
     row = rows[0]
@@ -467,18 +476,20 @@ def test_closing_stores_the_result_digest_and_decides_a_yes_no_consultation(
     voters = residents(3)
     proposal = make_proposal(committee.admin_user, as_=committee)
     poll = make_poll(actor(committee.admin_user, committee), proposal_id=proposal.id, secret=True)
-    for user, choice in zip(voters, ["yes", "yes", "no"], strict=True):
-        vote(user, poll, choice)
-    receipts = set(db.session.scalars(sa.select(Ballot.receipt)))
+    receipts = {
+        vote(user, poll, choice).receipt
+        for user, choice in zip(voters, ["yes", "yes", "no"], strict=True)
+    }
     counted = _close(poll)
     assert poll.status == PollStatus.CLOSED
     assert counted["overall"]["details"]["counts"] == {"yes": 2, "no": 1, "abstain": 0}
     assert counted["decision"] == "carried"
     assert proposal.status == "decided_adopted"
-    assert set(db.session.scalars(sa.select(Ballot.receipt))) == receipts  # reshuffled, same box
+    assert set(db.session.scalars(sa.select(Ballot.receipt))) == receipts  # unsealed, same box
     assert poll.ballots_digest == results.ballots_digest(results.load_ballots(poll))
     event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "poll.close"))
     assert event.is_public and event.data["digest"] == poll.ballots_digest
+    assert event.data["unsealed_and_shuffled"] == 3
     assert services.recount(poll) == []
     with pytest.raises(Conflict):
         services.close_poll(poll)
@@ -589,13 +600,40 @@ def test_recount_finds_a_tampered_ballot(make_poll, residents):
     assert any("overall" in p for p in problems)
 
 
-def test_withdrawing_the_proposal_cancels_its_poll(committee, make_proposal, make_poll, app):
+def test_withdrawing_the_proposal_cancels_its_poll_and_drops_its_sealed_ballots(
+    committee, make_proposal, make_poll, residents, app
+):
     from proposals import services as proposal_services
 
+    (voter,) = residents(1)
     proposal = make_proposal(committee.admin_user, as_=committee)
-    poll = make_poll(actor(committee.admin_user, committee), proposal_id=proposal.id)
+    poll = make_poll(actor(committee.admin_user, committee), proposal_id=proposal.id, secret=True)
+    vote(voter, poll, "no")
+    assert _count(SealedBallot) == 1
     proposal_services.transition_proposal(
         actor(committee.admin_user, committee), proposal, "withdraw", "方案撤回"
     )
     db.session.commit()
     assert poll.status == PollStatus.CANCELLED
+    assert _count(SealedBallot) == 0 and _count(Ballot) == 0
+
+
+def test_a_secret_ballot_stored_in_clear_before_sealing_is_shuffled_in_at_close(
+    make_poll, residents
+):
+    first, second = residents(2)
+    poll = make_poll(method="plurality", options=["A", "B"], secret=True)
+    vote(first, poll, "A")
+    db.session.add(  # cast before ballots were sealed (the upgrade during a poll)
+        Ballot(
+            id="0" * 32, poll_id=poll.id, kind="resident", content={"choice": "B"}, receipt="f" * 64
+        )
+    )
+    db.session.add(Participation(poll_id=poll.id, voter_id=identity(second).id, user_id=second.id))
+    db.session.commit()
+    counted = _close(poll)
+    assert counted["overall"]["details"]["counts"] == {"A": 1, "B": 1}
+    ids = set(db.session.scalars(sa.select(Ballot.id)))
+    assert len(ids) == 2 and "0" * 32 not in ids
+    assert "f" * 64 in set(db.session.scalars(sa.select(Ballot.receipt)))
+    assert _count(SealedBallot) == 0

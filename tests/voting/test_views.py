@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import re
@@ -18,7 +19,7 @@ from coord.db import db, utcnow
 from coord.models import AuditEvent
 from proposals.models import Proposal
 from voting import services
-from voting.models import Ballot, Elector, Participation, Poll, PollStatus
+from voting.models import Ballot, Elector, Participation, Poll, PollStatus, SealedBallot
 
 from helpers import forget_caches, form_errors, identity, use_english
 
@@ -199,24 +200,31 @@ def test_each_method_has_its_ballot_form(
     }.get(method, 'name="rank-0"')
     assert field in page
     response = client.post(f"/polls/{poll.id}/ballot", data=form)
-    assert response.status_code == 302
-    assert response.headers["Location"].endswith(f"/polls/{poll.id}/receipt")
+    assert response.status_code == 200
+    assert 'id="receipt-code"' in response.get_data(as_text=True)
+    assert _count(Ballot) == 0 and _count(SealedBallot) == 1
+    _close(poll)
     ballot = db.session.scalar(sa.select(Ballot))
     assert ballot.content == {"choice": stored}
 
 
-def test_the_receipt_is_shown_once(client, login_as, make_poll, residents):
+def test_the_receipt_is_shown_once_in_the_answer_to_the_ballot(
+    client, login_as, make_poll, residents
+):
     (voter,) = residents(1)
     poll = make_poll(method="plurality", options=["A", "B"], secret=True)
     login_as(voter)
-    client.post(f"/polls/{poll.id}/ballot", data={"choice": "1"})
-    receipt = db.session.scalar(sa.select(Ballot.receipt))
-    first = client.get(f"/polls/{poll.id}/receipt")
-    assert receipt in first.get_data(as_text=True)
-    assert first.headers["Cache-Control"] == "no-store"
-    second = client.get(f"/polls/{poll.id}/receipt")
-    assert second.status_code == 302
-    assert receipt not in client.get(f"/polls/{poll.id}").get_data(as_text=True)
+    use_english(client)
+    first = client.post(f"/polls/{poll.id}/ballot", data={"choice": "1"})
+    page = first.get_data(as_text=True)
+    assert first.status_code == 200 and first.headers["Cache-Control"] == "no-store"
+    receipt = re.search(r'id="receipt-code">([0-9a-f]{64})<', page)[1]
+    nonce = re.search(r"<code>([0-9a-f]{32})</code>", page)[1]
+    assert receipt == hashlib.sha256(('{"choice":"B"}' + nonce).encode()).hexdigest()
+    again = client.get(f"/polls/{poll.id}/receipt")
+    assert again.status_code == 302 and again.headers["Location"].endswith(f"/polls/{poll.id}")
+    detail = client.get(f"/polls/{poll.id}").get_data(as_text=True)
+    assert "shown only once" in detail and receipt not in detail
 
 
 @pytest.mark.parametrize(
@@ -256,7 +264,7 @@ def test_an_ineligible_user_and_a_second_ballot_get_clear_answers(
     response = client.post(f"/polls/{poll.id}/ballot", data={"choice": "0"})
     assert response.status_code == 403
     login_as(voter)
-    assert client.post(f"/polls/{poll.id}/ballot", data={"choice": "0"}).status_code == 302
+    assert client.post(f"/polls/{poll.id}/ballot", data={"choice": "0"}).status_code == 200
     again = client.post(f"/polls/{poll.id}/ballot", data={"choice": "1"})
     assert again.status_code == 409
     assert "already voted" in again.get_data(as_text=True)
@@ -429,7 +437,7 @@ def test_api_ballots(client, login_as, make_poll, residents, make_user):
         client.post(f"/api/v1/polls/{poll.id}/ballots", json={"choice": ["B"]}).status_code == 403
     )
     assert client.post("/api/v1/polls/9999/ballots", json={"choice": ["B"]}).status_code == 404
-    assert _count(Ballot) == 1
+    assert _count(SealedBallot) == 1 and _count(Ballot) == 0
 
 
 def test_api_ballot_with_a_token_needs_no_csrf_header(make_app, make_poll, residents):
@@ -571,7 +579,7 @@ def test_a_due_opening_shows_the_ballot_and_the_first_ballot_opens_it_in_one_com
     assert _count(Elector) == 0
     with _commits() as commits:
         response = client.post(f"/polls/{poll.id}/ballot", data={"choice": "1"})
-    assert response.status_code == 302, response.get_data(as_text=True)
+    assert response.status_code == 200, response.get_data(as_text=True)
     assert len(commits) == 1
     db.session.expire_all()
     assert poll.status == PollStatus.OPEN and poll.electorate_size == 2
