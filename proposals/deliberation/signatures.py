@@ -154,7 +154,8 @@ def _residence(status: Any, building: Any, community: Any) -> attribution.Reside
     )
 
 
-def _with_residence(*columns: Any) -> sa.Select:
+def _with_residence(source: sa.FromClause, *columns: Any) -> sa.Select:
+    """Select `columns` and each stakeholder's residence from `source` (which has them)."""
     return (
         sa.select(
             *columns,
@@ -165,6 +166,7 @@ def _with_residence(*columns: Any) -> sa.Select:
             ResidentProfile.building,
             Community.name,
         )
+        .select_from(source)
         .outerjoin(ResidentProfile, ResidentProfile.user_id == Stakeholder.user_id)
         .outerjoin(Community, Community.id == ResidentProfile.community_id)
     )
@@ -187,17 +189,16 @@ def labels_for(proposal_id: int, viewer_id: int | None = None) -> PageSignatures
     )
     if viewer_id is not None:
         ids = sa.union(ids, sa.select(sa.literal(viewer_id)))
+    source = sa.outerjoin(
+        Stakeholder,
+        ProposalSignature,
+        sa.and_(
+            ProposalSignature.stakeholder_id == Stakeholder.id,
+            ProposalSignature.proposal_id == proposal_id,
+        ),
+    )
     rows = db.session.execute(
-        _with_residence(ProposalSignature.mode)
-        .select_from(Stakeholder)
-        .outerjoin(
-            ProposalSignature,
-            sa.and_(
-                ProposalSignature.stakeholder_id == Stakeholder.id,
-                ProposalSignature.proposal_id == proposal_id,
-            ),
-        )
-        .where(Stakeholder.id.in_(ids))
+        _with_residence(source, ProposalSignature.mode).where(Stakeholder.id.in_(ids))
     ).all()
     labels: dict[int, SignedAs] = {}
     modes: dict[int, Signature] = {}
@@ -215,11 +216,13 @@ def labels_for(proposal_id: int, viewer_id: int | None = None) -> PageSignatures
 
 
 def _pair_labels(condition: sa.ColumnElement[bool]) -> list[tuple[int, int, attribution.Label]]:
+    source = sa.join(
+        ProposalSignature, Stakeholder, Stakeholder.id == ProposalSignature.stakeholder_id
+    )
     rows = db.session.execute(
-        _with_residence(ProposalSignature.proposal_id)
-        .select_from(ProposalSignature)
-        .join(Stakeholder, Stakeholder.id == ProposalSignature.stakeholder_id)
-        .where(condition, ProposalSignature.mode == Signature.RESIDENT)
+        _with_residence(source, ProposalSignature.proposal_id).where(
+            condition, ProposalSignature.mode == Signature.RESIDENT
+        )
     ).all()
     return [
         (pid, sid, label)
