@@ -127,7 +127,7 @@ def propose_amendment(actor: Actor, proposal: Proposal, data: dict[str, Any]) ->
     base = version_text(proposal, base_version)
     if base is not None and _same_text(base, (title, body)):
         raise DomainError(str(_l("The amendment does not change the text.")), field="body")
-    signatures.sign(actor, proposal, data.get("signature"))
+    signed = signatures.sign(actor, proposal, data.get("signature"))
     amendment = Amendment(
         proposal_id=proposal.id,
         base_version=base_version,
@@ -150,7 +150,11 @@ def propose_amendment(actor: Actor, proposal: Proposal, data: dict[str, Any]) ->
         amendment.id,
         community_id=proposal.community_id,
         is_public=_is_public(proposal),
-        data={"proposal_id": proposal.id, "base_version": base_version},
+        data={
+            "proposal_id": proposal.id,
+            "base_version": base_version,
+            **signatures.audit_note(signed),
+        },
         **actor.audit_ids,
     )
     return amendment
@@ -209,13 +213,14 @@ def withdraw_amendment(actor: Actor, amendment: Amendment) -> None:
     amendment.status = AmendmentStatus.WITHDRAWN
     amendment.decided_by_id = actor.user.id
     amendment.decided_at = utcnow()
+    signed = signatures.current_mode(proposal.id, actor.stakeholder.id)
     audit.record(
         "amendment.withdraw",
         "amendment",
         amendment.id,
         community_id=proposal.community_id,
         is_public=_is_public(proposal),
-        data={"proposal_id": proposal.id},
+        data={"proposal_id": proposal.id, **signatures.audit_note(signed)},
         **actor.audit_ids,
     )
 

@@ -131,6 +131,12 @@ def sign(actor: Actor, proposal: Proposal, wanted: Any = None) -> Signature | No
     return mode
 
 
+def audit_note(mode: Signature | None) -> dict[str, str]:
+    """Mark a public audit event whose author signed by building: the supervision page then
+    shows "a resident" in place of their name."""
+    return {"signed": Signature.RESIDENT.value} if mode == Signature.RESIDENT else {}
+
+
 # -- Loading labels ----------------------------------------------------------------------------
 
 
