@@ -36,7 +36,6 @@ AUDIT_LABELS.update(
         "amendment.accept": _l("accepted an amendment"),
         "amendment.reject": _l("rejected an amendment"),
         "signature.named": _l("switched to signing by name"),
-        "moderation.reveal_author": _l("looked up the author of a reported comment"),
     }
 )
 
