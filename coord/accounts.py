@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from coord import audit, signals
 from coord.db import db, utcnow
 from coord.errors import Conflict, DomainError
-from coord.models import ApiToken, User
+from coord.models import ApiToken, Signature, User
 from coord.passwords import check_password, hash_password, needs_rehash
 
 TOKEN_PREFIX = "coord_"  # noqa: S105 (a marker, not a secret)
@@ -40,6 +40,14 @@ def register_user(
     db.session.flush()
     signals.user_registered.send(rv)
     return rv
+
+
+def set_signature_default(user: User, value: str) -> None:
+    """Choose the signature first offered when the user, as a resident, joins a proposal."""
+    try:
+        user.signature_default = Signature(value)
+    except ValueError:
+        raise DomainError(str(_l("Choose how to sign.")), field="signature") from None
 
 
 def authenticate(username: str, password: str) -> User | None:

@@ -27,7 +27,14 @@ from coord import accounts
 from coord.db import db
 from coord.errors import error_response, wants_json
 from coord.extensions import limiter, login_manager
-from coord.forms import DeleteAccountForm, LoginForm, PasswordForm, RegisterForm, TokenForm
+from coord.forms import (
+    DeleteAccountForm,
+    LoginForm,
+    PasswordForm,
+    RegisterForm,
+    SignatureForm,
+    TokenForm,
+)
 from coord.models import ApiToken, User
 from coord.security import is_safe_next
 from coord.web import form_status, run
@@ -136,6 +143,10 @@ def _account_page(**forms):
     forms.setdefault("password_form", PasswordForm(prefix="pw"))
     forms.setdefault("token_form", TokenForm(prefix="tk"))
     forms.setdefault("delete_form", DeleteAccountForm(prefix="del"))
+    forms.setdefault(
+        "signature_form",
+        SignatureForm(prefix="sig", formdata=None, signature=current_user.signature_default),
+    )
     tokens = db.session.scalars(
         sa.select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.id.desc())
     ).all()
@@ -175,6 +186,20 @@ def password():
         form,
         change_password,
         _("Your password was changed. Other sessions have been signed out."),
+        url_for("account.index"),
+    )
+
+
+@account_bp.post("/signature")
+@login_required
+def signature():
+    form = SignatureForm(prefix="sig")
+    user = current_user._get_current_object()
+    return _account_form(
+        "signature_form",
+        form,
+        lambda: accounts.set_signature_default(user, form.signature.data),
+        _("Saved. Your next first contribution to a proposal offers this signature."),
         url_for("account.index"),
     )
 

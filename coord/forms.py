@@ -20,6 +20,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, 
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from coord import notifications
+from coord.models import Signature
 from coord.text import clean_text
 
 USERNAME_RE = r"^[A-Za-z0-9_.-]+$"
@@ -121,6 +122,20 @@ class DeleteAccountForm(FlaskForm):
         validators=[DataRequired()],
     )
     submit = SubmitField(_l("Delete my account"))
+
+
+class SignatureForm(FlaskForm):
+    """How the user, as a resident, first offers to sign their contributions to a proposal."""
+
+    signature = RadioField(
+        _l("Sign my comments, positions and amendments"),
+        choices=[
+            SelectChoice(Signature.RESIDENT.value, _l("As a resident of my building")),
+            SelectChoice(Signature.NAMED.value, _l("By my name")),
+        ],
+        validators=[DataRequired(message=_l("Choose how to sign."))],
+    )
+    submit = SubmitField(_l("Save"))
 
 
 class TokenForm(FlaskForm):

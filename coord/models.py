@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import secrets
 from datetime import datetime
 
@@ -9,12 +10,19 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from coord.db import UTCDateTime, db, utcnow
+from coord.db import UTCDateTime, db, enum_column, utcnow
 
 
 def new_session_token() -> str:
     """Return a fresh random token that identifies a user's live sessions."""
     return secrets.token_urlsafe(32)
+
+
+class Signature(enum.StrEnum):
+    """How a resident signs their contributions to a proposal (organisations: always named)."""
+
+    NAMED = "named"  # by their name, linked to their profile
+    RESIDENT = "resident"  # as "a verified resident of building 3 of 兰苑社区"
 
 
 class User(UserMixin, db.Model):
@@ -33,6 +41,10 @@ class User(UserMixin, db.Model):
     email_encrypted: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     #: Notification settings: {"email": bool, "digest": bool, "muted": [kind, ...]}.
     notification_settings: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    #: The signature first offered when the user, as a resident, contributes to a proposal.
+    signature_default: Mapped[Signature] = mapped_column(
+        enum_column(Signature), default=Signature.RESIDENT, server_default=Signature.RESIDENT.value
+    )
     is_admin: Mapped[bool] = mapped_column(default=False)
     is_disabled: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -69,9 +69,10 @@ def register_kind(kind: str, label: str) -> None:
     KINDS[kind] = label
 
 
-def translatable(msgid: str) -> dict[str, str]:
-    """Wrap a msgid used as a notification parameter, so it is translated when shown."""
-    return {"msgid": msgid}
+def translatable(msgid: str, **params: str) -> dict[str, Any]:
+    """Wrap a msgid used as a notification parameter (with its own values, if any), so it
+    is translated when shown."""
+    return {"msgid": msgid, "params": params} if params else {"msgid": msgid}
 
 
 def stakeholder_ref(stakeholder_id: int) -> dict[str, int]:
@@ -261,7 +262,8 @@ def stakeholder_names(ids: Iterable[int]) -> dict[int, str | None]:
 def _param(value: Any, names: dict[int, str | None]) -> Any:
     if isinstance(value, dict):
         if isinstance(value.get("msgid"), str):
-            return gettext(value["msgid"])
+            params = value.get("params")
+            return gettext(value["msgid"], **(params if isinstance(params, dict) else {}))
         if "stakeholder" in value:
             return names.get(value["stakeholder"]) or gettext("deleted user")
     return value

@@ -58,7 +58,7 @@ def supervision():
 def _stakeholder_ids(event: AuditEvent) -> list[int]:
     data = event.data or {}
     ids = [
-        event.actor_id,
+        None if data.get("signed") == "resident" else event.actor_id,
         data.get("resident_id"),
         data.get("member_id"),
         data.get("organisation_id"),

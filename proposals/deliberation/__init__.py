@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
     from stakeholders.network import services as network_service
     from stakeholders.network.stances import register_stance_source
 
+    app.jinja_env.globals["is_own_identity"] = page.is_own_identity
     app.register_blueprint(comments.bp)
     app.register_blueprint(views.bp)  # with the routes of `positions` and `amendments`
     app.register_blueprint(moderation.bp)

@@ -24,7 +24,7 @@ from coord.errors import Conflict, DomainError, NotAllowed
 from coord.text import clean_text, render_markdown
 from proposals import lifecycle, services
 from proposals import permissions as perm
-from proposals.deliberation import merge, positions
+from proposals.deliberation import merge, positions, signatures
 from proposals.deliberation.models import Amendment, AmendmentStatus, AmendmentSupport
 from proposals.deliberation.permissions import can_decide_amendments
 from proposals.diff import diff_lines
@@ -96,7 +96,8 @@ def _is_public(proposal: Proposal) -> bool:
 
 
 def propose_amendment(actor: Actor, proposal: Proposal, data: dict[str, Any]) -> Amendment:
-    """Propose a new title and body against a version of the proposal, with a rationale."""
+    """Propose a new title and body against a version of the proposal, with a rationale,
+    signed as `data["signature"]` asks (see `signatures.sign`)."""
     _check_open_proposal(proposal)
     if not perm.can_participate(actor.user, proposal):
         raise NotAllowed(str(_l("You cannot amend this proposal.")))
@@ -126,6 +127,7 @@ def propose_amendment(actor: Actor, proposal: Proposal, data: dict[str, Any]) ->
     base = version_text(proposal, base_version)
     if base is not None and _same_text(base, (title, body)):
         raise DomainError(str(_l("The amendment does not change the text.")), field="body")
+    signed = signatures.sign(actor, proposal, data.get("signature"))
     amendment = Amendment(
         proposal_id=proposal.id,
         base_version=base_version,
@@ -148,7 +150,11 @@ def propose_amendment(actor: Actor, proposal: Proposal, data: dict[str, Any]) ->
         amendment.id,
         community_id=proposal.community_id,
         is_public=_is_public(proposal),
-        data={"proposal_id": proposal.id, "base_version": base_version},
+        data={
+            "proposal_id": proposal.id,
+            "base_version": base_version,
+            **signatures.audit_note(signed),
+        },
         **actor.audit_ids,
     )
     return amendment
@@ -170,6 +176,7 @@ def support_amendment(actor: Actor, amendment: Amendment) -> None:
     )
     if already is not None:
         raise Conflict(str(_l("You already support this amendment.")))
+    signatures.sign(actor, proposal)
     db.session.add(
         AmendmentSupport(
             amendment_id=amendment.id, stakeholder_id=actor.stakeholder.id, user_id=actor.user.id
@@ -206,13 +213,14 @@ def withdraw_amendment(actor: Actor, amendment: Amendment) -> None:
     amendment.status = AmendmentStatus.WITHDRAWN
     amendment.decided_by_id = actor.user.id
     amendment.decided_at = utcnow()
+    signed = signatures.current_mode(proposal.id, actor.stakeholder.id)
     audit.record(
         "amendment.withdraw",
         "amendment",
         amendment.id,
         community_id=proposal.community_id,
         is_public=_is_public(proposal),
-        data={"proposal_id": proposal.id},
+        data={"proposal_id": proposal.id, **signatures.audit_note(signed)},
         **actor.audit_ids,
     )
 

@@ -15,7 +15,7 @@ from coord.api import json_body
 from coord.db import db
 from coord.extensions import limiter
 from proposals.api import Fields, add_endpoint, arg_choice, iso, stakeholder_json, visible_or_404
-from proposals.deliberation import amendments, comments, limits, positions
+from proposals.deliberation import amendments, attribution, comments, limits, positions, signatures
 from proposals.deliberation.models import (
     Amendment,
     Comment,
@@ -41,7 +41,15 @@ def add_endpoints(app: Flask) -> None:
 # -- JSON shapes ------------------------------------------------------------------------------
 
 
-def _comment_json(c: Comment) -> dict[str, Any]:
+def _author_json(
+    stakeholder: Stakeholder, signed: dict[int, signatures.SignedAs]
+) -> dict[str, Any] | None:
+    """Serialise an author as readers see them: a building-signed resident by label only."""
+    label = signed.get(stakeholder.id)
+    return label.json() if label is not None else stakeholder_json(stakeholder)
+
+
+def _comment_json(c: Comment, signed: dict[int, signatures.SignedAs]) -> dict[str, Any]:
     state = "deleted" if c.is_deleted else "hidden" if c.is_hidden else "visible"
     if state == "deleted":
         placeholder = _("This comment was deleted. Replies to it stay.")
@@ -56,7 +64,7 @@ def _comment_json(c: Comment) -> dict[str, Any]:
         "depth": c.depth,
         "state": state,
         "placeholder": placeholder,
-        "author": None if state == "deleted" else stakeholder_json(c.actor),
+        "author": None if state == "deleted" else _author_json(c.actor, signed),
         "stance": None if state == "deleted" else getattr(c.stance, "value", c.stance),
         "body_html": c.body_html if state == "visible" else None,
         "created_at": iso(c.created_at),
@@ -68,11 +76,13 @@ def _comment_json(c: Comment) -> dict[str, Any]:
     }
 
 
-def _position_json(position: Position, stakeholder: Stakeholder) -> dict[str, Any]:
+def _position_json(
+    position: Position, stakeholder: Stakeholder, signed: dict[int, signatures.SignedAs]
+) -> dict[str, Any]:
     stance = getattr(position.stance, "value", position.stance)
     return {
         "id": position.id,
-        "stakeholder": stakeholder_json(stakeholder),
+        "stakeholder": _author_json(stakeholder, signed),
         "stance": stance,
         "interests": [
             {"key": i, "label": _(INTERESTS[i])} for i in position.interests or [] if i in INTERESTS
@@ -86,10 +96,12 @@ def _position_json(position: Position, stakeholder: Stakeholder) -> dict[str, An
     }
 
 
-def _amendment_json(a: Amendment, stakeholder: Stakeholder) -> dict[str, Any]:
+def _amendment_json(
+    a: Amendment, stakeholder: Stakeholder, signed: dict[int, signatures.SignedAs]
+) -> dict[str, Any]:
     return {
         "id": a.id,
-        "author": stakeholder_json(stakeholder),
+        "author": _author_json(stakeholder, signed),
         "base_version": a.base_version,
         "title": a.title,
         "body_html": a.body_html,
@@ -110,10 +122,11 @@ def comment_tree(proposal_id: int):
     proposal = visible_or_404(proposal_id)
     sort = arg_choice("sort", ("oldest", "newest", "agreed")) or "oldest"
     thread = comments.sort_threads(comments.load_thread(proposal), sort)
+    signed = signatures.labels_for(proposal.id).labels
     roots: list[dict[str, Any]] = []
     nodes: dict[int, dict[str, Any]] = {}
     for c in thread:
-        node = nodes[c.id] = _comment_json(c)
+        node = nodes[c.id] = _comment_json(c, signed)
         parent = nodes.get(c.parent_id) if c.parent_id else None
         (parent["replies"] if parent is not None else roots).append(node)
     return jsonify(items=roots, total=len(thread))
@@ -122,13 +135,15 @@ def comment_tree(proposal_id: int):
 def position_list(proposal_id: int):
     proposal = visible_or_404(proposal_id)
     rows = positions.rows_for(proposal)
-    return jsonify(items=[_position_json(r.position, r.stakeholder) for r in rows])
+    signed = signatures.labels_for(proposal.id).labels
+    return jsonify(items=[_position_json(r.position, r.stakeholder, signed) for r in rows])
 
 
 def amendment_list(proposal_id: int):
     proposal = visible_or_404(proposal_id)
     rows = amendments.rows_for(proposal)
-    return jsonify(items=[_amendment_json(r.amendment, r.stakeholder) for r in rows])
+    signed = signatures.labels_for(proposal.id).labels
+    return jsonify(items=[_amendment_json(r.amendment, r.stakeholder, signed) for r in rows])
 
 
 @limiter.limit(limits.comment_posts, key_func=limits.user_key, exempt_when=limits.limits_disabled)
@@ -140,11 +155,12 @@ def post_comment(proposal_id: int):
         "body": fields.text("body", max_length=comments.MAX_LENGTH, required=True),
         "stance": fields.choice("stance", [s.value for s in CommentStance]),
         "parent_id": fields.ident("parent_id"),
+        "signature": fields.choice("signature", attribution.MODES),
     }
     fields.check()
     comment = comments.post_comment(actor, proposal, data)
     db.session.commit()
-    return jsonify(_comment_json(comment)), 201
+    return jsonify(_comment_json(comment, signatures.labels_for(proposal.id).labels)), 201
 
 
 @limiter.limit(
@@ -163,8 +179,10 @@ def declare_position(proposal_id: int):
         "statement": fields.text("statement", max_length=positions.MAX_STATEMENT) or "",
         "conditions": fields.text("conditions", max_length=positions.MAX_CONDITIONS) or "",
         "condition_amendment_id": fields.ident("condition_amendment_id"),
+        "signature": fields.choice("signature", attribution.MODES),
     }
     fields.check()
     position = positions.declare_position(actor, proposal, data)
     db.session.commit()
-    return jsonify(_position_json(position, actor.stakeholder))
+    signed = signatures.labels_for(proposal.id).labels
+    return jsonify(_position_json(position, actor.stakeholder, signed))

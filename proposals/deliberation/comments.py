@@ -31,6 +31,7 @@ from coord.text import SANITIZER_VERSION, clean_text, render_markdown
 from coord.web import MAX_ID
 from proposals import lifecycle, services
 from proposals import permissions as perm
+from proposals.deliberation import signatures
 from proposals.deliberation.models import (
     Comment,
     CommentReaction,
@@ -157,11 +158,13 @@ def _proposal_of(comment: Comment) -> Proposal:
 
 
 def post_comment(actor: Actor, proposal: Proposal, data: dict[str, Any]) -> Comment:
-    """Post a comment, or a reply to `data["parent_id"]`; the author follows the proposal."""
+    """Post a comment, or a reply to `data["parent_id"]`, signed as `data["signature"]`
+    asks (see `signatures.sign`); the author follows the proposal."""
     _check_participation(actor, proposal)
     text = _checked_body(data.get("body"))
     stance = _checked_stance(data.get("stance"))
     parent = _checked_parent(proposal, data.get("parent_id"))
+    signatures.sign(actor, proposal, data.get("signature"))
     comment = Comment(
         proposal_id=proposal.id,
         parent_id=parent.id if parent else None,

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from coord.db import db
-from coord.models import User
+from coord.models import Signature, User
 from proposals import services
 from proposals.deliberation import amendments, comments, positions
 from proposals.models import Proposal
@@ -43,6 +43,12 @@ LIFT_AMENDED = LIFT_BODY.replace(
 | 五楼 | 26% |
 | 六楼 | 28% |""",
 )
+
+
+#: Residents who sign by building in the demo: a complaint about the property company and
+#: a complaint about neighbours' noise. The others (the stories' Wang Guihua, Li Ming…)
+#: sign by name.
+BUILDING_SIGNERS = ("resident09", "resident10")
 
 
 def _actor(user: User, stakeholder: Stakeholder | None = None) -> Actor:
@@ -254,9 +260,17 @@ def _anju_review(orgs: dict, people: dict, lanyuan: int) -> None:
     _stand(_staff(orgs["anju"]), review, "support", ["business_income"], "希望续签合同。")
 
 
+def _signatures(people: dict) -> None:
+    """Let the demo's residents sign by name, except those who fear retaliation."""
+    for login, user in people.items():
+        building = login in BUILDING_SIGNERS
+        user.signature_default = Signature.RESIDENT if building else Signature.NAMED
+
+
 def load(created: dict) -> None:
     """Seed the demo deliberations."""
     orgs, people = created["organisations"], created["residents"]
+    _signatures(people)
     lanyuan, xinhe = created["communities"]["lanyuan"].id, created["communities"]["xinhe"].id
     _lift(orgs, people, lanyuan)
     _waste_station(orgs, people, xinhe)

@@ -20,10 +20,21 @@ from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from coord.forms import strip_text
 from coord.web import MAX_ID
-from proposals.deliberation import amendments, comments, moderation, positions
+from proposals.deliberation import amendments, attribution, comments, moderation, positions
 from proposals.deliberation.models import CommentStance, PositionStance
 from proposals.deliberation.negotiation import STANCE_LABELS
 from proposals.vocabulary import INTERESTS
+
+# -- Signatures -------------------------------------------------------------------------------
+
+
+def _signature() -> SelectField:
+    """How a resident signs (views replace the labels with the resident's own, and remove the
+    field for organisations)."""
+    return SelectField(
+        _l("Sign as"), choices=list(attribution.MODES), validators=[Optional()], default=""
+    )
+
 
 # -- Comments ---------------------------------------------------------------------------------
 
@@ -57,6 +68,7 @@ class CommentForm(FlaskForm):
     parent_id = IntegerField(
         widget=HiddenField.widget, validators=[Optional(), NumberRange(min=1, max=MAX_ID)]
     )
+    signature = _signature()
     submit = SubmitField(_l("Post comment"))
 
 
@@ -169,6 +181,7 @@ class PositionForm(FlaskForm):
         validators=[Length(max=positions.MAX_STATEMENT)],
         description=_l("Why you take this position (plain text)."),
     )
+    signature = _signature()
     submit = SubmitField(_l("Save my position"))
 
 
@@ -196,6 +209,7 @@ class AmendmentForm(FlaskForm):
         validators=[DataRequired(), Length(max=amendments.MAX_RATIONALE)],
         description=_l("Why should the text change? Which concerns does it answer?"),
     )
+    signature = _signature()
     submit = SubmitField(_l("Propose the amendment"))
 
 

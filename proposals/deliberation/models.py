@@ -1,5 +1,6 @@
 """Deliberation's records: comments and their revisions and reactions, positions and
-their revisions, amendments and their supporters, moderation reports."""
+their revisions, amendments and their supporters, moderation reports, and how each
+resident signs their contributions to a proposal."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coord.db import UTCDateTime, db, enum_column, utcnow
+from coord.models import Signature
 from stakeholders.models import Stakeholder
 
 
@@ -214,3 +216,22 @@ class Report(db.Model):
     handled_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProposalSignature(db.Model):
+    """How a resident stakeholder signs every contribution to one proposal.
+
+    The one source of truth for comments, replies, positions, amendments and their
+    support: chosen at the first contribution, then fixed, except that `resident` may
+    become `named` (never back). Organisations have no row: they are always named.
+    """
+
+    __tablename__ = "proposal_signatures"
+    __table_args__ = (sa.UniqueConstraint("proposal_id", "stakeholder_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id"), index=True)
+    stakeholder_id: Mapped[int] = mapped_column(sa.ForeignKey("stakeholders.id"), index=True)
+    mode: Mapped[Signature] = mapped_column(enum_column(Signature))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

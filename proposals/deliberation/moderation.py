@@ -11,6 +11,9 @@ Decisions worth knowing:
   page shows the public reason in its place. Hiding upholds every open report of the
   item; dismissing dismisses them and lifts an automatic hide (not a moderator's hide).
 - Every moderation action is a public audit event whose data holds ids only.
+- A comment signed "as a resident of building 3" shows that label in the queue too; a
+  moderator who needs the author asks for it (`reveal_author`, a POST), which records a
+  `personal_data.read` event, like any reading of a resident's personal data.
 """
 
 from __future__ import annotations
@@ -24,9 +27,11 @@ from flask_babel import gettext as _
 from coord import audit, signals
 from coord.db import db, utcnow
 from coord.errors import Conflict, DomainError, NotAllowed
+from coord.models import Signature
 from coord.text import clean_text
 from coord.web import MAX_ID
 from proposals import permissions as perm
+from proposals.deliberation import signatures
 from proposals.deliberation.models import Comment, Report, ReportStatus
 from proposals.hiding import AUTO_HIDE_REASON
 from proposals.models import Proposal
@@ -180,6 +185,25 @@ def _finish(actor: Actor, action: str, report: Report, handled: list[Report]) ->
         signals.report_handled.send(r, actor=actor)
 
 
+def reveal_author(actor: Actor, report: Report) -> Stakeholder:
+    """Tell a moderator who wrote a reported comment signed by building; audit the reading."""
+    if not perm.can_moderate(actor.user, report.community_id):
+        raise NotAllowed(_("Only the residents committee of this community moderates it."))
+    comment = db.session.get(Comment, report.target_id) if report.target_type == "comment" else None
+    mode = signatures.current_mode(comment.proposal_id, comment.actor_id) if comment else None
+    if mode != Signature.RESIDENT:
+        raise Conflict(_("Only a comment signed as a resident hides its author."))
+    audit.record(
+        "personal_data.read",
+        "stakeholder",
+        comment.actor_id,
+        community_id=report.community_id,
+        data={"reason": "moderation", "report_id": report.id, "comment_id": comment.id},
+        **actor.audit_ids,
+    )
+    return comment.actor
+
+
 def hide_item(actor: Actor, report: Report, reason: Any) -> Target:
     """Hide the reported item with a public reason and uphold all its open reports."""
     text = _checked_reason(
@@ -208,6 +232,7 @@ class QueueItem:
     target: Target
     proposal: Proposal
     reports: list[Report] = field(default_factory=list)
+    signed: signatures.SignedAs | None = None  # a comment's label when signed by building
 
     @property
     def first(self) -> Report:
@@ -215,7 +240,7 @@ class QueueItem:
 
 
 def queue(community_id: int) -> list[QueueItem]:
-    """Return the items with open reports in a community, oldest report first (3 queries)."""
+    """Return the items with open reports in a community, oldest report first (4 queries)."""
     rows = db.session.execute(
         sa.select(Report, Proposal)
         .join(Proposal, Proposal.id == Report.proposal_id)
@@ -245,4 +270,8 @@ def queue(community_id: int) -> list[QueueItem]:
         if key not in items:
             items[key] = QueueItem(report.target_type, target, proposal)
         items[key].reports.append(report)
+    labels = signatures.labels_for_pairs((c.proposal_id, c.actor_id) for c in comments.values())
+    for item in items.values():
+        if isinstance(item.target, Comment):
+            item.signed = labels.get((item.target.proposal_id, item.target.actor_id))
     return list(items.values())

@@ -3,7 +3,8 @@ decisions on amendments, handled reports, and (for the moderators) new conflicts
 its stakeholders (signal receivers, connected by `init_app`).
 
 Recipients and messages follow `proposals.notify`: one query for the recipients, one
-INSERT for the notifications, stakeholders and titles only.
+INSERT for the notifications, stakeholders and titles only. A resident who signed the
+proposal as a resident of their building is named by that label (`author_param`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from proposals.deliberation.models import (
     ReportStatus,
 )
 from proposals.deliberation.negotiation import STANCE_LABELS
+from proposals.deliberation.signatures import author_param
 from proposals.models import Proposal
 from proposals.notify import params_of, proposal_url, recipients
 from stakeholders.acting import Actor
@@ -86,7 +88,7 @@ def on_comment_posted(comment: Comment, actor: Actor | None = None, **extra: Any
         return
     parent = db.session.get(Comment, comment.parent_id) if comment.parent_id else None
     parent_author = parent.user_id if parent is not None and not parent.is_deleted else None
-    params = params_of(proposal, name=stakeholder_ref(comment.actor_id))
+    params = params_of(proposal, name=author_param(proposal.id, comment.actor_id))
     url = proposal_url(proposal.id, f"comment-{comment.id}" if comment.id else None)
     notes = []
     for user in recipients(proposal, user_ids=[parent_author], actor=actor):
@@ -110,7 +112,7 @@ def on_position_declared(position: Position, actor: Actor | None = None, **extra
     stance = getattr(position.stance, "value", position.stance)
     params = params_of(
         proposal,
-        name=stakeholder_ref(position.stakeholder_id),
+        name=author_param(proposal.id, position.stakeholder_id),
         stance=translatable(STANCE_LABELS.get(stance, stance)),
     )
     url = proposal_url(proposal.id, "positions")

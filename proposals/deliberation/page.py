@@ -12,11 +12,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from coord.db import db
 from coord.i18n import KIND_LABELS
 from proposals import lifecycle
-from proposals.deliberation import amendments, comments, negotiation, positions
+from proposals.deliberation import amendments, comments, negotiation, positions, signatures
 from proposals.deliberation.forms import CommentForm
 from proposals.deliberation.models import (
     Amendment,
@@ -41,12 +42,37 @@ TEMPLATES = (
 )
 
 
+def is_own_identity(stakeholder: Any) -> bool:
+    """Tell whether `stakeholder` is the signed-in user's own resident identity."""
+    return (
+        stakeholder is not None
+        and current_user.is_authenticated
+        and stakeholder.user_id == current_user.id
+    )
+
+
 def context(proposal: Proposal, viewer: Viewer, args: Any) -> dict[str, Any]:
     """Return what the page's deliberation sections need (comments, positions, amendments)."""
-    rv = comments_context(proposal, viewer, args)
+    rv = signatures_context(proposal, viewer)
+    rv.update(comments_context(proposal, viewer, args))
     rv.update(positions_context(proposal, viewer, args))
     rv.update(amendments_context(proposal, viewer, args))
     return rv
+
+
+def signatures_context(proposal: Proposal, viewer: Viewer) -> dict[str, Any]:
+    """Return how the page shows residents who signed by building, in one query.
+
+    `signed_authors` maps their stakeholder ids to labels (for the `author` macro);
+    `signature_choice` is what the viewer's contribution forms offer (None when the viewer
+    acts for an organisation, or cannot take part).
+    """
+    actor = viewer.actor if viewer.can_participate else None
+    page = signatures.labels_for(proposal.id, actor.stakeholder.id if actor else None)
+    return {
+        "signed_authors": page.labels,
+        "signature_choice": signatures.choice_for(actor, page),
+    }
 
 
 # -- The discussion ---------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from coord.errors import Conflict, DomainError, NotAllowed
 from coord.text import clean_text
 from proposals import permissions as perm
 from proposals import services
+from proposals.deliberation import signatures
 from proposals.deliberation.models import (
     Amendment,
     AmendmentStatus,
@@ -162,10 +163,12 @@ def _state(position: Position) -> tuple:
 
 
 def declare_position(actor: Actor, proposal: Proposal, data: dict[str, Any]) -> Position:
-    """Declare or change the acting stakeholder's position; keep the previous one as history."""
+    """Declare or change the acting stakeholder's position, signed as `data["signature"]`
+    asks (see `signatures.sign`); keep the previous one as history."""
     if not perm.can_participate(actor.user, proposal):
         raise NotAllowed(str(_l("You cannot declare a position on this proposal now.")))
     clean = _validate(data)
+    signatures.sign(actor, proposal, data.get("signature"))
     position = current_position(proposal, actor.stakeholder.id)
     if clean["condition_amendment_id"] is not None:
         _check_amendment(proposal, clean["condition_amendment_id"], position)

@@ -19,6 +19,10 @@ document.addEventListener("click", (event) => {
     form.querySelectorAll("[for]").forEach((el) => {
       el.htmlFor = `${el.htmlFor}-${id}`;
     });
+    form.querySelectorAll("[aria-describedby]").forEach((el) => {
+      const refs = el.getAttribute("aria-describedby").split(" ");
+      el.setAttribute("aria-describedby", refs.map((ref) => `${ref}-${id}`).join(" "));
+    });
     holder.append(form);
     link.setAttribute("aria-expanded", "true");
   }

@@ -19,6 +19,7 @@ PURE = [
     "proposals/tracking/review_route.py",
     "proposals/tracking/charts.py",
     "proposals/deliberation/merge.py",
+    "proposals/deliberation/attribution.py",
     "proposals/diff.py",
     "proposals/tenders/sealing.py",
     "proposals/tenders/evaluation.py",

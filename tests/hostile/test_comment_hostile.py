@@ -185,7 +185,8 @@ def test_hostile_display_names_are_escaped_everywhere(client, login_as, world, m
     evil = make_resident("evil")
     identity(evil).name = '<img src=x onerror=alert(1)>"><script>alert(2)</script>'
     db.session.commit()
-    c = comments.post_comment(actor_of(evil), world["proposal"], {"body": "正常"})
+    named = {"body": "正常", "signature": "named"}  # shown by name, so the name is rendered
+    c = comments.post_comment(actor_of(evil), world["proposal"], named)
     parent = c
     for _ in range(comments.MAX_NEST + 1):  # deep enough for "in reply to <name>"
         parent = comments.post_comment(

@@ -209,9 +209,8 @@ def test_comment_tree_is_nested_and_hides_removed_text(client, make_user, make_p
     proposal = make_proposal(author)
 
     def post(user, body, parent=None):
-        rv = comments.post_comment(
-            actor_for(user), proposal, {"body": body, "parent_id": parent.id if parent else None}
-        )
+        data = {"body": body, "parent_id": parent.id if parent else None, "signature": "named"}
+        rv = comments.post_comment(actor_for(user), proposal, data)
         db.session.commit()
         return rv
 
@@ -248,7 +247,12 @@ def test_positions_amendments_and_timeline(client, make_user, make_proposal):
     positions.declare_position(
         actor_for(neighbour),
         proposal,
-        {"stance": "conditional", "interests": ["noise"], "conditions": "夜间不施工"},
+        {
+            "stance": "conditional",
+            "interests": ["noise"],
+            "conditions": "夜间不施工",
+            "signature": "named",
+        },
     )
     db.session.commit()
     r = client.get(f"/api/v1/proposals/{proposal.id}/positions")

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, request, url_for
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 
 from coord.i18n import AUDIT_LABELS
+from proposals.deliberation import signatures
 from proposals.deliberation.models import Comment
+from proposals.models import Proposal
 from stakeholders import acting
 from stakeholders.acting import Actor
 
@@ -32,6 +35,7 @@ AUDIT_LABELS.update(
         "amendment.withdraw": _l("withdrew an amendment"),
         "amendment.accept": _l("accepted an amendment"),
         "amendment.reject": _l("rejected an amendment"),
+        "signature.named": _l("switched to signing by name"),
     }
 )
 
@@ -53,3 +57,19 @@ def claimed_actor() -> Actor:
     if claimed is not None and claimed != str(actor.stakeholder.id):
         abort(403)
     return actor
+
+
+def offer_signature(
+    form: FlaskForm, actor: Actor | None, proposal: Proposal
+) -> signatures.SignatureChoice | None:
+    """Fit a contribution form's `signature` field to the acting identity: a resident's own
+    options and preselection, or no field at all for an organisation (one query)."""
+    page = signatures.labels_for(proposal.id, actor.stakeholder.id if actor else None)
+    choice = signatures.choice_for(actor, page)
+    if choice is None:
+        del form.signature
+        return None
+    form.signature.choices = choice.options
+    if not form.is_submitted():
+        form.signature.data = choice.selected
+    return choice

@@ -16,12 +16,12 @@ from coord.permissions import require
 from coord.web import form_status, run
 from proposals import lifecycle
 from proposals import permissions as perm
-from proposals.deliberation import amendments, limits
+from proposals.deliberation import amendments, limits, signatures
 from proposals.deliberation.forms import AcceptForm, AmendmentForm, RejectForm
 from proposals.deliberation.models import Amendment, AmendmentStatus, Position
 from proposals.deliberation.negotiation import STANCE_LABELS
 from proposals.deliberation.permissions import can_decide_amendments, can_withdraw
-from proposals.deliberation.views import bp, claimed_actor, proposal_url
+from proposals.deliberation.views import bp, claimed_actor, offer_signature, proposal_url
 from proposals.diff import diff_lines
 from proposals.models import Proposal
 from proposals.views import visible_or_404
@@ -48,6 +48,7 @@ def amendment_new(proposal_id: int):
     actor = claimed_actor()
     require(perm.can_participate(current_user, proposal))
     form = AmendmentForm()
+    choice = offer_signature(form, actor, proposal)
     if request.method == "GET":
         form.acting_as.data = actor.stakeholder.id
         form.base_version.data = proposal.version
@@ -59,6 +60,7 @@ def amendment_new(proposal_id: int):
             "title": form.title.data,
             "body": form.body.data or "",
             "rationale": form.rationale.data,
+            "signature": form.signature.data if choice else None,
         }
         done = run(
             lambda: amendments.propose_amendment(actor, proposal, data),
@@ -70,7 +72,12 @@ def amendment_new(proposal_id: int):
             return done
     stale = bool(form.base_version.data) and form.base_version.data != proposal.version
     return render_template(
-        "proposals/amendment_form.html", form=form, proposal=proposal, actor=actor, stale=stale
+        "proposals/amendment_form.html",
+        form=form,
+        proposal=proposal,
+        actor=actor,
+        stale=stale,
+        signature=choice,
     ), form_status(form)
 
 
@@ -78,7 +85,7 @@ def _render_amendment(
     amendment: Amendment, proposal: Proposal, reject_form: RejectForm | None = None
 ) -> tuple[str, int]:
     actor = acting.current_actor()
-    author = db.session.get(Stakeholder, amendment.actor_id)
+    proposer = db.session.get(Stakeholder, amendment.actor_id)
     linked = db.session.execute(
         sa.select(Position, Stakeholder)
         .join(Stakeholder, Stakeholder.id == Position.stakeholder_id)
@@ -97,7 +104,8 @@ def _render_amendment(
     context: dict[str, Any] = {
         "amendment": amendment,
         "proposal": proposal,
-        "author": author,
+        "proposer": proposer,
+        "signed_authors": signatures.labels_for(proposal.id).labels,
         "linked": linked,
         "supporters": supporters,
         "supported": actor is not None and any(s.id == actor.stakeholder.id for s in supporters),

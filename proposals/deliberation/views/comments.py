@@ -12,14 +12,15 @@ from coord.extensions import limiter
 from coord.permissions import require
 from coord.web import MAX_ID, form_status, run
 from proposals import permissions as perm
-from proposals.deliberation import comments, limits
+from proposals.deliberation import comments, limits, signatures
 from proposals.deliberation.forms import CommentForm, EditCommentForm
 from proposals.deliberation.models import Comment, Reaction
 from proposals.deliberation.permissions import can_delete
-from proposals.deliberation.views import comment_url
+from proposals.deliberation.signatures import SignatureChoice
+from proposals.deliberation.views import comment_url, offer_signature
 from proposals.models import Proposal
 from proposals.views import visible_or_404
-from stakeholders.acting import require_actor
+from stakeholders.acting import current_actor, require_actor
 
 bp = Blueprint("comment", __name__)
 
@@ -37,13 +38,19 @@ def _visible_comment(comment_id: int) -> tuple[Comment, Proposal]:
 
 
 def _form_page(
-    form: CommentForm, proposal: Proposal, parent: Comment | None, status: int
+    form: CommentForm,
+    proposal: Proposal,
+    parent: Comment | None,
+    status: int,
+    choice: SignatureChoice | None,
 ) -> tuple[str, int]:
     return render_template(
         "proposals/comment_form.html",
         form=form,
         proposal=proposal,
         parent=parent,
+        signature=choice,
+        signed=signatures.labels_for(proposal.id).labels if parent else {},
         failed=status != 200,
         max_length=comments.MAX_LENGTH,
     ), status
@@ -56,19 +63,20 @@ def create(proposal_id: int):
     proposal = visible_or_404(proposal_id)
     actor = require_actor()
     form = CommentForm()
+    choice = offer_signature(form, actor, proposal)
     parent = None
     if isinstance(form.parent_id.data, int) and 0 < form.parent_id.data <= MAX_ID:
         candidate = db.session.get(Comment, form.parent_id.data)
         parent = candidate if candidate and candidate.proposal_id == proposal.id else None
     if not form.validate_on_submit():
-        return _form_page(form, proposal, parent, 422)
+        return _form_page(form, proposal, parent, 422, choice)
     return run(
         lambda: comments.post_comment(actor, proposal, form.data),
         _("Your reply was posted.") if parent else _("Your comment was posted."),
         comment_url,
         form=form,
         abort_forbidden=False,
-    ) or _form_page(form, proposal, parent, form_status(form, refusal_status=True))
+    ) or _form_page(form, proposal, parent, form_status(form, refusal_status=True), choice)
 
 
 @bp.get("/comments/<int:comment_id>/reply")
@@ -80,7 +88,8 @@ def reply(comment_id: int):
         raise DomainError(refusal, status=403)
     if parent.is_deleted or parent.is_hidden:
         raise DomainError(_("This comment cannot be replied to."), status=409)
-    return _form_page(CommentForm(formdata=None), proposal, parent, 200)
+    form = CommentForm(formdata=None)
+    return _form_page(form, proposal, parent, 200, offer_signature(form, current_actor(), proposal))
 
 
 @bp.get("/comments/<int:comment_id>")
@@ -170,5 +179,6 @@ def history(comment_id: int):
         comment=comment,
         proposal=proposal,
         revisions=comments.revisions(comment) if show_text else [],
+        signed=signatures.labels_for(proposal.id).labels.get(comment.actor_id),
         show_text=show_text,
     )

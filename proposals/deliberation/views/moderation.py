@@ -85,7 +85,13 @@ def _report_page(form: ReportForm, loaded, status: int) -> tuple[str, int]:
     ), status
 
 
-def _queue_page(community: Community, hide_form: HideForm | None, failed: int | None, status: int):
+def _queue_page(
+    community: Community,
+    hide_form: HideForm | None,
+    failed: int | None,
+    status: int,
+    revealed: int | None = None,
+):
     return render_template(
         "proposals/moderation_queue.html",
         community=community,
@@ -93,6 +99,7 @@ def _queue_page(community: Community, hide_form: HideForm | None, failed: int | 
         hide_form=hide_form,
         failed_report_id=failed,
         max_reason=moderation.MAX_HIDE_REASON,
+        revealed_report_id=revealed,
     ), status
 
 
@@ -127,6 +134,22 @@ def hide(report_id: int):
             return done
     community = db.session.get(Community, report.community_id)
     return _queue_page(community, form, report.id, 422)
+
+
+@bp.post("/reports/<int:report_id>/author")
+@login_required
+def reveal_author(report_id: int):
+    """Show a moderator the author of a comment signed by building, in the answer itself
+    (the reading is audited; a later GET of the queue shows the label again)."""
+    report = _moderated_report(report_id)
+    actor = require_actor()
+    community = db.session.get(Community, report.community_id)
+    return run(
+        lambda: moderation.reveal_author(actor, report),
+        None,
+        lambda _author: _queue_page(community, None, None, 200, revealed=report.id),
+        back=url_for(".queue", community_id=report.community_id),
+    )
 
 
 @bp.post("/reports/<int:report_id>/dismiss")

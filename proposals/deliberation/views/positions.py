@@ -14,11 +14,11 @@ from coord.permissions import require
 from coord.text import shorten
 from coord.web import form_status, int_arg, run
 from proposals import permissions as perm
-from proposals.deliberation import amendments, limits, positions
+from proposals.deliberation import amendments, limits, positions, signatures
 from proposals.deliberation.forms import PositionForm
 from proposals.deliberation.models import Position, PositionStance
 from proposals.deliberation.negotiation import STANCE_LABELS
-from proposals.deliberation.views import bp, claimed_actor, proposal_url
+from proposals.deliberation.views import bp, claimed_actor, offer_signature, proposal_url
 from proposals.models import Proposal
 from proposals.views import visible_or_404
 from proposals.vocabulary import INTERESTS
@@ -64,6 +64,7 @@ def position(proposal_id: int):
     require(perm.can_participate(current_user, proposal))
     current = positions.current_position(proposal, actor.stakeholder.id)
     form = PositionForm()
+    choice = offer_signature(form, actor, proposal)
     form.condition_amendment_id.choices = _amendment_choices(proposal, current)
     if request.method == "GET":
         form.acting_as.data = actor.stakeholder.id
@@ -76,6 +77,7 @@ def position(proposal_id: int):
             "statement": form.statement.data or "",
             "conditions": form.conditions.data or "",
             "condition_amendment_id": form.condition_amendment_id.data or None,
+            "signature": form.signature.data if choice else None,
         }
         done = run(
             lambda: positions.declare_position(actor, proposal, data),
@@ -91,6 +93,7 @@ def position(proposal_id: int):
         proposal=proposal,
         current=current,
         actor=actor,
+        signature=choice,
     ), form_status(form)
 
 
@@ -110,6 +113,7 @@ def position_history(position_id: int):
         proposal=proposal,
         position=position,
         stakeholder=stakeholder,
+        signed=signatures.labels_for(proposal.id).labels.get(stakeholder.id),
         revisions=positions.history(position),
         interest_labels=INTERESTS,
         stance_labels=STANCE_LABELS,

@@ -95,7 +95,9 @@ def test_propose_an_amendment(make_resident, lift):
     assert "<table>" in amendment.body_html and "<th>楼层</th>" in amendment.body_html
     assert amendment.support_count == 0
     (event,) = _audit("amendment.propose")
-    assert event.is_public and event.data == {"proposal_id": lift.id, "base_version": 1}
+    # signed by building (the default): the supervision page shows "a resident", not the name
+    expected = {"proposal_id": lift.id, "base_version": 1, "signed": "resident"}
+    assert event.is_public and event.data == expected
 
 
 @pytest.mark.parametrize(
