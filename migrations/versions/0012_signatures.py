@@ -16,7 +16,7 @@ import coord.db
 
 # revision identifiers, used by Alembic.
 revision = '0012_signatures'
-down_revision = '0007_tracking_dashboard'
+down_revision = '0010_sealed_ballots'
 branch_labels = None
 depends_on = None
 
