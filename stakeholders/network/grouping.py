@@ -65,7 +65,7 @@ class Grouping:
 
     def group_of(self, residents: Mapping[Hashable, Place]) -> dict[Hashable, int | None]:
         """Map residents (id → place) to their group ids (None when left out)."""
-        return {r: self.of_place.get(_place(p)) for r, p in residents.items()}
+        return {r: self.of_place.get(place_of(p)) for r, p in residents.items()}
 
 
 def group_id(key: GroupKey) -> int:
@@ -74,7 +74,8 @@ def group_id(key: GroupKey) -> int:
     return -(int(digest[:13], 16) + 2)
 
 
-def _place(place: Place) -> Place:
+def place_of(place: Place) -> Place:
+    """Normalise a place: an int community id and a stripped building."""
     community, building = place
     return int(community), (building or "").strip()
 
@@ -94,7 +95,7 @@ def assign(
     for place, n in places.items():
         if n < 0:
             raise ValueError(f"negative count at {place!r}")
-        counts[_place(place)] += int(n)
+        counts[place_of(place)] += int(n)
     rv = Grouping()
     rest: Counter[int] = Counter()
     for (community, building), n in sorted(counts.items()):
