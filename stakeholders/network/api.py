@@ -55,7 +55,7 @@ def network(community_id: int):
 def link(community_id: int, link_id: str):
     community = db.get_or_404(Community, community_id)
     scope = service.scope_for(_user(), community)
-    report = service.latest_report(community.id, scope)
+    report = service.report_state(community, scope).report
     rv = network_graph.link_explanation(community, scope, report, link_id[:40])
     if rv is None:
         abort(404)
@@ -76,7 +76,7 @@ def report(community_id: int):
     community = db.get_or_404(Community, community_id)
     scope = service.scope_for(_user(), community)
     state = service.report_state(community, scope)
-    data = dict(state.report or {})
+    data = {k: v for k, v in (state.report or {}).items() if not k.startswith("_")}
     data.pop("negative_pairs", None)
     return jsonify(
         report=data or None,

@@ -84,8 +84,8 @@ from stakeholders.models import (
     Stakeholder,
 )
 from stakeholders.network import analysis as network
-from stakeholders.network import permissions as network_permissions
 from stakeholders.network import grouping, relations, stances
+from stakeholders.network import permissions as network_permissions
 
 log = logging.getLogger(__name__)
 
@@ -531,7 +531,7 @@ def resident_groups(ids: Iterable[int]) -> dict[int, tuple[int | None, str]]:
         .join(Community, Community.id == ResidentProfile.community_id)
         .where(Stakeholder.id.in_(wanted), Stakeholder.kind == Kind.RESIDENT)
     ).all()
-    streets = {r.street_id: _street_grouping(r.street_id) for r in rows}
+    streets = {street: _street_grouping(street) for street in {r.street_id for r in rows}}
     rv: dict[int, tuple[int | None, str]] = {sid: (None, _("a resident")) for sid in wanted}
     for r in rows:
         found = streets[r.street_id]

@@ -26,6 +26,7 @@ from coord.models import Community
 from coord.permissions import require
 from coord.web import form_status, run
 from stakeholders import acting, queries
+from stakeholders import permissions as perm
 from stakeholders.models import Relation, RelationType, RelationVisibility, Stakeholder
 from stakeholders.network import graph as network_graph
 from stakeholders.network import permissions as network_permissions
@@ -292,8 +293,14 @@ def interests(community_id: int):
 
 
 def profile_context(stakeholder: Stakeholder) -> dict[str, Any]:
-    """Allies, opponents and relations for the profile page (a fixed number of queries)."""
+    """Allies, opponents and relations for the profile page (a fixed number of queries).
+
+    A resident's section is hidden from everyone but themself: nothing on their profile
+    places them in conflicts or alliances.
+    """
     user = current_user if current_user.is_authenticated else None
+    if not stakeholder.is_organisation and not (user and perm.can_act_as(user, stakeholder)):
+        return {"hidden": True}
     community_ids = sorted(service.communities_of([stakeholder]))
     communities = (
         db.session.scalars(sa.select(Community).where(Community.id.in_(community_ids))).all()
