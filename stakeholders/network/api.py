@@ -124,11 +124,23 @@ def conflicts_of_interest(community_id: int):
 
 
 def relation_json(r: Relation, user: Any) -> dict[str, Any]:
-    """Serialise a relation (both sides' notes) for a caller who may see it."""
+    """Serialise a relation (both sides' notes) for a caller who may see it; a resident end
+    the caller may not see named is given as its group (``source_group``/``target_group``)."""
+    hidden = {
+        end.id
+        for end in (r.source, r.target)
+        if not network_permissions.can_see_person(user, r, end)
+    }
+    groups = service.resident_groups(hidden)
     return {
         "id": r.id,
-        "source": r.source_id,
-        "target": r.target_id,
+        "source": None if r.source_id in hidden else r.source_id,
+        "target": None if r.target_id in hidden else r.target_id,
+        **{
+            f"{side}_group": groups[sid][1]
+            for side, sid in (("source", r.source_id), ("target", r.target_id))
+            if sid in hidden
+        },
         "type": r.type.value,
         "sign": r.sign,
         "strength": r.strength,

@@ -1184,6 +1184,8 @@ def conflict_of_interest(
     Declared relations (those `user` may see, or all with `all_relations=True` for internal
     checks such as a tender's evaluation panel), active memberships and inferred alliances
     (agreement inferred from public stances) count. Each path is explained in one line.
+    Residents on the way are named by their groups (and given by their group ids), except
+    in internal checks (`all_relations=True`).
     """
     ends = _interest_ends(a_id, b_id, max_hops)
     edges = [
@@ -1192,12 +1194,23 @@ def conflict_of_interest(
         *_alliance_edges(list(ends.values())),
     ]
     names, kinds = _interest_nodes(ends, edges)
+    shown: dict[int, int] = {}
+    if not all_relations:
+        groups = resident_groups(sid for sid, kind in kinds.items() if kind == Kind.RESIDENT.value)
+        names.update({sid: label for sid, (_gid, label) in groups.items()})
+        shown = {sid: gid or 0 for sid, (gid, _label) in groups.items()}
     typed, inferred_steps = _typed_steps(edges, names, kinds)
     paths = network.conflict_paths(list(kinds.items()), typed, a_id, b_id, max_hops=int(max_hops))
     return [
         InterestPath(
             tuple(
-                InterestStep(s.source, s.target, s.type, s.label, s.label in inferred_steps)
+                InterestStep(
+                    shown.get(s.source, s.source),
+                    shown.get(s.target, s.target),
+                    s.type,
+                    s.label,
+                    s.label in inferred_steps,
+                )
                 for s in p.steps
             ),
             p.explanation,
@@ -1333,6 +1346,15 @@ def stakeholder_rows(ids: Iterable[int]) -> dict[int, Stakeholder]:
         s.id: s
         for s in db.session.scalars(sa.select(Stakeholder).where(Stakeholder.id.in_(wanted)))
     }
+
+
+def node_names(ids: Iterable[int], report: dict[str, Any] | None) -> dict[int, str]:
+    """Name the nodes of a report: stakeholders by name, groups of residents by label."""
+    wanted = set(ids)
+    rv = {k: v for k, v in group_labels(report).items() if k in wanted}
+    rows = stakeholder_rows(i for i in wanted if i > 0)
+    rv.update({sid: s.name if not s.is_deleted else _("deleted user") for sid, s in rows.items()})
+    return rv
 
 
 def member_counts(ids: Iterable[int]) -> dict[int, int]:

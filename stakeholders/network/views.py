@@ -27,7 +27,7 @@ from coord.permissions import require
 from coord.web import form_status, run
 from stakeholders import acting, queries
 from stakeholders import permissions as perm
-from stakeholders.models import Relation, RelationType, RelationVisibility, Stakeholder
+from stakeholders.models import Kind, Relation, RelationType, RelationVisibility, Stakeholder
 from stakeholders.network import graph as network_graph
 from stakeholders.network import permissions as network_permissions
 from stakeholders.network import relations
@@ -144,12 +144,15 @@ def grid(community_id: int):
 # -- Relations --------------------------------------------------------------------------------
 
 
-def _stakeholder_choices(community: Community, extra: int | None = None) -> list[SelectChoice]:
-    rows = db.session.execute(
-        queries.community_stakeholders(community)
-        .with_only_columns(Stakeholder.id, Stakeholder.name, Stakeholder.kind)
-        .limit(MAX_CHOICES)
-    ).all()
+def _stakeholder_choices(
+    community: Community, extra: int | None = None, *, residents: bool = True
+) -> list[SelectChoice]:
+    query = queries.community_stakeholders(community).with_only_columns(
+        Stakeholder.id, Stakeholder.name, Stakeholder.kind
+    )
+    if not residents:
+        query = query.where(Stakeholder.kind != Kind.RESIDENT)
+    rows = db.session.execute(query.limit(MAX_CHOICES)).all()
     rv = [
         SelectChoice(r.id, _("%(name)s (%(kind)s)", name=r.name, kind=KIND_LABELS[r.kind.value]))
         for r in rows
@@ -219,12 +222,23 @@ def relation(relation_id: int):
     return render_template(
         "network/relation.html",
         relation=rel,
+        labels=hidden_ends(user, rel),
         community=db.session.get(Community, community_ids[0]) if community_ids else None,
         form=ResponseForm(),
         can_respond=network_permissions.can_respond(user, rel),
         can_retract=network_permissions.can_retract(user, rel),
         can_verify=network_permissions.can_verify(user, rel),
     )
+
+
+def hidden_ends(user: Any, rel: Relation) -> dict[int, str]:
+    """Return the group label shown instead of each resident end the user may not see named."""
+    hidden = [
+        end.id
+        for end in (rel.source, rel.target)
+        if not network_permissions.can_see_person(user, rel, end)
+    ]
+    return {sid: label for sid, (_gid, label) in service.resident_groups(hidden).items()}
 
 
 @bp.post("/relations/<int:relation_id>/<any(confirm, dispute, verify, retract):action>")
@@ -264,11 +278,10 @@ def relation_action(relation_id: int, action: str):
 def interests(community_id: int):
     community = db.get_or_404(Community, community_id)
     form = InterestForm(request.args)
-    choices = _stakeholder_choices(community)
+    choices = _stakeholder_choices(community, residents=False)
     form.a.choices = choices
     form.b.choices = choices
     paths = None
-    names: dict[int, str] = {}
     if request.args.get("a") and form.validate():
         try:
             paths = service.conflict_of_interest(
@@ -279,14 +292,9 @@ def interests(community_id: int):
             )
         except DomainError as exc:
             form.a.errors = [*form.a.errors, exc.message]
-        else:
-            ids = {s.source for p in paths for s in p.steps} | {
-                s.target for p in paths for s in p.steps
-            }
-            names = {i: s.name for i, s in service.stakeholder_rows(ids).items()}
-    return render_template(
-        "network/interests.html", community=community, form=form, paths=paths, names=names
-    ), (422 if form.errors else 200)
+    return render_template("network/interests.html", community=community, form=form, paths=paths), (
+        422 if form.errors else 200
+    )
 
 
 # -- Profile section --------------------------------------------------------------------------

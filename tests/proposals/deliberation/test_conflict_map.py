@@ -10,6 +10,7 @@ from network_helpers import actor, build_world, declare
 from coord.db import db
 from coord.models import Notification
 from proposals.deliberation import comments, conflict_map, notify, positions
+from stakeholders.network import graph as network_graph
 from stakeholders.network import services as service
 from stakeholders.network import stances
 
@@ -143,7 +144,9 @@ def test_opinion_groups_and_the_bridging_statement(world, proposal, make_residen
     assert "the residents of building 2" in sentence
 
 
-def test_public_positions_and_reactions_are_stances_others_are_not(world, make_proposal, client):
+def test_public_positions_and_reactions_are_stances_others_are_not(
+    world, make_proposal, client, app
+):
     use_english(client)
     r1, r2, r3 = world.residents
     titles = ["加装电梯", "垃圾分类投放点", "广场舞时间"]
@@ -158,7 +161,13 @@ def test_public_positions_and_reactions_are_stances_others_are_not(world, make_p
     found = stances.collect(world.community.id)
     items = {item for _s, item, _v in found.rows}
     assert items == {f"proposal/{p.id}" for p in public}
-    graph = client.get(f"/api/v1/communities/{world.community.id}/network").get_json()
+    public_graph = client.get(f"/api/v1/communities/{world.community.id}/network").get_json()
+    assert identity(r1).name not in str(public_graph)  # residents only as their groups
+    individual = service.compute(world.community, service.INDIVIDUAL)
+    with app.test_request_context():
+        graph = network_graph.build_graph(
+            world.community, service.INDIVIDUAL, individual, network_graph.GraphFilters()
+        )
     inferred = {
         frozenset((link["source"], link["target"])): link
         for link in graph["links"]
@@ -192,7 +201,7 @@ def test_moderators_hear_of_a_new_conflict_among_a_proposals_stakeholders(world,
     assert notes[0].params["title"] == proposal.title
     assert {notes[0].params["a"], notes[0].params["b"]} == {
         world.anju.name,
-        world.residents[0].display_name,
+        "Residents of building 3 (3)",  # never the resident by name
     }
     assert notes[0].url.endswith(f"/proposals/{proposal.id}#conflict-map")
 
