@@ -17,7 +17,7 @@ from stakeholders.network import stances
 from helpers import identity, use_english
 
 SENTENCE = (
-    "The conflict on this proposal is between 安居物业 and the residents of building 3, "
+    "The conflict on this proposal is between 安居物业 and residents of building 3 (3), "
     "over cost and noise; 兰苑业主委员会 has ties to both."
 )
 
@@ -83,9 +83,11 @@ def _sentence_variants(world, proposal):
     _stand(actor(world.residents[1]), proposal, "conditional", ["noise"])
     data = conflict_map.compute_map(proposal, service.PUBLIC)
     sentence = conflict_map.summary_sentence(data)
-    assert sentence.startswith("The conflict on this proposal is between")
-    assert sentence.endswith(", over noise.")
-    assert first.display_name in sentence and world.residents[1].display_name in sentence
+    # Both live in building 3: one group of residents on both sides, nobody by name.
+    assert (
+        sentence
+        == "The conflict on this proposal is between its supporters and its opponents, over noise."
+    )
 
 
 def test_the_map_respects_managers_only_relations(world, proposal, client, login_as):
@@ -140,8 +142,8 @@ def test_opinion_groups_and_the_bridging_statement(world, proposal, make_residen
     # Without positions, the two opinion groups are the sides of the sentence.
     with app.test_request_context(), force_locale("en"):
         sentence = conflict_map.summary_sentence(data)
-    assert "the residents of building 1" in sentence
-    assert "the residents of building 2" in sentence
+    assert "residents of building 1 (4)" in sentence
+    assert "residents of building 2 (4)" in sentence
 
 
 def test_public_positions_and_reactions_are_stances_others_are_not(
