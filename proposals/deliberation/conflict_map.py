@@ -3,8 +3,8 @@
 Conflict map: supporters (support and conditional support) and opponents, grouped —
 organisations by name, residents by their groups of at least three (building, else the
 rest of the community; `stakeholders.network.grouping`), never one by one — with the
-interests they declared, the relations between the two sides (declared ones the viewer may see, and inferred ones from
-the community's latest report) and who has ties to both. One plain sentence sums it up:
+interests they declared, the relations between the two sides (declared ones the viewer may
+see, and inferred ones from the community's latest report) and who has ties to both. One plain sentence sums it up:
 "The conflict on this proposal is between Anju Property and the residents of building 3,
 over cost and noise; the owners committee has ties to both."
 

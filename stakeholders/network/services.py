@@ -510,6 +510,23 @@ def _street_grouping(street_id: int) -> Groups:
     return Groups(found, {}, names)
 
 
+def community_group_counts(community: Community, groups: Groups | None) -> dict[str, Any] | None:
+    """Return the labels of a community's groups of residents and how many are left out."""
+    if groups is None:
+        return None
+    mine = {g for g in groups.group_of.values() if g is not None}
+    labels = [
+        group_label(g)
+        for g in groups.records()
+        if g["id"] in mine or (g["level"] != grouping.STREET and g["place"] == community.id)
+    ]
+    return {
+        "labels": labels,
+        "residents": len(groups.group_of),
+        "left_out": sum(1 for g in groups.group_of.values() if g is None),
+    }
+
+
 def resident_groups(ids: Iterable[int]) -> dict[int, tuple[int | None, str]]:
     """Return the group (id, label) standing for each of these residents (live; no report).
 
