@@ -4,9 +4,9 @@ Conflict map: supporters (support and conditional support) and opponents, groupe
 organisations by name, residents by their groups of at least three (building, else the
 rest of the community; `stakeholders.network.grouping`), never one by one — with the
 interests they declared, the relations between the two sides (declared ones the viewer may
-see, and inferred ones from the community's latest report) and who has ties to both. One plain sentence sums it up:
-"The conflict on this proposal is between Anju Property and the residents of building 3,
-over cost and noise; the owners committee has ties to both."
+see, and inferred ones from the community's latest report) and who has ties to both. One
+plain sentence sums it up: "The conflict on this proposal is between Anju Property and
+residents of building 3 (5), over cost and noise; the owners committee has ties to both."
 
 Opinion groups: Pol.is-style groups from the agree / disagree / pass matrix of the
 proposal's visible comments (`stakeholders.network.opinion.opinion_groups`; a comment counts as

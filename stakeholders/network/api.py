@@ -21,9 +21,9 @@ from coord.permissions import require
 from coord.web import int_arg
 from stakeholders import acting
 from stakeholders.models import Relation
+from stakeholders.network import grants, relations
 from stakeholders.network import graph as network_graph
 from stakeholders.network import permissions as network_permissions
-from stakeholders.network import relations
 from stakeholders.network import services as service
 
 bp = api_blueprint("network_api", __name__)
@@ -36,7 +36,7 @@ def _user():
 @bp.get("/communities/<int:community_id>/network")
 def network(community_id: int):
     community = db.get_or_404(Community, community_id)
-    scope = service.scope_for(_user(), community)
+    scope = grants.viewer_scope(_user(), community)
     state = service.report_state(community, scope)
     if request.args.get("format") == "graphml":
         data = network_graph.full_graph(community, scope, state.report, request.args)
@@ -54,7 +54,7 @@ def network(community_id: int):
 @bp.get("/communities/<int:community_id>/network/links/<link_id>")
 def link(community_id: int, link_id: str):
     community = db.get_or_404(Community, community_id)
-    scope = service.scope_for(_user(), community)
+    scope = grants.viewer_scope(_user(), community)
     report = service.report_state(community, scope).report
     rv = network_graph.link_explanation(community, scope, report, link_id[:40])
     if rv is None:
@@ -65,7 +65,7 @@ def link(community_id: int, link_id: str):
 @bp.get("/communities/<int:community_id>/network.graphml")
 def network_graphml(community_id: int):
     community = db.get_or_404(Community, community_id)
-    scope = service.scope_for(_user(), community)
+    scope = grants.viewer_scope(_user(), community)
     state = service.report_state(community, scope)
     data = network_graph.full_graph(community, scope, state.report, request.args)
     return Response(network_graph.graphml(data), mimetype="application/graphml+xml")
@@ -74,7 +74,7 @@ def network_graphml(community_id: int):
 @bp.get("/communities/<int:community_id>/network/report")
 def report(community_id: int):
     community = db.get_or_404(Community, community_id)
-    scope = service.scope_for(_user(), community)
+    scope = grants.viewer_scope(_user(), community)
     state = service.report_state(community, scope)
     data = {k: v for k, v in (state.report or {}).items() if not k.startswith("_")}
     data.pop("negative_pairs", None)
@@ -89,7 +89,7 @@ def report(community_id: int):
 @bp.get("/communities/<int:community_id>/network/status")
 def status(community_id: int):
     community = db.get_or_404(Community, community_id)
-    scope = service.scope_for(_user(), community)
+    scope = grants.viewer_scope(_user(), community)
     status, progress = service.report_status(community, scope)
     return jsonify(status=status, progress=progress)
 

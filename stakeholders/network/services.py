@@ -67,9 +67,10 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from coord.db import db, utcnow
-from coord.errors import DomainError
+from coord.errors import DomainError, NotAllowed
 from coord.models import Community, Street, User
 from stakeholders import queries
+from stakeholders import services as stakeholder_services
 from stakeholders.models import (
     Kind,
     Membership,
@@ -1349,6 +1350,31 @@ def _step_label(
     if disputed:
         rv += _(" [disputed]")
     return rv
+
+
+# -- The individual view ----------------------------------------------------------------------
+
+INDIVIDUAL_MINUTES = 15
+
+
+def record_individual_view(actor: Any, community: Community, purpose: str) -> datetime:
+    """Let a network manager see the community's residents one by one for a stated purpose:
+    record the reading in the audit trail; return until when the view is granted."""
+    if not network_permissions.is_network_manager(actor.user, community):
+        raise NotAllowed(
+            _("Only the residents committee and the street office may see residents one by one.")
+        )
+    until = utcnow() + timedelta(minutes=INDIVIDUAL_MINUTES)
+    stakeholder_services.record_personal_data_read(
+        actor,
+        ("community_network", community.id),
+        community.id,
+        purpose,
+        field="purpose",
+        missing=_("Say why you need to see residents one by one."),
+        extra={"until": until.isoformat()},
+    )
+    return until
 
 
 # -- Utilities for pages ----------------------------------------------------------------------
