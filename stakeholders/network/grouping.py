@@ -69,9 +69,10 @@ class Grouping:
 
 
 def group_id(key: GroupKey) -> int:
-    """Return the stable negative id of a group (below -1, within JavaScript's safe range)."""
+    """Return the stable negative id of a group (below -1, within a 32-bit integer, so that
+    it may meet stakeholder ids in SQL)."""
     digest = hashlib.sha256(repr(tuple(key)).encode()).hexdigest()
-    return -(int(digest[:13], 16) + 2)
+    return -(int(digest[:7], 16) + 2)
 
 
 def place_of(place: Place) -> Place:
