@@ -314,19 +314,42 @@ def reveal_personal_data(
         raise NotAllowed(
             str(_l("Only the verifying residents committee may see full personal data."))
         )
-    if len(reason.strip()) < 4:
-        raise DomainError(str(_l("Say why you need the full data.")), field="reason")
     committee = perm.residents_committee_of(profile.community_id)
-    audit.record(
-        "personal_data.read",
-        "resident_profile",
-        profile.id,
-        community_id=profile.community_id,
-        data={"reason": reason.strip()[:200]},
-        user_id=actor.user.id,
-        actor_id=committee.id,
+    record_personal_data_read(
+        actor,
+        ("resident_profile", profile.id),
+        profile.community_id,
+        reason,
+        as_id=committee.id,
+        missing=str(_l("Say why you need the full data.")),
     )
     return {"phone": profile.phone, "id_number": profile.id_number, "address": profile.address}
+
+
+def record_personal_data_read(
+    actor: Actor,
+    subject: tuple[str, int],
+    community_id: int | None,
+    reason: str,
+    *,
+    as_id: int | None = None,
+    field: str = "reason",
+    missing: str = "",
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """Record in the audit trail that `actor` reads personal data, and why (refused without
+    a reason of at least 4 characters)."""
+    if len((reason or "").strip()) < 4:
+        raise DomainError(missing or str(_l("Say why you need it.")), field=field)
+    audit.record(
+        "personal_data.read",
+        subject[0],
+        subject[1],
+        community_id=community_id,
+        data={field: reason.strip()[:200], **(extra or {})},
+        user_id=actor.user.id,
+        actor_id=as_id if as_id is not None else actor.stakeholder.id,
+    )
 
 
 def erase_personal_data(user: User) -> None:

@@ -36,6 +36,7 @@ from stakeholders.models import (
     Role,
     Stakeholder,
 )
+from stakeholders.network import services as network_service
 
 bp = Blueprint("stakeholders", __name__)
 bp.record_once(lambda state: acting.init_app(state.app))
@@ -51,16 +52,19 @@ def community(community_id: int):
     community = db.get_or_404(Community, community_id)
     kind_arg = request.args.get("kind")
     kind = Kind(kind_arg) if kind_arg in {k.value for k in Kind} else None
-    page = db.paginate(
-        queries.community_stakeholders(community, kind), per_page=60, error_out=False
+    organisations = queries.community_stakeholders(community, kind).where(
+        Stakeholder.kind != Kind.RESIDENT
     )
+    page = db.paginate(organisations, per_page=60, error_out=False)
     verified = queries.verified_user_ids([s.user_id for s in page.items if s.user_id])
     can_verify = current_user.is_authenticated and perm.can_verify_residents(
         current_user, community
     )
+    groups = network_service.load_groups(community) if kind in (None, Kind.RESIDENT) else None
     return render_template(
         "stakeholders/community.html",
         community=community,
+        resident_groups=network_service.community_group_counts(community, groups),
         page=page,
         kind=kind,
         kinds=list(Kind),
@@ -75,6 +79,8 @@ def profile(stakeholder_id: int):
     verified = bool(stakeholder.user_id) and bool(queries.verified_user_ids([stakeholder.user_id]))
     members = []
     membership = None
+    user = current_user if current_user.is_authenticated else None
+    can_see_members = perm.can_act_as(user, stakeholder) or is_platform_admin(user)
     if stakeholder.is_organisation:
         members = db.session.execute(
             sa.select(Stakeholder, Membership.role)
@@ -98,6 +104,7 @@ def profile(stakeholder_id: int):
         stakeholder=stakeholder,
         verified=verified,
         members=members,
+        can_see_members=can_see_members,
         membership=membership,
         can_manage=perm.can_manage_organisation(current_user, stakeholder),
         can_confirm=perm.can_confirm_organisation(current_user) and not stakeholder.is_confirmed,

@@ -1,11 +1,12 @@
 """The conflict map and the opinion groups of a proposal, shown on every proposal page.
 
 Conflict map: supporters (support and conditional support) and opponents, grouped —
-organisations by name, residents by building — with the interests they declared, the
-relations between the two sides (declared ones the viewer may see, and inferred ones from
-the community's latest report) and who has ties to both. One plain sentence sums it up:
-"The conflict on this proposal is between Anju Property and the residents of building 3,
-over cost and noise; the owners committee has ties to both."
+organisations by name, residents by their groups of at least three (building, else the
+rest of the community; `stakeholders.network.grouping`), never one by one — with the
+interests they declared, the relations between the two sides (declared ones the viewer may
+see, and inferred ones from the community's latest report) and who has ties to both. One
+plain sentence sums it up: "The conflict on this proposal is between Anju Property and
+residents of building 3 (5), over cost and noise; the owners committee has ties to both."
 
 Opinion groups: Pol.is-style groups from the agree / disagree / pass matrix of the
 proposal's visible comments (`stakeholders.network.opinion.opinion_groups`; a comment counts as
@@ -71,15 +72,16 @@ class Member:
     building: str | None
     stance: str
     interests: list[str]
+    group: int | None = None  # the group of residents standing for a resident
 
 
 @dataclass
 class Group:
-    """Stakeholders of one side that belong together: an organisation, a building's residents."""
+    """Stakeholders of one side that belong together: an organisation, a group of residents."""
 
     key: tuple
     name: str | None
-    building: str | None
+    record: dict[str, Any] | None = None  # the group of residents (see network_service)
     members: list[int] = field(default_factory=list)
     interests: Counter = field(default_factory=Counter)
 
@@ -95,6 +97,7 @@ class MapData:
     bridges: list[tuple[int, str, float]]
     opinion: dict[str, Any] | None
     pair: tuple[list[Group], list[Group], str] | None = None
+    groups: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 _cache: OrderedDict[tuple, MapData] = OrderedDict()
@@ -196,13 +199,13 @@ def _people(proposal: Proposal, extra: set[int] | None = None) -> dict[int, Memb
 def _group_key(m: Member) -> tuple:
     if m.kind != "resident":
         return ("org", m.id)
-    if m.building:
-        return ("building", m.building)
+    if m.group is not None:
+        return ("group", m.group)
     return ("residents",)
 
 
-def _groups(members: list[Member]) -> list[Group]:
-    """Group one side: organisations alone, residents by building; largest first."""
+def _groups(members: list[Member], records: dict[int, dict[str, Any]]) -> list[Group]:
+    """Group one side: organisations alone, residents by their groups; largest first."""
     found: dict[tuple, Group] = {}
     for m in members:
         key = _group_key(m)
@@ -211,23 +214,46 @@ def _groups(members: list[Member]) -> list[Group]:
             group = found[key] = Group(
                 key,
                 m.name if key[0] == "org" else None,
-                m.building if key[0] == "building" else None,
+                records.get(key[1]) if key[0] == "group" else None,
             )
         group.members.append(m.id)
         group.interests.update(m.interests)
-    for group in found.values():
-        if group.key[0] != "org" and len(group.members) == 1:
-            only = next(m for m in members if m.id == group.members[0])
-            group.name = only.name  # a single resident is named
     return sorted(found.values(), key=lambda g: (-len(g.members), g.key[0] != "org", str(g.key)))
 
 
-def _sides(members: dict[int, Member]) -> dict[str, list[Group]]:
+def _sides(
+    members: dict[int, Member], records: dict[int, dict[str, Any]]
+) -> dict[str, list[Group]]:
     by_stance: dict[str, list[Member]] = {"support": [], "conditional": [], "oppose": []}
     for m in members.values():
         if m.stance in by_stance:
             by_stance[m.stance].append(m)
-    return {side: _groups(ms) for side, ms in by_stance.items()}
+    return {side: _groups(ms, records) for side, ms in by_stance.items()}
+
+
+def _grouped(
+    members: dict[int, Member], groups: network_service.Groups
+) -> dict[int, dict[str, Any]]:
+    """Set each resident member's group; return the groups' records by id."""
+    for m in members.values():
+        if m.kind == "resident":
+            m.group = groups.group_of.get(m.id)
+    return {g["id"]: g for g in groups.records()}
+
+
+def _relabel_ties(
+    ties: list[dict[str, Any]], group_of: dict[int, int | None]
+) -> list[dict[str, Any]]:
+    """Let groups stand for the residents at the ends of ties (ties inside a group dropped)."""
+    rv = []
+    for t in ties:
+        a, b = (
+            group_of.get(x) if x in group_of or x in t.get("residents", ()) else x
+            for x in (t["a"], t["b"])
+        )
+        if a is not None and b is not None and a != b:
+            rv.append({**t, "a": a, "b": b, "names": {}})
+    return rv
 
 
 def _declared_ties(proposal: Proposal, scope: str, people: sa.Select) -> list[dict[str, Any]]:
@@ -244,6 +270,8 @@ def _declared_ties(proposal: Proposal, scope: str, people: sa.Select) -> list[di
             Relation.status,
             source.name,
             target.name,
+            source.kind,
+            target.kind,
         )
         .join(source, source.id == Relation.source_id)
         .join(target, target.id == Relation.target_id)
@@ -258,7 +286,7 @@ def _declared_ties(proposal: Proposal, scope: str, people: sa.Select) -> list[di
     if scope != network_service.MANAGERS:
         query = query.where(Relation.visibility == "public")
     rv = []
-    for s, t, type_, sign, strength, status, s_name, t_name in raw_rows(query):
+    for s, t, type_, sign, strength, status, s_name, t_name, s_kind, t_kind in raw_rows(query):
         factor = network_service.DISPUTED_FACTOR if status == "disputed" else 1.0
         rv.append(
             {
@@ -269,6 +297,7 @@ def _declared_ties(proposal: Proposal, scope: str, people: sa.Select) -> list[di
                 "weight": strength * factor,
                 "origin": "declared",
                 "names": {s: s_name, t: t_name},
+                "residents": [x for x, k in ((s, s_kind), (t, t_kind)) if k == "resident"],
             }
         )
     return rv
@@ -404,7 +433,11 @@ def _statement_texts(ids: set) -> dict[int, str]:
 
 
 def _pair(
-    sides: dict[str, list[Group]], members: dict[int, Member], opinion: dict | None, proposal
+    sides: dict[str, list[Group]],
+    members: dict[int, Member],
+    opinion: dict | None,
+    proposal: Proposal,
+    found: network_service.Groups,
 ) -> tuple[list[Group], list[Group], str] | None:
     """Choose the two sides: (for, against, basis) by positions, else by opinion groups.
 
@@ -422,10 +455,12 @@ def _pair(
         return None
     ids = set(groups[0]["members"]) | set(groups[1]["members"])
     people = _people(proposal, ids - set(members))
+    _grouped(people, found)
     for sid in ids & set(members):
         people[sid] = members[sid]
-    a = _groups([people[i] for i in groups[0]["members"] if i in people])
-    b = _groups([people[i] for i in groups[1]["members"] if i in people])
+    records = {g["id"]: g for g in found.records()}
+    a = _groups([people[i] for i in groups[0]["members"] if i in people], records)
+    b = _groups([people[i] for i in groups[1]["members"] if i in people], records)
     return (a, b, "opinion") if a and b else None
 
 
@@ -437,30 +472,39 @@ def compute_map(
     `opinion`: the opinion groups when already known (False: compute them).
     """
     members = _people(proposal)
-    sides = _sides(members)
+    found = network_service.load_groups(proposal.community)
+    records = _grouped(members, found)
+    sides = _sides(members, records)
     if opinion is False:
         opinion = _opinion(proposal)
-    pair = _pair(sides, members, opinion, proposal)
+    pair = _pair(sides, members, opinion, proposal, found)
     report = network_service.latest_report(proposal.community_id, scope)
-    side_a = {m for g in pair[0] for m in g.members} if pair else set()
-    side_b = {m for g in pair[1] for m in g.members} if pair else set()
-    involved = set(members) | side_a | side_b
+    people_a = {m for g in pair[0] for m in g.members} if pair else set()
+    people_b = {m for g in pair[1] for m in g.members} if pair else set()
     people = sa.select(Position.stakeholder_id).where(Position.proposal_id == proposal.id)
-    if side_a | side_b:
+    if people_a | people_b:
         people = sa.union(
-            people, sa.select(Stakeholder.id).where(Stakeholder.id.in_(side_a | side_b))
+            people, sa.select(Stakeholder.id).where(Stakeholder.id.in_(people_a | people_b))
         )
-    ties = _declared_ties(proposal, scope, people) + _inferred_ties(report, involved)
+    group_of = found.group_of
+
+    def stand_in(ids: set[int]) -> set[int]:
+        return {g for g in (group_of.get(i, i) for i in ids) if g is not None}
+
+    side_a, side_b = stand_in(people_a), stand_in(people_b)
+    involved = stand_in(set(members)) | side_a | side_b
+    ties = _relabel_ties(_declared_ties(proposal, scope, people), group_of)
+    ties += _inferred_ties(report, involved)
     between = [
         t
         for t in ties
         if (t["a"] in side_a and t["b"] in side_b) or (t["a"] in side_b and t["b"] in side_a)
     ]
     between.sort(key=lambda t: (-t["weight"], t["a"], t["b"]))
-    main_a = set(pair[0][0].members) if pair else set()
-    main_b = set(pair[1][0].members) if pair else set()
+    main_a = stand_in(set(pair[0][0].members)) if pair else set()
+    main_b = stand_in(set(pair[1][0].members)) if pair else set()
     reach: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
-    names: dict[int, str] = {m.id: m.name for m in members.values()}
+    names: dict[int, str] = {m.id: m.name for m in members.values() if m.kind != "resident"}
     for t in ties:
         names.update(t.get("names", {}))
         if t["sign"] <= 0:
@@ -475,8 +519,10 @@ def compute_map(
         for x, (a, b) in reach.items()
         if a > 0 and b > 0 and x not in main_a and x not in main_b
     ]
-    missing = [x for x, name, _w in bridges if not name]
-    missing += [x for t in between[:MAX_BETWEEN] for x in (t["a"], t["b"]) if not names.get(x)]
+    missing = [x for x, name, _w in bridges if not name and x > 0]
+    missing += [
+        x for t in between[:MAX_BETWEEN] for x in (t["a"], t["b"]) if not names.get(x) and x > 0
+    ]
     if missing:
         names.update(
             db.session.execute(
@@ -495,6 +541,7 @@ def compute_map(
         bridges=bridges[:3],
         opinion=opinion,
         pair=pair,
+        groups=records,
     )
 
 
@@ -528,11 +575,11 @@ def map_data(proposal: Proposal, scope: str) -> MapData:
 
 
 def group_label(group: Group) -> str:
-    """Name a group for a sentence: an organisation or resident by name, else by building."""
+    """Name a group for a sentence: an organisation by name, residents by their group."""
     if group.name:
         return group.name
-    if group.key[0] == "building":
-        return _("the residents of building %(building)s", building=group.building)
+    if group.record is not None:
+        return network_service.group_label(group.record)
     if group.key[0] == "org":
         return _("deleted user")
     return _("residents")
@@ -544,6 +591,8 @@ def side_label(groups: list[Group]) -> str:
         return ""
     total = sum(len(g.members) for g in groups)
     label = group_label(groups[0])
+    if groups[0].record is not None:
+        label = _lower(label)
     if len(groups[0].members) * 2 < total:
         return _("%(group)s and others", group=label)
     return label
@@ -582,7 +631,7 @@ def summary_sentence(data: MapData) -> str | None:
     labels = [_lower(_(INTERESTS[k])) for k in _interests(pro, contra)]
     if labels:
         rv += _(", over %(interests)s", interests=join(labels))
-    names = [name for _id, name, _w in data.bridges[:2] if name]
+    names = [n for x, name, _w in data.bridges[:2] if (n := node_name(data, x, name))]
     if names:
         rv += _("; ") + ngettext(
             "%(names)s has ties to both",
@@ -591,6 +640,14 @@ def summary_sentence(data: MapData) -> str | None:
             names=join(names),
         )
     return rv + _(".")
+
+
+def node_name(data: MapData, sid: int, name: str | None) -> str | None:
+    """Name an end of a tie: a stakeholder by its name, a group of residents by its label."""
+    if sid < 0:
+        record = data.groups.get(sid)
+        return network_service.group_label(record) if record else None
+    return name
 
 
 def context(proposal: Proposal, viewer: Viewer) -> dict[str, Any] | None:
@@ -625,8 +682,8 @@ def context(proposal: Proposal, viewer: Viewer) -> dict[str, Any] | None:
             {
                 "a": t["a"],
                 "b": t["b"],
-                "a_name": names.get(t["a"]),
-                "b_name": names.get(t["b"]),
+                "a_name": node_name(data, t["a"], names.get(t["a"])),
+                "b_name": node_name(data, t["b"], names.get(t["b"])),
                 "sign": t["sign"],
                 "what": what,
             }
@@ -642,7 +699,7 @@ def context(proposal: Proposal, viewer: Viewer) -> dict[str, Any] | None:
                     "label": group_label(g),
                     "size": len(g.members),
                     "url": url_for("stakeholders.profile", stakeholder_id=g.members[0])
-                    if g.key[0] == "org" or len(g.members) == 1
+                    if g.key[0] == "org"
                     else None,
                     "interests": [_(INTERESTS[k]) for k, _n in g.interests.most_common(4)],
                 }
@@ -652,7 +709,7 @@ def context(proposal: Proposal, viewer: Viewer) -> dict[str, Any] | None:
         },
         "counts": data.counts,
         "between": between,
-        "bridges": [(x, name) for x, name, _w in data.bridges],
+        "bridges": [(x, node_name(data, x, name)) for x, name, _w in data.bridges],
         "opinion": data.opinion,
         "map_size": MAP_SIZE,
     }

@@ -34,6 +34,7 @@ from proposals.models import Proposal
 from proposals.notify import params_of, proposal_url, recipients
 from stakeholders.acting import Actor
 from stakeholders.models import Function, Membership, MembershipStatus, Stakeholder
+from stakeholders.network import services as network_service
 
 REPLY, COMMENT, POSITION, AMENDMENT, REPORT, ALERT = (
     "reply",
@@ -266,15 +267,11 @@ def on_network_changed(
         return 0
     notes: list[tuple[str, dict[str, Any], str]] = []
     ids = {i for pair in new_conflicts for i in pair} | {i for t in new_triads for i in t["nodes"]}
-    names = (
-        {
-            s.id: s.name
-            for s in db.session.scalars(sa.select(Stakeholder).where(Stakeholder.id.in_(ids)))
-        }
-        if ids
-        else {}
-    )
-    for pid, (proposal, active) in sorted(proposals.items()):
+    report = snapshot.report if snapshot is not None else None
+    names = network_service.node_names(ids, report)
+    group_of = network_service.report_group_of(report) or {}
+    for pid, (proposal, people) in sorted(proposals.items()):
+        active = {group_of.get(s) or s for s in people}  # residents stand as their groups
         url = proposal_url(pid, "conflict-map")
         for a, b in new_conflicts:
             if a in active and b in active:

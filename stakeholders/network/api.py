@@ -21,9 +21,9 @@ from coord.permissions import require
 from coord.web import int_arg
 from stakeholders import acting
 from stakeholders.models import Relation
+from stakeholders.network import grants, relations
 from stakeholders.network import graph as network_graph
 from stakeholders.network import permissions as network_permissions
-from stakeholders.network import relations
 from stakeholders.network import services as service
 
 bp = api_blueprint("network_api", __name__)
@@ -36,7 +36,7 @@ def _user():
 @bp.get("/communities/<int:community_id>/network")
 def network(community_id: int):
     community = db.get_or_404(Community, community_id)
-    scope = service.scope_for(_user(), community)
+    scope = grants.viewer_scope(_user(), community)
     state = service.report_state(community, scope)
     if request.args.get("format") == "graphml":
         data = network_graph.full_graph(community, scope, state.report, request.args)
@@ -54,8 +54,8 @@ def network(community_id: int):
 @bp.get("/communities/<int:community_id>/network/links/<link_id>")
 def link(community_id: int, link_id: str):
     community = db.get_or_404(Community, community_id)
-    scope = service.scope_for(_user(), community)
-    report = service.latest_report(community.id, scope)
+    scope = grants.viewer_scope(_user(), community)
+    report = service.report_state(community, scope).report
     rv = network_graph.link_explanation(community, scope, report, link_id[:40])
     if rv is None:
         abort(404)
@@ -65,7 +65,7 @@ def link(community_id: int, link_id: str):
 @bp.get("/communities/<int:community_id>/network.graphml")
 def network_graphml(community_id: int):
     community = db.get_or_404(Community, community_id)
-    scope = service.scope_for(_user(), community)
+    scope = grants.viewer_scope(_user(), community)
     state = service.report_state(community, scope)
     data = network_graph.full_graph(community, scope, state.report, request.args)
     return Response(network_graph.graphml(data), mimetype="application/graphml+xml")
@@ -74,9 +74,9 @@ def network_graphml(community_id: int):
 @bp.get("/communities/<int:community_id>/network/report")
 def report(community_id: int):
     community = db.get_or_404(Community, community_id)
-    scope = service.scope_for(_user(), community)
+    scope = grants.viewer_scope(_user(), community)
     state = service.report_state(community, scope)
-    data = dict(state.report or {})
+    data = {k: v for k, v in (state.report or {}).items() if not k.startswith("_")}
     data.pop("negative_pairs", None)
     return jsonify(
         report=data or None,
@@ -89,7 +89,7 @@ def report(community_id: int):
 @bp.get("/communities/<int:community_id>/network/status")
 def status(community_id: int):
     community = db.get_or_404(Community, community_id)
-    scope = service.scope_for(_user(), community)
+    scope = grants.viewer_scope(_user(), community)
     status, progress = service.report_status(community, scope)
     return jsonify(status=status, progress=progress)
 
@@ -124,11 +124,23 @@ def conflicts_of_interest(community_id: int):
 
 
 def relation_json(r: Relation, user: Any) -> dict[str, Any]:
-    """Serialise a relation (both sides' notes) for a caller who may see it."""
+    """Serialise a relation (both sides' notes) for a caller who may see it; a resident end
+    the caller may not see named is given as its group (``source_group``/``target_group``)."""
+    hidden = {
+        end.id
+        for end in (r.source, r.target)
+        if not network_permissions.can_see_person(user, r, end)
+    }
+    groups = service.resident_groups(hidden)
     return {
         "id": r.id,
-        "source": r.source_id,
-        "target": r.target_id,
+        "source": None if r.source_id in hidden else r.source_id,
+        "target": None if r.target_id in hidden else r.target_id,
+        **{
+            f"{side}_group": groups[sid][1]
+            for side, sid in (("source", r.source_id), ("target", r.target_id))
+            if sid in hidden
+        },
         "type": r.type.value,
         "sign": r.sign,
         "strength": r.strength,

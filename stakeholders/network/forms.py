@@ -62,3 +62,14 @@ class InterestForm(FlaskForm):
         ],
         default=2,
     )
+
+
+class PurposeForm(FlaskForm):
+    """State why residents must be seen one by one in the network (recorded)."""
+
+    purpose = TextAreaField(
+        _l("Purpose"),
+        validators=[DataRequired(), Length(min=4, max=200)],
+        description=_l("Recorded in the audit trail with your name."),
+    )
+    submit = SubmitField(_l("Show residents one by one"))

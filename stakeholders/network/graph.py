@@ -20,7 +20,7 @@ import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import networkx as nx
 from flask import url_for
@@ -118,6 +118,15 @@ class Link:
     raw: Any = None  # what the explanation is written from
 
 
+class NodeRow(NamedTuple):
+    """A drawn node: a stakeholder or a group of residents (negative id)."""
+
+    id: int
+    name: str
+    kind: Any
+    function: Any
+
+
 def _names_query(community: Community) -> list[Any]:
     return db.session.execute(
         queries.community_stakeholders(community).with_only_columns(
@@ -126,21 +135,51 @@ def _names_query(community: Community) -> list[Any]:
     ).all()
 
 
-def _declared_links(community: Community, scope: str, names: dict[int, str]) -> list[Link]:
+def node_info(
+    community: Community, scope: str, report: dict[str, Any] | None
+) -> tuple[dict[int, Any], dict[int, int | None]]:
+    """Return the drawn nodes by id and the group standing for each resident (one query).
+
+    Outside the individual scope residents are replaced by the report's groups (without a
+    report yet, residents are left out); the second value maps them to their groups.
+    """
+    rows = _names_query(community)
+    if scope == service.INDIVIDUAL:
+        return {r.id: r for r in rows}, {}
+    group_of = service.report_group_of(report) or {}
+    info: dict[int, Any] = {}
+    grouped: dict[int, int | None] = {}
+    for r in rows:
+        if service.enum_value(r.kind) == Kind.RESIDENT.value:
+            grouped[r.id] = group_of.get(r.id)
+        else:
+            info[r.id] = r
+    for g in (report or {}).get("groups", []):
+        info[g["id"]] = NodeRow(g["id"], service.group_label(g), Kind.RESIDENT.value, None)
+    return info, grouped
+
+
+def _declared_links(
+    community: Community, scope: str, names: dict[int, str], grouped: dict[int, int | None]
+) -> list[Link]:
     query = service.declared_select(community, scope).add_columns(
         Relation.note, Relation.evidence, Relation.response_note
     )
     rv = []
     for r in db.session.execute(query):
-        if r.source_id not in names or r.target_id not in names:
+        source, target = (
+            grouped.get(r.source_id, r.source_id),
+            grouped.get(r.target_id, r.target_id),
+        )
+        if source not in names or target not in names or source == target:
             continue
         type_ = service.enum_value(r.type)
         status = service.enum_value(r.status)
         rv.append(
             Link(
                 id=f"r{r.id}",
-                source=r.source_id,
-                target=r.target_id,
+                source=source,
+                target=target,
                 origin="declared",
                 type=type_,
                 sign=r.sign,
@@ -152,8 +191,8 @@ def _declared_links(community: Community, scope: str, names: dict[int, str]) -> 
                 visibility=service.enum_value(r.visibility),
                 relation_id=r.id,
                 raw=(
-                    names[r.source_id],
-                    names[r.target_id],
+                    names[source],
+                    names[target],
                     type_,
                     r.strength,
                     status,
@@ -280,9 +319,12 @@ def link_explanation(
     community: Community, scope: str, report: dict[str, Any] | None, link_id: str
 ) -> dict[str, Any] | None:
     """Explain one link of the community's graph (None when the scope may not see it)."""
-    names = {r.id: r.name for r in _names_query(community)}
+    info, grouped = node_info(community, scope, report)
+    names = {sid: r.name for sid, r in info.items()}
     if link_id.startswith("r") and link_id[1:].isdigit():
-        links = [link for link in _declared_links(community, scope, names) if link.id == link_id]
+        links = [
+            link for link in _declared_links(community, scope, names, grouped) if link.id == link_id
+        ]
     else:
         links = [link for link in _inferred_links(report, names) if link.id == link_id]
     if not links:
@@ -316,10 +358,9 @@ def build_graph(
     max_links: int | None = MAX_VISIBLE_LINKS,
 ) -> dict[str, Any]:
     """Return the community's network as node-link data for the viewer's scope."""
-    rows = _names_query(community)
-    info = {r.id: r for r in rows}
+    info, grouped = node_info(community, scope, report)
     bloc_of = _bloc_of(report)
-    links, visible = _visible(community, scope, report, filters, info, bloc_of)
+    links, visible = _visible(community, scope, report, filters, (info, grouped), bloc_of)
     graph = {
         "community": {"id": community.id, "name": community.name},
         "scope": scope,
@@ -364,12 +405,13 @@ def _visible(
     scope: str,
     report: dict[str, Any] | None,
     filters: GraphFilters,
-    info: dict[int, Any],
+    nodes: tuple[dict[int, Any], dict[int, int | None]],
     bloc_of: dict[int, int],
 ) -> tuple[list[Link], set[int]]:
     """Return the links and the stakeholders the filters keep."""
+    info, grouped = nodes
     names = {sid: r.name for sid, r in info.items()}
-    links = _declared_links(community, scope, names) + _inferred_links(report, names)
+    links = _declared_links(community, scope, names, grouped) + _inferred_links(report, names)
     cutoff = utcnow() - timedelta(days=WINDOWS[filters.window]) if filters.window else None
     links = [link for link in links if _keep(link, filters, cutoff)]
     visible = {
@@ -413,7 +455,7 @@ def _nodes(
                 "function": service.enum_value(r.function) if r.function else None,
                 "bloc": bloc_of.get(sid),
                 "degree": round(degree.get(sid, 0.0), 3),
-                "url": url_for("stakeholders.profile", stakeholder_id=sid),
+                "url": url_for("stakeholders.profile", stakeholder_id=sid) if sid > 0 else None,
                 "x": round(x, 1),
                 "y": round(y, 1),
             }
@@ -441,7 +483,7 @@ def _link_items(links: list[Link], scope: str, explain: bool) -> list[dict[str, 
         }
         if link.status:
             item["status"] = link.status
-        if scope == service.MANAGERS and link.visibility:
+        if scope != service.PUBLIC and link.visibility:
             item["visibility"] = link.visibility
         if link.relation_id:
             item["url"] = url_for("network.relation", relation_id=link.relation_id)

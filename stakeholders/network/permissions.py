@@ -48,7 +48,8 @@ def is_network_manager(user: User | None, community: Community) -> bool:
     return community.id in managed_community_ids(user)
 
 
-def _identity_ids(user: User | None) -> set[int]:
+def identity_ids(user: User | None) -> set[int]:
+    """Return the stakeholders the user is or acts for (one or two queries)."""
     if not _signed_in(user):
         return set()
     own = db.session.scalar(sa.select(Stakeholder.id).where(Stakeholder.user_id == user.id))
@@ -65,7 +66,7 @@ def _managed_streets(user: User | None) -> set[int]:
 def visible_clause(user: User | None) -> sa.ColumnElement[bool]:
     """A WHERE clause on `Relation` selecting the relations `user` may see."""
     clauses: list[sa.ColumnElement[bool]] = [Relation.visibility == RelationVisibility.PUBLIC]
-    ids = _identity_ids(user)
+    ids = identity_ids(user)
     if ids:
         clauses.append(Relation.source_id.in_(ids))
         clauses.append(Relation.target_id.in_(ids))
@@ -84,11 +85,22 @@ def can_see(user: User | None, relation: Relation) -> bool:
     """Tell whether the user may see this relation."""
     if relation.visibility == RelationVisibility.PUBLIC:
         return True
-    if {relation.source_id, relation.target_id} & _identity_ids(user):
+    if {relation.source_id, relation.target_id} & identity_ids(user):
         return True
     if relation.community_id is not None:
         return relation.community_id in managed_community_ids(user)
     return relation.source.street_id in _managed_streets(user)
+
+
+def is_party(user: User | None, relation: Relation) -> bool:
+    """Tell whether the user is (or acts for) one of the two sides of a relation."""
+    return bool({relation.source_id, relation.target_id} & identity_ids(user))
+
+
+def can_see_person(user: User | None, relation: Relation, end: Stakeholder) -> bool:
+    """Tell whether an end of a relation is shown by name: an organisation, or a resident to
+    themself and to the other side (everyone else sees the resident's group)."""
+    return end.is_organisation or is_party(user, relation)
 
 
 def can_respond(user: User | None, relation: Relation) -> bool:

@@ -23,6 +23,7 @@ from flask_babel import lazy_gettext as _l
 from coord.db import db
 from coord.models import Community
 from stakeholders.models import Relation, RelationType, Stakeholder
+from stakeholders.network import permissions as network_permissions
 from stakeholders.network import relations
 from stakeholders.network import services as service
 
@@ -71,12 +72,24 @@ class Section:
 
 
 class Names:
-    """Stakeholder names for sentences, loaded once."""
+    """Stakeholder names (and the reports' groups of residents) for sentences, loaded once."""
 
-    def __init__(self, ids: Iterable[int]):
-        self.rows = service.stakeholder_rows(ids)
+    def __init__(self, ids: Iterable[int], *reports: dict[str, Any] | None):
+        self.groups: dict[int, str] = {}
+        for report in reversed(reports):
+            self.groups.update(service.group_labels(report))
+        self.rows = service.stakeholder_rows(i for i in ids if i > 0)
+
+    def kind(self, sid: int) -> str:
+        """Return the kind of a stakeholder or group ("resident")."""
+        if sid in self.groups:
+            return "resident"
+        s = self.rows.get(sid)
+        return s.kind.value if s is not None else ""
 
     def __call__(self, sid: int) -> str:
+        if sid in self.groups:
+            return self.groups[sid]
         s = self.rows.get(sid)
         if s is None:
             return _("an unknown stakeholder")
@@ -149,7 +162,7 @@ def conflict_report(
     participation = _participation(report)
     silent = sorted(i for i in isolated if not participation.get(i))
     tops = [sorted(b["members"], key=lambda s: (-degree.get(s, 0.0), s))[:50] for b in blocs]
-    names = Names(_named_ids(tops, conflicts, triads, brokers, silent))
+    names = Names(_named_ids(tops, conflicts, triads, brokers, silent), report, previous)
     return [
         _camps_section(report, tops, degree, names),
         _conflicts_section(conflicts, names),
@@ -189,7 +202,7 @@ def _camps_section(
 ) -> Section:
     """Name the camps, their composition and their best connected members."""
     blocs = report.get("blocs", [])
-    kinds = {sid: s.kind.value for sid, s in names.rows.items()}
+    kinds = {sid: names.kind(sid) for top in tops for sid in top}
     lines = []
     for i, (b, top) in enumerate(zip(blocs, tops, strict=True)):
         members = _ranked(top, degree, kinds)
@@ -411,7 +424,7 @@ def _conflict_changes(
     old_pairs = {tuple(p) for p in previous.get("negative_pairs", [])}
     now_pairs = {tuple(p) for p in report.get("negative_pairs", [])}
     ended = [p for p in old_pairs if p not in now_pairs]
-    extra = Names({i for p in new[:5] + ended[:5] for i in p} - set(names.rows))
+    extra = Names({i for p in new[:5] + ended[:5] for i in p} - set(names.rows) - set(names.groups))
     names.rows.update(extra.rows)
     rv = [
         Sentence(
@@ -493,7 +506,8 @@ def power_interest(community: Community, report: dict[str, Any]) -> list[GridPoi
     degree = _degree(report)
     participation = _participation(report)
     nodes = {int(k) for k, _v in report.get("bloc_of", [])} | set(report.get("isolated", []))
-    rows = service.stakeholder_rows(nodes)
+    groups = service.group_labels(report)
+    rows = service.stakeholder_rows(i for i in nodes if i > 0)
     members = service.member_counts(s.id for s in rows.values() if s.is_organisation)
     held = (
         dict(
@@ -510,18 +524,21 @@ def power_interest(community: Community, report: dict[str, Any]) -> list[GridPoi
         if nodes
         else {}
     )
-    ids = sorted(s.id for s in rows.values() if not s.is_deleted)
+    ids = sorted(
+        [g for g in groups if g in nodes] + [s.id for s in rows.values() if not s.is_deleted]
+    )
     max_degree = max((degree.get(i, 0.0) for i in ids), default=0.0) or 1.0
-    resources = {i: math.log1p(members.get(i, 0)) + held.get(i, 0) for i in ids}
+    resources = {i: math.log1p(members.get(i, 0)) + held.get(i, 0) for i in ids}  # groups: 0
     max_res = max(resources.values(), default=0.0) or 1.0
     max_part = max((participation.get(i, 0) for i in ids), default=0) or 1
     activity = {int(k): int(v) for k, v in report.get("activity", [])}
     max_act = max((activity.get(i, 0) for i in ids), default=0) or 1
     rv = []
     for i in ids:
-        s = rows[i]
-        kind = s.kind.value
-        base = FUNCTION_POWER.get(s.function.value if s.function else "", KIND_POWER.get(kind, 0.1))
+        s = rows.get(i)
+        kind = s.kind.value if s is not None else "resident"
+        function = s.function.value if s is not None and s.function else ""
+        base = FUNCTION_POWER.get(function, KIND_POWER.get(kind, 0.1))
         power = 0.5 * base + 0.3 * degree.get(i, 0.0) / max_degree + 0.2 * resources[i] / max_res
         interest = 0.6 * participation.get(i, 0) / max_part + 0.4 * activity.get(i, 0) / max_act
         quadrant = (
@@ -529,7 +546,8 @@ def power_interest(community: Community, report: dict[str, Any]) -> list[GridPoi
             if power >= 0.5
             else ("inform" if interest >= 0.5 else "monitor")
         )
-        rv.append(GridPoint(i, s.name, kind, round(power, 3), round(interest, 3), quadrant))
+        name = s.name if s is not None else groups[i]
+        rv.append(GridPoint(i, name, kind, round(power, 3), round(interest, 3), quadrant))
     return rv
 
 
@@ -557,16 +575,33 @@ def grid_layout(points: list[GridPoint], width: int, height: int, pad: int) -> l
 def profile_relations(
     stakeholder: Stakeholder, user: Any, reports: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    """Return a stakeholder's allies, opponents and relations (declared and inferred)."""
-    declared = relations.relations_of(stakeholder, user)
+    """Return an organisation's allies, opponents and relations (declared and inferred).
+
+    Residents appear as their groups (an inferred relation with a group comes from the
+    aggregated reports; a declared one is shown by name only to its two sides).
+    """
+    found = relations.relations_of(stakeholder, user)
+    mine = network_permissions.identity_ids(user)
+    hidden = {
+        other.id
+        for r in found
+        for other in (r.source, r.target)
+        if other.id != stakeholder.id
+        and not other.is_organisation
+        and not {r.source_id, r.target_id} & mine
+    }
+    groups = service.resident_groups(hidden)
     allies: dict[int, float] = {}
     opponents: dict[int, float] = {}
-    for r in declared:
-        if r.status.value == "retracted":
+    declared = []
+    for r in found:
+        other = r.target if r.source_id == stakeholder.id else r.source
+        shown, label = (other.id, None) if other.id not in hidden else groups[other.id]
+        declared.append({"relation": r, "other": shown, "label": label})
+        if r.status.value == "retracted" or shown is None:
             continue
-        other = r.target_id if r.source_id == stakeholder.id else r.source_id
         bucket = allies if r.sign > 0 else opponents
-        bucket[other] = bucket.get(other, 0.0) + r.strength
+        bucket[shown] = bucket.get(shown, 0.0) + r.strength
     inferred = []
     for report in reports:
         for r in report.get("inferred", []):
@@ -576,7 +611,8 @@ def profile_relations(
             inferred.append((other, r))
             bucket = allies if r["sign"] > 0 else opponents
             bucket[other] = bucket.get(other, 0.0) + service.INFERRED_SCALE * r["weight"]
-    names = Names(set(allies) | set(opponents) | {o for o, _r in inferred})
+    names = Names(set(allies) | set(opponents) | {o for o, _r in inferred}, *reports)
+    names.groups.update({gid: label for gid, label in groups.values() if gid is not None})
     return {
         "declared": declared,
         "allies": sorted(allies, key=lambda i: (-allies[i], i)),

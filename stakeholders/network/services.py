@@ -15,7 +15,18 @@ Scopes
     (`permissions.is_network_manager`). Each scope has its own cached report, so nothing of a
     managers-only relation (not even its effect on the camps, triads or brokers) reaches a
     public report, page, export or explanation. Inferred relations come only from public
-    behaviour and are the same in both scopes.
+    behaviour and are the same in both scopes. ``individual``: the managers' relations with
+    every resident on their own, shown only to a manager who stated a purpose (audited, see
+    :func:`record_individual_view`).
+
+Residents as groups (the privacy rule)
+    The ``public`` and ``managers`` reports are computed on residents grouped by building
+    (`stakeholders.network.grouping`, at least 3 per group, merged upward): each resident's
+    ties, stances and inferred relations become their group's, so that no stored report of
+    these scopes holds an individual resident. Groups have negative ids; the report lists
+    them under ``groups`` (with their size and the ties inside them), and under
+    ``_group_of`` which group stands for which resident (private: for relabelling
+    declared relations on pages; the API leaves out every key starting with ``_``).
 
 Cache
     A report is stored in `NetworkSnapshot`, keyed by a digest of the inputs
@@ -56,9 +67,10 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from coord.db import db, utcnow
-from coord.errors import DomainError
-from coord.models import Community, User
+from coord.errors import DomainError, NotAllowed
+from coord.models import Community, Street, User
 from stakeholders import queries
+from stakeholders import services as stakeholder_services
 from stakeholders.models import (
     Kind,
     Membership,
@@ -73,15 +85,22 @@ from stakeholders.models import (
     Stakeholder,
 )
 from stakeholders.network import analysis as network
+from stakeholders.network import grouping, relations, stances
 from stakeholders.network import permissions as network_permissions
-from stakeholders.network import relations, stances
 
 log = logging.getLogger(__name__)
 
-PUBLIC, MANAGERS = "public", "managers"
+PUBLIC, MANAGERS, INDIVIDUAL = "public", "managers", "individual"
 SCOPES = (PUBLIC, MANAGERS)
-_PREFIX = {PUBLIC: "pub:", MANAGERS: "mgr:"}
-REPORT_VERSION = 1
+#: Version 2: residents grouped. The version is part of every snapshot's prefix, so that
+#: reports of earlier versions (with residents on their own) are never shown again.
+REPORT_VERSION = 2
+PREFIX = {
+    PUBLIC: f"pub{REPORT_VERSION}:",
+    MANAGERS: f"mgr{REPORT_VERSION}:",
+    INDIVIDUAL: f"ind{REPORT_VERSION}:",
+}
+_DIGEST_LENGTH = 64  # NetworkSnapshot.inputs_digest
 INFERRED_SCALE = 2.0
 DISPUTED_FACTOR = 0.5
 #: Above this many pairs sharing an item, each stakeholder keeps only its strongest ties.
@@ -173,7 +192,7 @@ def declared_select(community: Community, scope: str) -> sa.Select:
         relations.community_relations_clause(community),
         Relation.status.in_(relations.LIVE_STATUSES),
     )
-    if scope != MANAGERS:
+    if scope == PUBLIC:
         rv = rv.where(Relation.visibility == RelationVisibility.PUBLIC)
     return rv.order_by(Relation.id)
 
@@ -241,8 +260,12 @@ def fingerprint(community: Community, scope: str) -> tuple[str, int]:
         [int(rel_count), rel_max, changed.isoformat() if changed else None],
         stances.version(community.id),
     ]
+    return _digest(scope, parts), int(count)
+
+
+def _digest(scope: str, parts: Any) -> str:
     digest = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
-    return _PREFIX[scope] + digest[:60], int(count)
+    return PREFIX[scope] + digest[: _DIGEST_LENGTH - len(PREFIX[scope])]
 
 
 # -- Computing a report -----------------------------------------------------------------------
@@ -365,12 +388,17 @@ def compute(
             progress(fraction)
 
     inputs = load_inputs(community, scope, as_of=as_of)
+    groups = load_groups(community) if scope != INDIVIDUAL else None
     if loaded is not None:
         loaded()
     step(0.1)
+    n_nodes = len(inputs.nodes)
     inferred = _inferred(inputs)
     step(0.25)
     edges = _edges(inputs, inferred)
+    private: dict[str, Any] = {}
+    if groups is not None:
+        inputs, inferred, edges, private = _aggregate(inputs, inferred, edges, groups)
     report = network.analyze(
         inputs.nodes,
         edges,
@@ -386,7 +414,7 @@ def compute(
         "computed_at": utcnow().isoformat(),
         "as_of": as_of.isoformat() if as_of else None,
         "counts": {
-            "nodes": len(inputs.nodes),
+            "nodes": n_nodes,
             "declared": len(inputs.declared),
             "inferred": len(inferred),
             "edges": len(net),
@@ -400,9 +428,197 @@ def compute(
         "activity": sorted(activity.items()),
         "inferred": inferred,
         "timings": {k: round(v, 4) for k, v in report.timings.items()},
+        "aggregated": groups is not None,
+        **private,
     }
+    if groups is not None:
+        _count_residents(rv)
     step(1.0)
     return rv
+
+
+# -- Residents as groups -----------------------------------------------------------------------
+
+
+@dataclass
+class Groups:
+    """A community's residents as groups: the grouping, who is in which, the places' names."""
+
+    grouping: grouping.Grouping
+    group_of: dict[int, int | None]
+    names: dict[tuple[str, int], str]
+
+    def records(self, ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
+        """Describe the groups (these ids, or all) as plain data for a report."""
+        wanted = self.grouping.groups if ids is None else [i for i in ids if i < 0]
+        rv = []
+        for gid in sorted(wanted):
+            g = self.grouping.groups[gid]
+            level = "street" if g.key.level == grouping.STREET else "community"
+            rv.append(
+                {
+                    "id": gid,
+                    "level": g.key.level,
+                    "place": g.key.place,
+                    "building": g.key.building,
+                    "size": g.size,
+                    "name": self.names.get((level, g.key.place), ""),
+                }
+            )
+        return rv
+
+
+def load_groups(community: Community) -> Groups:
+    """Group the residents of a community's network (two queries; a third for a street)."""
+    rows = db.session.execute(
+        sa.select(Stakeholder.id, ResidentProfile.building)
+        .join(ResidentProfile, ResidentProfile.user_id == Stakeholder.user_id)
+        .where(
+            ResidentProfile.community_id == community.id,
+            ResidentProfile.status == ResidenceStatus.VERIFIED,
+            Stakeholder.kind == Kind.RESIDENT,
+        )
+    ).all()
+    found = _street_grouping(community.street_id)
+    group_of = found.grouping.group_of({sid: (community.id, b or "") for sid, b in rows})
+    return Groups(found.grouping, group_of, found.names)
+
+
+def _street_grouping(street_id: int) -> Groups:
+    """Group the residents of a street's communities from their head counts (one query)."""
+    building = sa.case(
+        (ResidentProfile.status == ResidenceStatus.VERIFIED, ResidentProfile.building), else_=""
+    )
+    rows = db.session.execute(
+        sa.select(Community.id, Community.name, building, sa.func.count())
+        .join(ResidentProfile, ResidentProfile.community_id == Community.id)
+        .where(
+            Community.street_id == street_id,
+            ResidentProfile.status.in_([ResidenceStatus.VERIFIED, ResidenceStatus.PENDING]),
+        )
+        .group_by(Community.id, Community.name, building)
+    ).all()
+    places: dict[tuple[int, str], int] = defaultdict(int)
+    names: dict[tuple[str, int], str] = {}
+    for cid, name, b, n in rows:
+        places[(cid, b or "")] += int(n)
+        names[("community", cid)] = name
+    found = grouping.assign(places, {cid: street_id for cid, _b in places})
+    if any(g.key.level == grouping.STREET for g in found.groups.values()):
+        names[("street", street_id)] = db.session.scalar(
+            sa.select(Street.name).where(Street.id == street_id)
+        )
+    return Groups(found, {}, names)
+
+
+def community_group_counts(community: Community, groups: Groups | None) -> dict[str, Any] | None:
+    """Return the labels of a community's groups of residents and how many are left out."""
+    if groups is None:
+        return None
+    mine = {g for g in groups.group_of.values() if g is not None}
+    labels = [
+        group_label(g)
+        for g in groups.records()
+        if g["id"] in mine or (g["level"] != grouping.STREET and g["place"] == community.id)
+    ]
+    return {
+        "labels": labels,
+        "residents": len(groups.group_of),
+        "left_out": sum(1 for g in groups.group_of.values() if g is None),
+    }
+
+
+def resident_groups(ids: Iterable[int]) -> dict[int, tuple[int | None, str]]:
+    """Return the group (id, label) standing for each of these residents (live; no report).
+
+    One query, plus one per street the residents live in. A resident without a claimed
+    community, or of a group too small, is "a resident".
+    """
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    rows = db.session.execute(
+        sa.select(
+            Stakeholder.id,
+            ResidentProfile.community_id,
+            ResidentProfile.building,
+            ResidentProfile.status,
+            Community.street_id,
+        )
+        .join(ResidentProfile, ResidentProfile.user_id == Stakeholder.user_id)
+        .join(Community, Community.id == ResidentProfile.community_id)
+        .where(Stakeholder.id.in_(wanted), Stakeholder.kind == Kind.RESIDENT)
+    ).all()
+    streets = {street: _street_grouping(street) for street in {r.street_id for r in rows}}
+    rv: dict[int, tuple[int | None, str]] = {sid: (None, _("a resident")) for sid in wanted}
+    for r in rows:
+        found = streets[r.street_id]
+        verified = enum_value(r.status) == ResidenceStatus.VERIFIED.value
+        place = (r.community_id, (r.building or "") if verified else "")
+        gid = found.grouping.of_place.get(grouping.place_of(place))
+        if gid is not None:
+            rv[r.id] = (gid, group_label(found.records([gid])[0]))
+    return rv
+
+
+def group_label(group: dict[str, Any]) -> str:
+    """Name a group of residents: 3号楼居民（5人） / Other residents of 兰苑社区 (4)."""
+    if group["level"] == grouping.BUILDING:
+        return _(
+            "Residents of building %(building)s (%(num)d)",
+            building=group["building"],
+            num=group["size"],
+        )
+    return _("Other residents of %(place)s (%(num)d)", place=group["name"], num=group["size"])
+
+
+def group_labels(report: dict[str, Any] | None) -> dict[int, str]:
+    """Return the labels of the groups of a report."""
+    return {g["id"]: group_label(g) for g in (report or {}).get("groups", [])}
+
+
+def report_group_of(report: dict[str, Any] | None) -> dict[int, int | None] | None:
+    """Return which group stands for which resident in an aggregated report (else None)."""
+    if not (report or {}).get("aggregated"):
+        return None
+    return {int(k): int(v) for k, v in report.get("_group_of", [])}
+
+
+def _aggregate(
+    inputs: Inputs, inferred: list[dict[str, Any]], edges: list[tuple], groups: Groups
+) -> tuple[Inputs, list[dict[str, Any]], list[tuple], dict[str, Any]]:
+    """Contract the inputs, inferred relations and edges onto the groups of residents."""
+    group_of = groups.group_of
+    edges, internal = grouping.relabel_edges(edges, group_of)
+    merged, _inside = grouping.merge_relations(inferred, group_of)
+    declared_ends, _inside = grouping.relabel_edges(
+        ((e.source, e.target, e.sign, e.weight, e) for e in inputs.declared), group_of
+    )
+    declared = [
+        DeclaredEdge(**{**e.__dict__, "source": a, "target": b})
+        for a, b, _s, _w, e in declared_ends
+    ]
+    nodes = grouping.contract_nodes(inputs.nodes, group_of)
+    found = stances.Stances(rows=grouping.relabel_rows(inputs.stances.rows, group_of))
+    inside = grouping.internal_counts(internal)
+    records = groups.records(n for n, _kind in nodes)
+    for g in records:
+        g["internal"] = inside.get(g["id"], {"positive": 0, "negative": 0})
+    private = {
+        "groups": records,
+        "left_out": groups.grouping.left_out,
+        "_group_of": sorted([k, v] for k, v in group_of.items() if v is not None),
+    }
+    return Inputs(nodes, declared, found, dict(nodes)), merged, edges, private
+
+
+def _count_residents(report: dict[str, Any]) -> None:
+    """Count the residents of each camp by the sizes of its groups."""
+    sizes = {g["id"]: g["size"] for g in report.get("groups", [])}
+    for bloc in report.get("blocs", []):
+        n = sum(sizes.get(m, 0) for m in bloc["members"])
+        if n:
+            bloc["composition"]["resident"] = n
 
 
 def _participation(inputs: Inputs) -> tuple[dict[int, set[str]], dict[int, int]]:
@@ -518,7 +734,7 @@ def report_of(snapshot: NetworkSnapshot | None) -> dict[str, Any] | None:
 def _snapshots(community_id: int, scope: str) -> sa.Select:
     return sa.select(NetworkSnapshot).where(
         NetworkSnapshot.community_id == community_id,
-        NetworkSnapshot.inputs_digest.startswith(_PREFIX[scope]),
+        NetworkSnapshot.inputs_digest.startswith(PREFIX[scope]),
     )
 
 
@@ -752,8 +968,7 @@ def store_report(community: Community, scope: str, report: dict, created_at: dat
     db.session.add(
         NetworkSnapshot(
             community_id=community.id,
-            inputs_digest=_PREFIX[scope]
-            + hashlib.sha256(json.dumps(report["as_of"]).encode()).hexdigest()[:60],
+            inputs_digest=_digest(scope, report["as_of"]),
             status="done",
             progress=1.0,
             report=report,
@@ -987,6 +1202,8 @@ def conflict_of_interest(
     Declared relations (those `user` may see, or all with `all_relations=True` for internal
     checks such as a tender's evaluation panel), active memberships and inferred alliances
     (agreement inferred from public stances) count. Each path is explained in one line.
+    Residents on the way are named by their groups (and given by their group ids), except
+    in internal checks (`all_relations=True`).
     """
     ends = _interest_ends(a_id, b_id, max_hops)
     edges = [
@@ -995,12 +1212,23 @@ def conflict_of_interest(
         *_alliance_edges(list(ends.values())),
     ]
     names, kinds = _interest_nodes(ends, edges)
+    shown: dict[int, int] = {}
+    if not all_relations:
+        groups = resident_groups(sid for sid, kind in kinds.items() if kind == Kind.RESIDENT.value)
+        names.update({sid: label for sid, (_gid, label) in groups.items()})
+        shown = {sid: gid or 0 for sid, (gid, _label) in groups.items()}
     typed, inferred_steps = _typed_steps(edges, names, kinds)
     paths = network.conflict_paths(list(kinds.items()), typed, a_id, b_id, max_hops=int(max_hops))
     return [
         InterestPath(
             tuple(
-                InterestStep(s.source, s.target, s.type, s.label, s.label in inferred_steps)
+                InterestStep(
+                    shown.get(s.source, s.source),
+                    shown.get(s.target, s.target),
+                    s.type,
+                    s.label,
+                    s.label in inferred_steps,
+                )
                 for s in p.steps
             ),
             p.explanation,
@@ -1124,6 +1352,31 @@ def _step_label(
     return rv
 
 
+# -- The individual view ----------------------------------------------------------------------
+
+INDIVIDUAL_MINUTES = 15
+
+
+def record_individual_view(actor: Any, community: Community, purpose: str) -> datetime:
+    """Let a network manager see the community's residents one by one for a stated purpose:
+    record the reading in the audit trail; return until when the view is granted."""
+    if not network_permissions.is_network_manager(actor.user, community):
+        raise NotAllowed(
+            _("Only the residents committee and the street office may see residents one by one.")
+        )
+    until = utcnow() + timedelta(minutes=INDIVIDUAL_MINUTES)
+    stakeholder_services.record_personal_data_read(
+        actor,
+        ("community_network", community.id),
+        community.id,
+        purpose,
+        field="purpose",
+        missing=_("Say why you need to see residents one by one."),
+        extra={"until": until.isoformat()},
+    )
+    return until
+
+
 # -- Utilities for pages ----------------------------------------------------------------------
 
 
@@ -1136,6 +1389,15 @@ def stakeholder_rows(ids: Iterable[int]) -> dict[int, Stakeholder]:
         s.id: s
         for s in db.session.scalars(sa.select(Stakeholder).where(Stakeholder.id.in_(wanted)))
     }
+
+
+def node_names(ids: Iterable[int], report: dict[str, Any] | None) -> dict[int, str]:
+    """Name the nodes of a report: stakeholders by name, groups of residents by label."""
+    wanted = set(ids)
+    rv = {k: v for k, v in group_labels(report).items() if k in wanted}
+    rows = stakeholder_rows(i for i in wanted if i > 0)
+    rv.update({sid: s.name if not s.is_deleted else _("deleted user") for sid, s in rows.items()})
+    return rv
 
 
 def member_counts(ids: Iterable[int]) -> dict[int, int]:

@@ -17,6 +17,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
 from coord.db import db
@@ -26,13 +27,14 @@ from coord.models import Community
 from coord.permissions import require
 from coord.web import form_status, run
 from stakeholders import acting, queries
-from stakeholders.models import Relation, RelationType, RelationVisibility, Stakeholder
+from stakeholders import permissions as perm
+from stakeholders.models import Kind, Relation, RelationType, RelationVisibility, Stakeholder
+from stakeholders.network import grants, relations
 from stakeholders.network import graph as network_graph
 from stakeholders.network import permissions as network_permissions
-from stakeholders.network import relations
 from stakeholders.network import report as network_report
 from stakeholders.network import services as service
-from stakeholders.network.forms import InterestForm, RelationForm, ResponseForm
+from stakeholders.network.forms import InterestForm, PurposeForm, RelationForm, ResponseForm
 
 bp = Blueprint("network", __name__)
 
@@ -61,7 +63,7 @@ def _isodate(value: str | None) -> str:
 @bp.get("/communities/<int:community_id>/network")
 def index(community_id: int):
     community = db.get_or_404(Community, community_id)
-    scope = service.scope_for(current_user, community)
+    scope = grants.viewer_scope(current_user, community)
     state = service.report_state(community, scope)
     report = state.report
     previous = service.month_ago_report(community.id, scope) if report else None
@@ -81,7 +83,45 @@ def index(community_id: int):
         types=relations.TYPE_LABELS,
         windows=network_graph.WINDOWS,
         can_declare=current_user.is_authenticated,
+        individual_until=grants.individual_until(current_user, community),
+        purpose_form=PurposeForm() if scope == service.MANAGERS else None,
     )
+
+
+@bp.post("/communities/<int:community_id>/network/individual")
+@login_required
+def individual(community_id: int):
+    """Show the residents one by one for a stated purpose (recorded), for a short while."""
+    community = db.get_or_404(Community, community_id)
+    require(network_permissions.is_network_manager(current_user, community), 404)
+    form = PurposeForm()
+    target = url_for(".index", community_id=community.id)
+    if not form.validate_on_submit():
+        flash(_("Say why you need to see residents one by one."), "error")
+        return redirect(target)
+    actor = acting.require_actor()
+    return run(
+        lambda: grants.grant_individual_view(
+            current_user,
+            community,
+            service.record_individual_view(actor, community, form.purpose.data),
+        ),
+        _(
+            "For %(num)d minutes you see residents one by one. This was recorded.",
+            num=service.INDIVIDUAL_MINUTES,
+        ),
+        target,
+    )
+
+
+@bp.post("/communities/<int:community_id>/network/individual/end")
+@login_required
+def end_individual(community_id: int):
+    """Go back to residents as groups."""
+    community = db.get_or_404(Community, community_id)
+    if FlaskForm().validate_on_submit():
+        grants.end_individual_view(community)
+    return redirect(url_for(".index", community_id=community.id))
 
 
 _FILTER_KEYS = ("type", "kind", "origin", "sign", "window", "bloc", "aggregate")
@@ -97,7 +137,7 @@ def export_response(community: Community, fmt: str) -> Response:
     """Answer the community's network (as the viewer may see it) as JSON or GraphML."""
     import json
 
-    scope = service.scope_for(current_user, community)
+    scope = grants.viewer_scope(current_user, community)
     state = service.report_state(community, scope)
     data = network_graph.full_graph(community, scope, state.report, request.args)
     name = f"coord-network-{community.id}"
@@ -115,7 +155,7 @@ def export_response(community: Community, fmt: str) -> Response:
 @bp.get("/communities/<int:community_id>/network/grid")
 def grid(community_id: int):
     community = db.get_or_404(Community, community_id)
-    scope = service.scope_for(current_user, community)
+    scope = grants.viewer_scope(current_user, community)
     state = service.report_state(community, scope)
     points = network_report.power_interest(community, state.report) if state.report else []
     network_report.grid_layout(points, GRID_WIDTH, GRID_HEIGHT, GRID_PAD)
@@ -144,11 +184,13 @@ def grid(community_id: int):
 
 
 def _stakeholder_choices(community: Community, extra: int | None = None) -> list[SelectChoice]:
-    rows = db.session.execute(
+    """Return the community's organisations to choose from (residents are never listed)."""
+    query = (
         queries.community_stakeholders(community)
         .with_only_columns(Stakeholder.id, Stakeholder.name, Stakeholder.kind)
-        .limit(MAX_CHOICES)
-    ).all()
+        .where(Stakeholder.kind != Kind.RESIDENT)
+    )
+    rows = db.session.execute(query.limit(MAX_CHOICES)).all()
     rv = [
         SelectChoice(r.id, _("%(name)s (%(kind)s)", name=r.name, kind=KIND_LABELS[r.kind.value]))
         for r in rows
@@ -218,12 +260,23 @@ def relation(relation_id: int):
     return render_template(
         "network/relation.html",
         relation=rel,
+        labels=hidden_ends(user, rel),
         community=db.session.get(Community, community_ids[0]) if community_ids else None,
         form=ResponseForm(),
         can_respond=network_permissions.can_respond(user, rel),
         can_retract=network_permissions.can_retract(user, rel),
         can_verify=network_permissions.can_verify(user, rel),
     )
+
+
+def hidden_ends(user: Any, rel: Relation) -> dict[int, str]:
+    """Return the group label shown instead of each resident end the user may not see named."""
+    hidden = [
+        end.id
+        for end in (rel.source, rel.target)
+        if not network_permissions.can_see_person(user, rel, end)
+    ]
+    return {sid: label for sid, (_gid, label) in service.resident_groups(hidden).items()}
 
 
 @bp.post("/relations/<int:relation_id>/<any(confirm, dispute, verify, retract):action>")
@@ -267,7 +320,6 @@ def interests(community_id: int):
     form.a.choices = choices
     form.b.choices = choices
     paths = None
-    names: dict[int, str] = {}
     if request.args.get("a") and form.validate():
         try:
             paths = service.conflict_of_interest(
@@ -278,22 +330,23 @@ def interests(community_id: int):
             )
         except DomainError as exc:
             form.a.errors = [*form.a.errors, exc.message]
-        else:
-            ids = {s.source for p in paths for s in p.steps} | {
-                s.target for p in paths for s in p.steps
-            }
-            names = {i: s.name for i, s in service.stakeholder_rows(ids).items()}
-    return render_template(
-        "network/interests.html", community=community, form=form, paths=paths, names=names
-    ), (422 if form.errors else 200)
+    return render_template("network/interests.html", community=community, form=form, paths=paths), (
+        422 if form.errors else 200
+    )
 
 
 # -- Profile section --------------------------------------------------------------------------
 
 
 def profile_context(stakeholder: Stakeholder) -> dict[str, Any]:
-    """Allies, opponents and relations for the profile page (a fixed number of queries)."""
+    """Allies, opponents and relations for the profile page (a fixed number of queries).
+
+    A resident's section is hidden from everyone but themself: nothing on their profile
+    places them in conflicts or alliances.
+    """
     user = current_user if current_user.is_authenticated else None
+    if not stakeholder.is_organisation and not (user and perm.can_act_as(user, stakeholder)):
+        return {"hidden": True}
     community_ids = sorted(service.communities_of([stakeholder]))
     communities = (
         db.session.scalars(sa.select(Community).where(Community.id.in_(community_ids))).all()

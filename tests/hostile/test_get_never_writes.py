@@ -56,7 +56,7 @@ def _values(rule: Rule, name: str) -> list:
     return ids[:1]
 
 
-def _urls(app: Flask) -> list[str]:
+def readable_urls(app: Flask) -> list[str]:
     """A URL of every GET rule (the first row of each id, every format), static files aside."""
     rv = []
     for rule in app.url_map.iter_rules():
@@ -81,7 +81,7 @@ def _expand(app: Flask, rule: Rule) -> list[str]:
 
 def test_no_get_writes_or_fails_for_any_reader(app, client, login_as):
     load_demo()
-    urls = _urls(app)
+    urls = readable_urls(app)
     assert len(urls) > 80  # every family's pages are there
     problems = []
     for username in READERS:

@@ -102,10 +102,13 @@ def test_access_table(client, login_as, world, method, url, who, anonymous, stra
     assert client.open(url, method=method, data={"role": "delegate"}).status_code == right
 
 
-def test_directory_filters_by_kind_and_shows_verified_mark(client, world, make_resident):
-    resident = make_resident("verified_one")
+def test_directory_filters_by_kind_and_counts_residents_in_groups(client, world, make_resident):
+    use_english(client)
+    residents = [make_resident(f"verified_{i}", building="7") for i in range(3)]
+    lone = make_resident("verified_one", building="8")
     page = client.get(f"/communities/{world.community.id}").get_data(as_text=True)
-    assert identity(resident).name in page and "✓" in page
+    assert not any(identity(r).name in page for r in [*residents, lone])  # never by name
+    assert "Residents of building 7 (3)" in page and "4 verified residents" in page
     assert "claimant" not in page  # unverified claims are not listed
     page = client.get(f"/communities/{world.community.id}?kind=business").get_data(as_text=True)
     assert "绿园餐饮" in page and "verified_one" not in page

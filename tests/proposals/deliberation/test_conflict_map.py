@@ -10,13 +10,14 @@ from network_helpers import actor, build_world, declare
 from coord.db import db
 from coord.models import Notification
 from proposals.deliberation import comments, conflict_map, notify, positions
+from stakeholders.network import graph as network_graph
 from stakeholders.network import services as service
 from stakeholders.network import stances
 
 from helpers import identity, use_english
 
 SENTENCE = (
-    "The conflict on this proposal is between 安居物业 and the residents of building 3, "
+    "The conflict on this proposal is between 安居物业 and residents of building 3 (3), "
     "over cost and noise; 兰苑业主委员会 has ties to both."
 )
 
@@ -82,9 +83,11 @@ def _sentence_variants(world, proposal):
     _stand(actor(world.residents[1]), proposal, "conditional", ["noise"])
     data = conflict_map.compute_map(proposal, service.PUBLIC)
     sentence = conflict_map.summary_sentence(data)
-    assert sentence.startswith("The conflict on this proposal is between")
-    assert sentence.endswith(", over noise.")
-    assert first.display_name in sentence and world.residents[1].display_name in sentence
+    # Both live in building 3: one group of residents on both sides, nobody by name.
+    assert (
+        sentence
+        == "The conflict on this proposal is between its supporters and its opponents, over noise."
+    )
 
 
 def test_the_map_respects_managers_only_relations(world, proposal, client, login_as):
@@ -139,11 +142,13 @@ def test_opinion_groups_and_the_bridging_statement(world, proposal, make_residen
     # Without positions, the two opinion groups are the sides of the sentence.
     with app.test_request_context(), force_locale("en"):
         sentence = conflict_map.summary_sentence(data)
-    assert "the residents of building 1" in sentence
-    assert "the residents of building 2" in sentence
+    assert "residents of building 1 (4)" in sentence
+    assert "residents of building 2 (4)" in sentence
 
 
-def test_public_positions_and_reactions_are_stances_others_are_not(world, make_proposal, client):
+def test_public_positions_and_reactions_are_stances_others_are_not(
+    world, make_proposal, client, app
+):
     use_english(client)
     r1, r2, r3 = world.residents
     titles = ["加装电梯", "垃圾分类投放点", "广场舞时间"]
@@ -158,7 +163,13 @@ def test_public_positions_and_reactions_are_stances_others_are_not(world, make_p
     found = stances.collect(world.community.id)
     items = {item for _s, item, _v in found.rows}
     assert items == {f"proposal/{p.id}" for p in public}
-    graph = client.get(f"/api/v1/communities/{world.community.id}/network").get_json()
+    public_graph = client.get(f"/api/v1/communities/{world.community.id}/network").get_json()
+    assert identity(r1).name not in str(public_graph)  # residents only as their groups
+    individual = service.compute(world.community, service.INDIVIDUAL)
+    with app.test_request_context():
+        graph = network_graph.build_graph(
+            world.community, service.INDIVIDUAL, individual, network_graph.GraphFilters()
+        )
     inferred = {
         frozenset((link["source"], link["target"])): link
         for link in graph["links"]
@@ -192,7 +203,7 @@ def test_moderators_hear_of_a_new_conflict_among_a_proposals_stakeholders(world,
     assert notes[0].params["title"] == proposal.title
     assert {notes[0].params["a"], notes[0].params["b"]} == {
         world.anju.name,
-        world.residents[0].display_name,
+        "Residents of building 3 (3)",  # never the resident by name
     }
     assert notes[0].url.endswith(f"/proposals/{proposal.id}#conflict-map")
 

@@ -210,7 +210,7 @@ def test_large_communities_are_computed_in_a_background_thread(
     monkeypatch.setitem(app.config, "NETWORK_SYNC_MAX_NODES", 0)
     state = service.report_state(world.community, service.PUBLIC)  # asks a thread
     assert not state.is_current and state.report is None and state.progress == 0.0
-    done = _wait_done(world.community.id, "pub:")
+    done = _wait_done(world.community.id, "pub2:")
     assert done.progress == 1.0
     assert client.get(f"/api/v1/communities/{world.community.id}/network/status").get_json() == {
         "status": "done",
@@ -226,8 +226,8 @@ def test_relation_changes_refresh_the_managers_report_after_commit(
 ):
     monkeypatch.setitem(app.config, "NETWORK_JOBS", "thread")
     declare(world, "owners", world.anju, "dispute")  # commits: a thread recomputes
-    snapshot = _wait_done(world.community.id, "mgr:")
-    assert snapshot.inputs_digest.startswith("mgr:")
+    snapshot = _wait_done(world.community.id, "mgr2:")
+    assert snapshot.inputs_digest.startswith("mgr2:")
     assert snapshot.report["counts"]["declared"] == 1
 
 
@@ -302,8 +302,8 @@ def test_jobs_run_on_rq_when_redis_is_configured(world, app, monkeypatch):
         assert queue.count >= 1  # the managers refresh after the commit, and this one
         _work(queue, connection)
         found = _snapshots()
-        assert any(s.inputs_digest.startswith("pub:") and s.status == "done" for s in found)
-        assert any(s.inputs_digest.startswith("mgr:") for s in found)
+        assert any(s.inputs_digest.startswith("pub2:") and s.status == "done" for s in found)
+        assert any(s.inputs_digest.startswith("mgr2:") for s in found)
     finally:
         queue.delete(delete_jobs=True)
 
@@ -367,7 +367,7 @@ def test_inferred_relations_come_from_open_ballots_and_never_from_secret_ones(wo
     assert items and all(item.startswith(f"poll/{open_poll.id}") for item in items)
     assert r5.id not in {sid for sid, _item, _v in found.rows}
 
-    report = service.report_state(world.community, service.PUBLIC).report
+    report = service.compute(world.community, service.INDIVIDUAL)
     pairs = {(frozenset((r["a"], r["b"])), r["sign"]) for r in report["inferred"]}
     assert (frozenset((a.id, b.id)), 1) in pairs
     assert (frozenset((a.id, c.id)), -1) in pairs
@@ -512,7 +512,7 @@ def test_a_crowded_proposal_keeps_each_stakeholders_strongest_ties(world, monkey
     rows = [(s.id, f"proposal/{i}", v) for i in range(1, 5) for s, v in ((a, 1), (b, 1), (c, -1))]
     monkeypatch.setattr(stances, "_SOURCES", {})
     stances.register_stance_source(lambda community_id: rows, name="test")
-    report = service.compute(world.community, service.PUBLIC)
+    report = service.compute(world.community, service.INDIVIDUAL)
     pairs = {frozenset((r["a"], r["b"])): r for r in report["inferred"]}
     assert pairs[frozenset((a.id, b.id))]["sign"] == 1
     assert pairs[frozenset((a.id, b.id))]["topics_agreed"] == [f"proposal/{i}" for i in range(1, 5)]
