@@ -34,9 +34,9 @@ def _database_url(app: Flask) -> str:
 def _check_production(app: Flask) -> None:
     problems = []
     if app.config["SECRET_KEY"] in ("", default_config.DEFAULT_SECRET_KEY):
-        problems.append("COORD_SECRET_KEY is missing or the default")
+        problems.append("COORD_SECRET_KEY is missing or the default: set a long random string")
     if not app.config.get("DATA_KEY"):
-        problems.append("COORD_DATA_KEY is missing")
+        problems.append("COORD_DATA_KEY is missing: set a Fernet key (see the README)")
     problems += runtime_problems(app.config, debug=app.debug)
     if problems:
         raise ConfigError(

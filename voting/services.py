@@ -622,3 +622,8 @@ def on_proposal_transitioned(
     ):
         poll.status = PollStatus.CANCELLED
         _audit("poll.cancel", poll, actor, {"reason": "proposal withdrawn"})
+
+
+def count_ballots() -> int:
+    """Return how many ballots have been cast in all polls (the metrics gauge; one count)."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Ballot)) or 0
