@@ -67,6 +67,8 @@ EMAIL_MAX_LENGTH = 254
 _OUTBOX = "coord_mail_outbox"
 _INSERT_BATCH = 500  # rows per INSERT statement (keeps under the databases' parameter limits)
 _MESSAGE_MAX = 200  # Notification.message
+#: A mail that fails is tried again after 30 s, 2 min, 10 min and 1 hour.
+MAIL_RETRY = jobs.Retry(max=4, interval=[30, 120, 600, 3600])
 _URL_MAX = 300  # Notification.url
 
 
@@ -432,7 +434,9 @@ def deliver_job(raw: bytes) -> None:
 
 def send(message: EmailMessage) -> None:
     """Hand a mail to the mail queue (sent by a worker, retried; inline: sent now)."""
-    jobs.enqueue("coord.notifications.deliver_job", message.as_bytes(), queue="mail")
+    jobs.enqueue(
+        "coord.notifications.deliver_job", message.as_bytes(), queue="mail", retry=MAIL_RETRY
+    )
 
 
 def _queue(message: EmailMessage) -> None:

@@ -295,6 +295,36 @@ def test_failed_single_mail_does_not_undo_the_action(make_user, outbox, caplog):
     assert "laowang@example.com" not in caplog.text
 
 
+def test_mails_go_through_the_mail_queue_with_retries(make_user, outbox, rq_jobs, caplog):
+    FakeSMTP.fail = 1  # the first try fails, the retry goes through
+    user = with_email(make_user("laowang"))
+    notifications.notify([note(user)])
+    db.session.commit()
+    assert outbox == [] and rq_jobs.queue("mail").count == 1  # nothing sent in the request
+    [job] = rq_jobs.queue("mail").get_jobs()
+    assert job.retries_left == notifications.MAIL_RETRY.max
+    job.retry_intervals = [0]  # retry at once rather than in 30 s
+    job.save()
+    with caplog.at_level(logging.ERROR, logger="coord.notifications"):
+        rq_jobs.work()
+    [(_smtp, mail)] = outbox
+    assert mail["To"] == "laowang@example.com" and mail["Subject"].startswith("Coord: ")
+    assert "could not send a notification email to la****@example.com" in caplog.text
+
+
+def test_a_mail_that_keeps_failing_ends_in_the_failed_jobs(make_user, outbox, rq_jobs, caplog):
+    FakeSMTP.fail = 99
+    notifications.notify([note(with_email(make_user("laowang")))])
+    db.session.commit()
+    [job] = rq_jobs.queue("mail").get_jobs()
+    job.retries_left, job.retry_intervals = 1, [0]
+    job.save()
+    with caplog.at_level(logging.ERROR, logger="coord.notifications"):
+        rq_jobs.work()
+    assert outbox == [] and caplog.text.count("could not send a notification email") == 2
+    assert job.id in rq_jobs.queue("mail").failed_job_registry
+
+
 def test_without_a_server_mails_go_to_the_log(make_user, app, caplog):
     app.config.pop("MAIL_SERVER", None)
     user = with_email(make_user("laowang"))
