@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import settings_for
 from redis import Redis
 
 from coord import runtime
@@ -179,6 +178,10 @@ def test_dotenv_is_loaded_by_the_app_factory_outside_flask(tmp_path, monkeypatch
 
 # -- Rate limits shared through Redis ---------------------------------------------------------
 
+_SHARED_SETTINGS = (
+    *("ENV", "TESTING", "DATABASE_URL", "SECRET_KEY", "DATA_KEY", "PASSWORD_HASH"),
+    *("WTF_CSRF_ENABLED", "RATELIMIT_ENABLED", "RATELIMIT_STORAGE_URI"),
+)
 _OTHER_WORKER = """
 import json, sys
 from coord import create_app
@@ -189,7 +192,7 @@ print(*[client.post("/login", data=form).status_code for _ in range(3)])
 
 
 @pytest.mark.committed  # the other process reads the database on a connection of its own
-def test_login_limits_are_shared_by_two_workers_through_redis(make_app, database_url):
+def test_login_limits_are_shared_by_two_workers_through_redis(make_app):
     """Three wrong passwords in another process (another gunicorn worker) and three here: the
     sixth in a minute is refused, whichever worker answers."""
     url = redis_url_for_tests()
@@ -205,7 +208,7 @@ def test_login_limits_are_shared_by_two_workers_through_redis(make_app, database
                 sys.executable,
                 "-c",
                 _OTHER_WORKER,
-                json.dumps(settings_for(database_url, **settings)),
+                json.dumps({k: app.config[k] for k in _SHARED_SETTINGS}),
                 username,
             ],
             cwd=ROOT,
