@@ -6,13 +6,16 @@ import os
 from pathlib import Path
 from typing import Any
 
+import click
 from flask import Flask
+from flask.cli import load_dotenv
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from coord import config as default_config
 from coord.crypto import load_data_key
 from coord.db import db
 from coord.extensions import babel, csrf, limiter, login_manager, migrate
+from coord.runtime import runtime_problems, setting_errors
 from coord.web import IdConverter
 
 _ROOT = Path(__file__).resolve().parent.parent
@@ -31,9 +34,10 @@ def _database_url(app: Flask) -> str:
 def _check_production(app: Flask) -> None:
     problems = []
     if app.config["SECRET_KEY"] in ("", default_config.DEFAULT_SECRET_KEY):
-        problems.append("COORD_SECRET_KEY is missing or the default")
+        problems.append("COORD_SECRET_KEY is missing or the default: set a long random string")
     if not app.config.get("DATA_KEY"):
-        problems.append("COORD_DATA_KEY is missing")
+        problems.append("COORD_DATA_KEY is missing: set a Fernet key (see the README)")
+    problems += runtime_problems(app.config, debug=app.debug)
     if problems:
         raise ConfigError(
             "refusing to start in production: "
@@ -43,7 +47,22 @@ def _check_production(app: Flask) -> None:
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Create and configure the Coord application."""
+    """Create and configure the Coord application.
+
+    Under a `flask` command, a refused configuration ends the command with its one-line
+    message (no traceback) and exit status 1.
+    """
+    try:
+        return _create_app(test_config)
+    except ConfigError as exc:
+        if click.get_current_context(silent=True) is not None:
+            raise click.ClickException(str(exc)) from None
+        raise
+
+
+def _create_app(test_config: dict[str, Any] | None) -> Flask:
+    if not os.environ.get("FLASK_SKIP_DOTENV"):
+        load_dotenv()  # .flaskenv and .env, as `flask` does; set variables win
     app = Flask(
         __name__,
         template_folder=str(_ROOT / "templates"),
@@ -61,6 +80,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config["SQLALCHEMY_DATABASE_URI"] = _database_url(app)
     load_data_key(app)
+    errors = setting_errors(app.config)
+    if errors:
+        raise ConfigError("; ".join(errors))
     if app.config["ENV"] == "production":
         _check_production(app)
 
@@ -97,14 +119,18 @@ def _register_packages(app: Flask) -> None:
         errors,
         i18n,
         inbox,
+        logs,
         notifications,
+        ops,
         security,
         signals,
         views,
     )
 
+    logs.init_app(app)
     i18n.init_app(app, babel)
     security.init_app(app)
+    ops.init_app(app)
     errors.register_error_handlers(app)
     auth.init_app(app)
     cli.init_app(app)

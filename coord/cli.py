@@ -1,5 +1,5 @@
 """`flask coord …` commands: init, demo, audit verify, create-admin, disable-user, the
-notification digest and the scheduler's tick."""
+notification digest, the scheduler's tick and the job worker."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from flask import Flask
 from flask.cli import AppGroup
 from flask_migrate import upgrade
 
-from coord import accounts, audit, notifications, signals
+from coord import accounts, audit, jobs, notifications, signals
 from coord.db import db, utcnow
 from coord.errors import DomainError
 from coord.models import Street
@@ -114,12 +114,31 @@ def digest_command(hours: int) -> None:
     click.echo(f"Sent {sent} digest email(s).")
 
 
+def tick() -> list[tuple[str, object]]:
+    """Do what time decided: run each package's due work, committing after each; return
+    (receiver, what it changed) pairs (the scheduler's job, every minute)."""
+    rv = []
+    for receiver, changed in signals.clock_ticked.send(utcnow()):
+        db.session.commit()
+        rv.append((f"{receiver.__module__}.{receiver.__name__}", changed))
+    return rv
+
+
 @coord_cli.command("tick")
 def tick_command() -> None:
     """Do what time decided (run by the scheduler every minute): each package's due work."""
-    for receiver, changed in signals.clock_ticked.send(utcnow()):
-        db.session.commit()
-        click.echo(f"{receiver.__module__}.{receiver.__name__}: {changed}")
+    for name, changed in tick():
+        click.echo(f"{name}: {changed}")
+
+
+@coord_cli.command("worker")
+@click.argument("queues", nargs=-1)
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+def worker_command(queues: tuple[str, ...], burst: bool) -> None:
+    """Run background jobs from these queues (default: mail, default, network) on RQ."""
+    if jobs.mode() != "rq":
+        raise click.ClickException("jobs run inline: set COORD_REDIS_URL to use workers")
+    jobs.work(list(queues) or None, burst=burst)
 
 
 def init_app(app: Flask) -> None:

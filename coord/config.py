@@ -43,3 +43,27 @@ PROXY_FIX = False
 
 MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 PAGE_SIZE = 20
+
+# -- Running on several machines (docs/configuration.md) --------------------------------------
+#: Redis for background jobs (RQ); production requires it, and a Redis RATELIMIT_STORAGE_URI.
+REDIS_URL = ""
+#: How jobs run: "rq" (the default when REDIS_URL is set; the only mode production accepts)
+#: or "inline" (at once, in the asking process: development and tests).
+JOBS = ""
+JOBS_QUEUE_PREFIX = "coord-"
+
+#: SMTP; without MAIL_SERVER mails are written to the log. MAIL_SECURITY: ssl (implicit TLS,
+#: port 465), starttls (587) or none (25); MAIL_PORT 0 means the security's usual port.
+MAIL_SERVER = ""
+MAIL_PORT = 0
+MAIL_SECURITY = "starttls"
+MAIL_USERNAME = ""
+MAIL_PASSWORD = ""
+MAIL_FROM = "coord@localhost"
+MAIL_TIMEOUT = 30
+
+#: Logs: "json" or "text" (default: json in production, text otherwise).
+LOG_FORMAT = ""
+LOG_LEVEL = "INFO"
+#: Who may read /metrics: comma-separated addresses or CIDR networks.
+METRICS_ALLOW = "127.0.0.1,::1"

@@ -12,15 +12,20 @@ to the mail transport only after the session commits; a rolled-back action sends
 Digest users get their unsent notifications of the last day in one mail from
 `flask coord notifications digest` (`send_digests`).
 
-Mail settings (``COORD_MAIL_*`` environment variables → ``MAIL_*`` config keys):
-``MAIL_SERVER`` (unset: mails are written to the log instead), ``MAIL_PORT`` (default 25,
-or 587 with TLS), ``MAIL_USERNAME``, ``MAIL_PASSWORD``, ``MAIL_FROM``, ``MAIL_USE_TLS``
-(STARTTLS). ``BASE_URL`` (e.g. ``https://coord.example.org``) makes links in mails
-absolute when no request is running (the digest command).
+Mails go to the ``mail`` job queue (`coord.jobs`: an RQ worker sends them, retrying a
+failure; in inline mode they are sent at once). Mail settings (``COORD_MAIL_*`` environment
+variables → ``MAIL_*`` config keys): ``MAIL_SERVER`` (unset: mails are written to the log at
+INFO instead), ``MAIL_SECURITY`` (``ssl``: implicit TLS, port 465; ``starttls``: port 587,
+the default; ``none``: port 25), ``MAIL_PORT`` (0: the security's port), ``MAIL_USERNAME``,
+``MAIL_PASSWORD``, ``MAIL_FROM``, ``MAIL_TIMEOUT``. ``BASE_URL`` (e.g.
+``https://coord.example.org``) makes links in mails absolute when no request is running (the
+digest command).
 """
 
 from __future__ import annotations
 
+import email
+import email.policy
 import logging
 import re
 import smtplib
@@ -38,10 +43,11 @@ from flask_babel import force_locale, gettext, ngettext
 from sqlalchemy.orm import Session, SessionTransaction
 from werkzeug.routing import BuildError
 
-from coord import crypto
+from coord import crypto, jobs
 from coord.db import db, utcnow
 from coord.errors import DomainError
 from coord.models import Notification, User
+from coord.runtime import MAIL_PORTS
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +67,8 @@ EMAIL_MAX_LENGTH = 254
 _OUTBOX = "coord_mail_outbox"
 _INSERT_BATCH = 500  # rows per INSERT statement (keeps under the databases' parameter limits)
 _MESSAGE_MAX = 200  # Notification.message
+#: A mail that fails is tried again after 30 s, 2 min, 10 min and 1 hour.
+MAIL_RETRY = jobs.Retry(max=4, interval=[30, 120, 600, 3600])
 _URL_MAX = 300  # Notification.url
 
 
@@ -385,7 +393,7 @@ def _single_mail(user: User, note: Note, names: dict[int, str | None]) -> EmailM
 
 
 def deliver(message: EmailMessage) -> None:
-    """Send a mail through SMTP when MAIL_SERVER is set; otherwise write it to the log."""
+    """Send a mail now: through SMTP when MAIL_SERVER is set; otherwise write it to the log."""
     config = current_app.config
     server = config.get("MAIL_SERVER")
     if not server:
@@ -396,14 +404,41 @@ def deliver(message: EmailMessage) -> None:
             message.get_content(),
         )
         return
-    use_tls = bool(config.get("MAIL_USE_TLS"))
-    port = int(config.get("MAIL_PORT") or (587 if use_tls else 25))
-    with smtplib.SMTP(server, port, timeout=30) as smtp:
-        if use_tls:
-            smtp.starttls(context=ssl.create_default_context())
+    security = config.get("MAIL_SECURITY") or "starttls"
+    port = int(config.get("MAIL_PORT") or MAIL_PORTS[security])
+    timeout = config.get("MAIL_TIMEOUT") or 30
+    context = ssl.create_default_context()
+    if security == "ssl":
+        smtp: smtplib.SMTP = smtplib.SMTP_SSL(server, port, timeout=timeout, context=context)
+    else:
+        smtp = smtplib.SMTP(server, port, timeout=timeout)
+    with smtp:
+        if security == "starttls":
+            smtp.starttls(context=context)
         if config.get("MAIL_USERNAME"):
             smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
         smtp.send_message(message)
+
+
+def deliver_job(raw: bytes) -> None:
+    """Send a mail composed earlier (the mail job); log and re-raise a failure (RQ retries)."""
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    try:
+        deliver(message)  # type: ignore[arg-type]
+    except (OSError, smtplib.SMTPException) as exc:
+        log.error(
+            "could not send a notification email to %s: %s",
+            mask_email(message["To"]),
+            exc.__class__.__name__,
+        )
+        raise
+
+
+def send(message: EmailMessage) -> None:
+    """Hand a mail to the mail queue (sent by a worker, retried; inline: sent now)."""
+    jobs.enqueue(
+        "coord.notifications.deliver_job", message.as_bytes(), queue="mail", retry=MAIL_RETRY
+    )
 
 
 def _queue(message: EmailMessage) -> None:
@@ -416,12 +451,12 @@ def _queue(message: EmailMessage) -> None:
 def _send_now(app: Flask, message: EmailMessage) -> None:
     try:
         if has_app_context() and current_app._get_current_object() is app:
-            deliver(message)
+            send(message)
         else:
             with app.app_context():
-                deliver(message)
-    except (OSError, smtplib.SMTPException):
-        log.exception("could not send a notification email")
+                send(message)
+    except Exception:  # the action is committed: a mail that cannot be queued is logged
+        log.exception("could not queue a notification email to %s", mask_email(message["To"]))
 
 
 @sa.event.listens_for(Session, "after_commit")

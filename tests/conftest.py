@@ -36,7 +36,14 @@ from stakeholders.models import (
     Stakeholder,
 )
 
-from helpers import PASSWORD, QueryCounter, forget_caches
+from helpers import (
+    PASSWORD,
+    QueryCounter,
+    RQJobs,
+    forget_caches,
+    redis_url_for_tests,
+    unique_prefix,
+)
 
 DATA_KEY = Fernet.generate_key().decode()
 BACKENDS = ("sqlite", "postgresql")
@@ -289,6 +296,20 @@ def network_threads(app: Flask) -> Iterator[None]:
             thread.join(timeout=30)
             if thread.is_alive():
                 pytest.fail(f"background job {thread.name} did not finish")
+
+
+@pytest.fixture
+def rq_jobs(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[RQJobs]:
+    """Jobs go to RQ on a real Redis (skipped without one), in queues of this test only;
+    `rq_jobs.work()` runs them in this thread."""
+    url = redis_url_for_tests()
+    if url is None:
+        pytest.skip("no Redis at COORD_TEST_REDIS_URL / 127.0.0.1:6379")
+    monkeypatch.setitem(app.config, "REDIS_URL", url)
+    monkeypatch.setitem(app.config, "JOBS_QUEUE_PREFIX", unique_prefix("jobs"))
+    rv = RQJobs(app)
+    yield rv
+    rv.delete()
 
 
 @pytest.fixture(scope="session")

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
+import signal
 
 import sqlalchemy as sa
+from flask import Flask
 
 from coord.db import db
 from coord.models import User
@@ -64,3 +68,84 @@ def use_english(client) -> None:
     """Switch a test client's session to English, so assertions can match English messages."""
     with client.session_transaction() as session:
         session["lang"] = "en"
+
+
+def redis_url_for_tests() -> str | None:
+    """Return the tests' Redis URL (COORD_TEST_REDIS_URL, else database 15 on 127.0.0.1) when
+    it answers, else None."""
+    from redis import Redis
+
+    url = os.environ.get("COORD_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        Redis.from_url(url, socket_connect_timeout=0.5).ping()
+    except Exception:
+        return None
+    return url
+
+
+def unique_prefix(kind: str) -> str:
+    """Return a key or queue prefix no other test run uses (Redis is shared)."""
+    return f"coord-test-{kind}-{os.getpid()}-{secrets.token_hex(4)}-"
+
+
+class RQJobs:
+    """The RQ queues of one test (a prefix of their own) and a worker that runs them here."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def queue(self, name: str = "default"):
+        from coord import jobs
+
+        return jobs.queue(name, self.app)
+
+    def count(self) -> int:
+        """Return how many jobs wait in this test's queues."""
+        from coord import jobs
+
+        return sum(self.queue(name).count for name in jobs.QUEUES)
+
+    def work(self) -> None:
+        """Run the queued jobs in this thread until every queue is empty.
+
+        `Worker.work` makes SIGINT and SIGTERM raise `StopRequested`, an ordinary exception:
+        left in place, Ctrl-C or a CI timeout would strike in the middle of a later test's
+        query and leave its connection unusable; its default job timeout would also take
+        over SIGALRM (pytest-timeout's). A timer thread times jobs instead, and the handlers
+        are restored.
+        """
+        from rq import SimpleWorker
+        from rq.timeouts import TimerDeathPenalty
+
+        from coord import jobs
+
+        class InlineWorker(SimpleWorker):
+            death_penalty_class = TimerDeathPenalty
+
+        handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+        queues = [self.queue(name) for name in jobs.QUEUES]
+        try:
+            InlineWorker(queues, connection=jobs.connection(self.app)).work(burst=True)
+        finally:
+            for s, handler in handlers.items():
+                signal.signal(s, handler)
+
+    def delete(self) -> None:
+        """Delete this test's queues, their jobs and registries."""
+        from coord import jobs
+
+        connection = jobs.connection(self.app)
+        prefix = self.app.config["JOBS_QUEUE_PREFIX"]
+        for name in jobs.QUEUES:
+            queue = self.queue(name)
+            for registry in (
+                queue.failed_job_registry,
+                queue.finished_job_registry,
+                queue.scheduled_job_registry,
+                queue.started_job_registry,
+            ):
+                for job_id in registry.get_job_ids():
+                    connection.delete(f"rq:job:{job_id}", f"rq:results:{job_id}")
+            queue.delete(delete_jobs=True)
+        for key in connection.scan_iter(f"*{prefix}*"):
+            connection.delete(key)

@@ -7,8 +7,9 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Bind the poll pages and API, the poll part of proposal pages, the ballot stances for
-    the network, the withdrawal and tick receivers and the `flask coord voting` commands."""
-    from coord import signals
+    the network, the withdrawal and tick receivers, the `flask coord voting` commands and the
+    ballots-cast metric."""
+    from coord import ops, signals
     from coord.cli import coord_cli
     from proposals import views as proposal_views
     from proposals.tracking.plans import add_consultation_result
@@ -30,3 +31,4 @@ def init_app(app: Flask) -> None:
     add_consultation_result(poll_result)
     signals.clock_ticked.connect(settle_due_polls)
     coord_cli.add_command(voting_cli)
+    ops.add_gauge("coord_ballots_cast", "Ballots cast in all polls.", services.count_ballots)

@@ -665,3 +665,8 @@ def on_proposal_transitioned(
         # Never counted: its sealed ballots would only ever serve to link voters to choices.
         db.session.execute(sa.delete(SealedBallot).where(SealedBallot.poll_id == poll.id))
         _audit("poll.cancel", poll, actor, {"reason": "proposal withdrawn"})
+
+
+def count_ballots() -> int:
+    """Return how many ballots have been cast in all polls (the metrics gauge; one count)."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Ballot)) or 0

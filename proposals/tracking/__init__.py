@@ -9,12 +9,12 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Bind the plan, request and dashboard pages and their JSON, the lifecycle receivers,
     the review reminders on the scheduler's tick, the extra lifecycle roles, the
-    `flask coord tracking` commands and the demo."""
-    from coord import signals
+    `flask coord tracking` commands, the demo and the overdue-requests metric."""
+    from coord import ops, signals
     from coord.cli import coord_cli
     from proposals import permissions
     from proposals import views as proposal_views
-    from proposals.tracking import api, cli, demo, plans, requests, views
+    from proposals.tracking import api, cli, dashboard, demo, plans, requests, views
     from proposals.tracking.permissions import extra_roles
 
     app.register_blueprint(views.bp)
@@ -30,3 +30,8 @@ def init_app(app: Flask) -> None:
     signals.clock_ticked.connect(plans.remind_on_tick)
     coord_cli.add_command(cli.tracking_cli)
     signals.demo_loading.connect(demo.load)
+    ops.add_gauge(
+        "coord_requests_overdue",
+        "Open residents' requests past a deadline.",
+        dashboard.count_overdue,
+    )

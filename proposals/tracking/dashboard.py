@@ -828,3 +828,15 @@ def _trend(
         mean_resolution=[float(d / n) if n else None for d, n in zip(days, resolved, strict=True)],
         satisfaction=[float(s / n) if n else None for s, n in zip(rating, rated, strict=True)],
     )
+
+
+def count_overdue(now: datetime | None = None) -> int:
+    """Return how many open requests are overdue now (the metrics gauge; one count)."""
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(TrackedRequest)
+            .where(_is_overdue(now or utcnow()))
+        )
+        or 0
+    )

@@ -39,10 +39,10 @@ Cache
     report of about a month ago for "how it changed since last month".
 
 Background work
-    ``NETWORK_JOBS`` = ``rq`` (default when ``REDIS_URL``/``COORD_REDIS_URL`` is set: jobs on
-    the ``coord-network`` queue, run ``rq worker --url $COORD_REDIS_URL coord-network`` with
-    the app's ``COORD_*`` settings), ``thread`` (default otherwise: a thread of the app
-    process), ``off`` (default under TESTING: nothing runs by itself; tests call
+    ``NETWORK_JOBS`` = ``rq`` (default when `coord.jobs` runs on RQ, i.e. ``COORD_REDIS_URL``
+    is set; the only mode production accepts: jobs on the ``network`` queue, retried, run by
+    ``flask coord worker``), ``thread`` (default otherwise, for development: a thread of the
+    app process), ``off`` (default under TESTING: nothing runs by itself; tests call
     :func:`refresh`). Relation changes and new positions mark the community dirty; after the
     commit its managers report is recomputed in the background, which also raises the
     alerts (:data:`network_changed`).
@@ -62,10 +62,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from blinker import Namespace
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
+from coord import jobs
 from coord.db import db, utcnow
 from coord.errors import DomainError, NotAllowed
 from coord.models import Community, Street, User
@@ -113,7 +114,8 @@ MAX_NEGATIVE_PAIRS = 5_000
 MAX_REPORT_TRIADS = 60
 MAX_REPORT_BROKERS = 12
 STALE_PENDING = timedelta(minutes=15)
-QUEUE = "coord-network"
+#: A failed recompute is tried again after 1 and 10 minutes.
+JOB_RETRY = jobs.Retry(max=2, interval=[60, 600])
 _DIRTY = "coord_network_dirty"
 
 _signals = Namespace()
@@ -1021,7 +1023,7 @@ def job_mode(app: Flask | None = None) -> str:
     mode = config.get("NETWORK_JOBS")
     if mode:
         return mode
-    if config.get("REDIS_URL"):
+    if jobs.mode(app) == "rq":
         return "rq"
     return "off" if config.get("TESTING") else "thread"
 
@@ -1031,16 +1033,14 @@ def schedule(community_id: int, scope: str, snapshot_id: int | None = None) -> N
     app = current_app._get_current_object()
     mode = job_mode(app)
     if mode == "rq":
-        from redis import Redis
-        from rq import Queue
-
-        queue = Queue(QUEUE, connection=Redis.from_url(app.config["REDIS_URL"]))
-        queue.enqueue(
+        jobs.enqueue(
             "stakeholders.network.services.run_job",
             community_id,
             scope,
             snapshot_id,
-            job_timeout=3600,
+            queue="network",
+            retry=JOB_RETRY,
+            timeout=3600,
             result_ttl=600,
         )
     elif mode == "thread":
@@ -1079,23 +1079,9 @@ def _thread_main(app: Flask, community_id: int, scope: str, snapshot_id: int | N
         snapshot_id = again[0]
 
 
-_worker_app: Flask | None = None
-
-
 def run_job(community_id: int, scope: str, snapshot_id: int | None = None) -> int:
-    """RQ entry point: refresh the report in an app context; return the snapshot id."""
-    global _worker_app
-    if has_app_context():
-        return refresh(community_id, scope, snapshot_id).id
-    if _worker_app is None:
-        from coord import create_app
-
-        _worker_app = create_app()
-    with _worker_app.app_context():
-        try:
-            return refresh(community_id, scope, snapshot_id).id
-        finally:
-            db.session.remove()
+    """The RQ job (run by `coord.jobs.run_in_app`): refresh the report; return its id."""
+    return refresh(community_id, scope, snapshot_id).id
 
 
 def mark_dirty(community_ids: Iterable[int]) -> None:

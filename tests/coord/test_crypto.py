@@ -58,7 +58,12 @@ def test_production_refuses_missing_or_default_secrets(make_bare_app, settings):
 
 
 def test_production_sets_secure_cookies_and_hsts(make_app):
-    app = make_app(ENV="production", SECRET_KEY="a-real-secret")
+    app = make_app(
+        ENV="production",
+        SECRET_KEY="a-real-secret",
+        RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/15",
+        REDIS_URL="redis://127.0.0.1:6379/15",
+    )
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"

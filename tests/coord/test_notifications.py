@@ -29,7 +29,7 @@ class FakeSMTP:
     """Stands in for smtplib.SMTP and records what would have been sent."""
 
     sent: list = []
-    fail = False
+    fail = 0  # how many sends fail before one succeeds
 
     def __init__(self, host: str, port: int, timeout: float | None = None):
         self.host, self.port, self.calls = host, port, []
@@ -48,15 +48,25 @@ class FakeSMTP:
 
     def send_message(self, message) -> None:
         if FakeSMTP.fail:
+            FakeSMTP.fail -= 1
             raise smtplib.SMTPServerDisconnected("gone")
         FakeSMTP.sent.append((self, message))
+
+
+class FakeSMTPSSL(FakeSMTP):
+    """Stands in for smtplib.SMTP_SSL: the connection is TLS from the start."""
+
+    def __init__(self, host: str, port: int, timeout: float | None = None, context=None):
+        super().__init__(host, port, timeout)
+        self.calls.append(("implicit tls", context is not None))
 
 
 @pytest.fixture
 def outbox(app, monkeypatch) -> list:
     """Mails sent through a configured SMTP server (a fake one)."""
-    FakeSMTP.sent, FakeSMTP.fail = [], False
+    FakeSMTP.sent, FakeSMTP.fail = [], 0
     monkeypatch.setattr(smtplib, "SMTP", FakeSMTP)
+    monkeypatch.setattr(smtplib, "SMTP_SSL", FakeSMTPSSL)
     monkeypatch.setitem(app.config, "MAIL_SERVER", "smtp.example.com")
     monkeypatch.setitem(app.config, "MAIL_FROM", "coord@example.com")
     return FakeSMTP.sent
@@ -191,7 +201,8 @@ def test_single_mail_is_sent_only_after_commit(make_user, outbox):
     assert outbox == []  # not before the commit
     db.session.commit()
     [(smtp, mail)] = outbox
-    assert (smtp.host, smtp.port) == ("smtp.example.com", 25)
+    assert (smtp.host, smtp.port) == ("smtp.example.com", 587)
+    assert smtp.calls == ["starttls"]  # the default security; no login without a username
     assert mail["To"] == "laowang@example.com" and mail["From"] == "coord@example.com"
     assert mail["Subject"] == "Coord: 老王 commented on “加装电梯方案”."
     body = mail.get_content()
@@ -246,23 +257,72 @@ def test_no_single_mail_without_email_or_in_digest_mode(make_user, outbox):
     assert inbox(digest)[0].emailed_at is None
 
 
-def test_smtp_with_tls_and_login(make_user, outbox, monkeypatch, app):
-    monkeypatch.setitem(app.config, "MAIL_USE_TLS", True)
+@pytest.mark.parametrize(
+    ("security", "port", "calls"),
+    [
+        ("ssl", 465, [("implicit tls", True), ("login", "coord", "secret")]),
+        ("starttls", 587, ["starttls", ("login", "coord", "secret")]),
+        ("none", 25, [("login", "coord", "secret")]),
+    ],
+)
+def test_smtp_security_modes_and_login(make_user, outbox, monkeypatch, app, security, port, calls):
+    monkeypatch.setitem(app.config, "MAIL_SECURITY", security)
     monkeypatch.setitem(app.config, "MAIL_USERNAME", "coord")
     monkeypatch.setitem(app.config, "MAIL_PASSWORD", "secret")
     notifications.notify([note(with_email(make_user()))])
     db.session.commit()
     smtp = outbox[0][0]
-    assert smtp.port == 587 and smtp.calls == ["starttls", ("login", "coord", "secret")]
+    assert type(smtp) is (FakeSMTPSSL if security == "ssl" else FakeSMTP)
+    assert smtp.port == port and smtp.calls == calls
+
+
+def test_mail_port_setting_wins(make_user, outbox, monkeypatch, app):
+    monkeypatch.setitem(app.config, "MAIL_SECURITY", "ssl")
+    monkeypatch.setitem(app.config, "MAIL_PORT", 2465)
+    notifications.notify([note(with_email(make_user()))])
+    db.session.commit()
+    assert outbox[0][0].port == 2465
 
 
 def test_failed_single_mail_does_not_undo_the_action(make_user, outbox, caplog):
-    FakeSMTP.fail = True
-    user = with_email(make_user())
+    FakeSMTP.fail = 1
+    user = with_email(make_user("laowang"))
     notifications.notify([note(user)])
     with caplog.at_level(logging.ERROR, logger="coord.notifications"):
         db.session.commit()
-    assert len(inbox(user)) == 1 and "could not send" in caplog.text
+    assert len(inbox(user)) == 1
+    assert "could not send a notification email to la****@example.com" in caplog.text
+    assert "laowang@example.com" not in caplog.text
+
+
+def test_mails_go_through_the_mail_queue_with_retries(make_user, outbox, rq_jobs, caplog):
+    FakeSMTP.fail = 1  # the first try fails, the retry goes through
+    user = with_email(make_user("laowang"))
+    notifications.notify([note(user)])
+    db.session.commit()
+    assert outbox == [] and rq_jobs.queue("mail").count == 1  # nothing sent in the request
+    [job] = rq_jobs.queue("mail").get_jobs()
+    assert job.retries_left == notifications.MAIL_RETRY.max
+    job.retry_intervals = [0]  # retry at once rather than in 30 s
+    job.save()
+    with caplog.at_level(logging.ERROR, logger="coord.notifications"):
+        rq_jobs.work()
+    [(_smtp, mail)] = outbox
+    assert mail["To"] == "laowang@example.com" and mail["Subject"].startswith("Coord: ")
+    assert "could not send a notification email to la****@example.com" in caplog.text
+
+
+def test_a_mail_that_keeps_failing_ends_in_the_failed_jobs(make_user, outbox, rq_jobs, caplog):
+    FakeSMTP.fail = 99
+    notifications.notify([note(with_email(make_user("laowang")))])
+    db.session.commit()
+    [job] = rq_jobs.queue("mail").get_jobs()
+    job.retries_left, job.retry_intervals = 1, [0]
+    job.save()
+    with caplog.at_level(logging.ERROR, logger="coord.notifications"):
+        rq_jobs.work()
+    assert outbox == [] and caplog.text.count("could not send a notification email") == 2
+    assert job.id in rq_jobs.queue("mail").failed_job_registry
 
 
 def test_without_a_server_mails_go_to_the_log(make_user, app, caplog):
@@ -308,9 +368,8 @@ def test_failed_digest_is_retried_next_time(make_user, outbox):
     user = with_email(make_user(), digest=True)
     notifications.notify([note(user)])
     db.session.commit()
-    FakeSMTP.fail = True
+    FakeSMTP.fail = 1
     assert notifications.send_digests() == 0
-    FakeSMTP.fail = False
     assert notifications.send_digests() == 1 and len(outbox) == 1
 
 

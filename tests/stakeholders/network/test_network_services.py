@@ -3,9 +3,7 @@ open ballots only, conflicts of interest, month-old comparisons and change alert
 
 from __future__ import annotations
 
-import os
 import secrets
-import signal
 import time
 from datetime import timedelta
 
@@ -247,65 +245,18 @@ def test_a_rolled_back_change_schedules_nothing(world, app, monkeypatch):
     assert scheduled == [(world.community.id, service.MANAGERS)]
 
 
-def _redis_url() -> str | None:
-    url = os.environ.get("COORD_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-    try:
-        from redis import Redis
-
-        Redis.from_url(url, socket_connect_timeout=0.5).ping()
-    except Exception:
-        return None
-    return url
-
-
-def _work(queue, connection) -> None:
-    """Run the jobs of an RQ queue here, in this thread, until it is empty.
-
-    `Worker.work` makes SIGINT and SIGTERM raise `StopRequested`, an ordinary exception: left
-    in place, Ctrl-C or a CI timeout would strike in the middle of a later test's query and
-    leave its connection unusable ("another command is already in progress"); its default
-    job timeout would also take over SIGALRM (pytest-timeout's). A timer thread times jobs
-    instead, and the handlers are restored.
-    """
-    from rq import SimpleWorker
-    from rq.timeouts import TimerDeathPenalty
-
-    class InlineWorker(SimpleWorker):
-        death_penalty_class = TimerDeathPenalty
-
-    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        InlineWorker([queue], connection=connection).work(burst=True)
-    finally:
-        for s, handler in handlers.items():
-            signal.signal(s, handler)
-
-
-def test_jobs_run_on_rq_when_redis_is_configured(world, app, monkeypatch):
-    url = _redis_url()
-    if url is None:
-        pytest.skip("no Redis at COORD_TEST_REDIS_URL / 127.0.0.1:6379")
-    from redis import Redis
-    from rq import Queue
-
-    queue_name = f"coord-network-test-{os.getpid()}-{secrets.token_hex(4)}"
-    monkeypatch.setattr(service, "QUEUE", queue_name)
-    monkeypatch.setitem(app.config, "REDIS_URL", url)
+def test_jobs_run_on_rq_when_redis_is_configured(world, app, rq_jobs, monkeypatch):
     monkeypatch.setitem(app.config, "NETWORK_SYNC_MAX_NODES", 0)
     assert service.job_mode(app) == "rq"
     declare(world, "owners", world.anju, "dispute")
-    connection = Redis.from_url(url)
-    queue = Queue(queue_name, connection=connection)
-    try:
-        state = service.report_state(world.community, service.PUBLIC)
-        assert not state.is_current
-        assert queue.count >= 1  # the managers refresh after the commit, and this one
-        _work(queue, connection)
-        found = _snapshots()
-        assert any(s.inputs_digest.startswith("pub2:") and s.status == "done" for s in found)
-        assert any(s.inputs_digest.startswith("mgr2:") for s in found)
-    finally:
-        queue.delete(delete_jobs=True)
+    state = service.report_state(world.community, service.PUBLIC)
+    assert not state.is_current
+    # the managers refresh after the commit, and this one
+    assert rq_jobs.queue("network").count >= 1
+    rq_jobs.work()
+    found = _snapshots()
+    assert any(s.inputs_digest.startswith("pub2:") and s.status == "done" for s in found)
+    assert any(s.inputs_digest.startswith("mgr2:") for s in found)
 
 
 # -- Stances --------------------------------------------------------------------------------
