@@ -10,7 +10,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from coord import config as default_config
-from coord.crypto import load_data_key
+from coord.crypto import load_data_key, load_signing_key
 from coord.db import db
 from coord.extensions import babel, csrf, limiter, login_manager, migrate
 from coord.web import IdConverter
@@ -34,6 +34,11 @@ def _check_production(app: Flask) -> None:
         problems.append("COORD_SECRET_KEY is missing or the default")
     if not app.config.get("DATA_KEY"):
         problems.append("COORD_DATA_KEY is missing")
+    if not app.config.get("AUDIT_SIGNING_KEY"):
+        problems.append(
+            "COORD_AUDIT_SIGNING_KEY (or COORD_AUDIT_SIGNING_KEY_FILE) is missing: the audit "
+            "trail's checkpoints need an Ed25519 key kept outside the database"
+        )
     if problems:
         raise ConfigError(
             "refusing to start in production: "
@@ -61,6 +66,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config["SQLALCHEMY_DATABASE_URI"] = _database_url(app)
     load_data_key(app)
+    try:
+        load_signing_key(app)
+    except ValueError as exc:
+        raise ConfigError(f"refusing to start: {exc}") from None
     if app.config["ENV"] == "production":
         _check_production(app)
 
@@ -92,6 +101,7 @@ def _register_packages(app: Flask) -> None:
     import voting
     from coord import (
         api,
+        audit,
         auth,
         cli,
         errors,
@@ -112,6 +122,7 @@ def _register_packages(app: Flask) -> None:
         app.register_blueprint(blueprint)
     signals.user_deleting.connect(notifications.on_user_deleting)
     signals.user_data_requested.connect(notifications.on_user_data_requested)
+    signals.clock_ticked.connect(audit.checkpoint_on_tick)
     for package in (
         stakeholders,
         stakeholders.network,
