@@ -3,6 +3,7 @@ rewrites, rehashes or truncates the chain."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 import pytest
@@ -262,3 +263,55 @@ def test_a_signing_key_file_is_read(tmp_path):
     app.config.update(AUDIT_SIGNING_KEY="", AUDIT_SIGNING_KEY_FILE=str(tmp_path / "missing"))
     with pytest.raises(ValueError, match="cannot be read"):
         crypto.load_signing_key(app)
+
+
+def test_the_upgrade_rehashes_an_old_chain_once_and_the_downgrade_restores_it(make_app, tmp_path):
+    from flask_migrate import downgrade, upgrade
+
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("runs once, on a SQLite file of its own")
+    app = make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'old.db'}")
+    with app.app_context():
+        upgrade(revision="0007_tracking_dashboard")
+        old, prev = [], audit.GENESIS
+        for i in (1, 2, 3):
+            fields = {
+                "id": i,
+                "created_at": f"2026-01-0{i}T00:00:00.000000+00:00",
+                "user_id": i,
+                "actor_id": None,
+                "action": "user.disable",
+                "subject_type": "user",
+                "subject_id": 9,
+                "community_id": None,
+                "is_public": i != 2,
+                "data": {"名": "兰苑"},
+            }
+            prev = hashlib.sha256((prev + audit.canonical_json(fields)).encode()).hexdigest()
+            old.append(prev)
+            db.session.execute(
+                sa.text(
+                    "INSERT INTO audit_events (id, created_at, user_id, action, subject_type, "
+                    "subject_id, is_public, data, prev_hash, hash) VALUES (:id, :at, :id, "
+                    "'user.disable', 'user', 9, :public, :data, :prev, :hash)"
+                ),
+                {
+                    "id": i,
+                    "at": f"2026-01-0{i} 00:00:00.000000",
+                    "public": i != 2,
+                    "data": '{"名": "兰苑"}',
+                    "prev": old[-2] if i > 1 else audit.GENESIS,
+                    "hash": prev,
+                },
+            )
+        db.session.commit()
+        upgrade()
+        report = audit.verify_chain()
+        assert (report.broken, report.events) == (None, 3)
+        rows = db.session.execute(sa.select(AuditEvent.salt, AuditEvent.hash)).all()
+        assert len({r.salt for r in rows}) == 3 and not {r.hash for r in rows} & set(old)
+        db.session.rollback()  # the migration runs on a connection of its own
+        downgrade(revision="0007_tracking_dashboard")
+        restored = db.session.execute(sa.text("SELECT hash FROM audit_events ORDER BY id"))
+        assert restored.scalars().all() == old
+        db.session.commit()
