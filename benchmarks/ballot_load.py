@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 from cryptography.fernet import Fernet
 from flask_migrate import upgrade
 
-from coord import create_app
+from coord import audit_chain, create_app
 from coord.db import db, utcnow
 from coord.models import ApiToken, Community, Street, User
 from stakeholders.acting import Actor
@@ -279,6 +279,7 @@ def main() -> int:
         "COORD_DATABASE_URL": url,
         "COORD_SECRET_KEY": secrets.token_hex(32),
         "COORD_DATA_KEY": Fernet.generate_key().decode(),
+        "COORD_AUDIT_SIGNING_KEY": audit_chain.new_private_key(),
     }
     proc = None
     try:
@@ -287,6 +288,7 @@ def main() -> int:
                 "DATABASE_URL": url,
                 "SECRET_KEY": env["COORD_SECRET_KEY"],
                 "DATA_KEY": env["COORD_DATA_KEY"],
+                "AUDIT_SIGNING_KEY": env["COORD_AUDIT_SIGNING_KEY"],
                 "ENV": "production",
             }
         )

@@ -12,7 +12,7 @@ from flask.cli import load_dotenv
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from coord import config as default_config
-from coord.crypto import load_data_key
+from coord.crypto import load_data_key, load_signing_key
 from coord.db import db
 from coord.extensions import babel, csrf, limiter, login_manager, migrate
 from coord.runtime import runtime_problems, setting_errors
@@ -37,6 +37,11 @@ def _check_production(app: Flask) -> None:
         problems.append("COORD_SECRET_KEY is missing or the default: set a long random string")
     if not app.config.get("DATA_KEY"):
         problems.append("COORD_DATA_KEY is missing: set a Fernet key (see the README)")
+    if not app.config.get("AUDIT_SIGNING_KEY"):
+        problems.append(
+            "COORD_AUDIT_SIGNING_KEY (or COORD_AUDIT_SIGNING_KEY_FILE) is missing: the audit "
+            "trail's checkpoints need an Ed25519 key kept outside the database"
+        )
     problems += runtime_problems(app.config, debug=app.debug)
     if problems:
         raise ConfigError(
@@ -83,6 +88,10 @@ def _create_app(test_config: dict[str, Any] | None) -> Flask:
     errors = setting_errors(app.config)
     if errors:
         raise ConfigError("; ".join(errors))
+    try:
+        load_signing_key(app)
+    except ValueError as exc:
+        raise ConfigError(f"refusing to start: {exc}") from None
     if app.config["ENV"] == "production":
         _check_production(app)
 
@@ -114,6 +123,7 @@ def _register_packages(app: Flask) -> None:
     import voting
     from coord import (
         api,
+        audit,
         auth,
         cli,
         errors,
@@ -138,6 +148,7 @@ def _register_packages(app: Flask) -> None:
         app.register_blueprint(blueprint)
     signals.user_deleting.connect(notifications.on_user_deleting)
     signals.user_data_requested.connect(notifications.on_user_data_requested)
+    signals.clock_ticked.connect(audit.checkpoint_on_tick)
     for package in (
         stakeholders,
         stakeholders.network,

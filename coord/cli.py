@@ -1,5 +1,5 @@
-"""`flask coord …` commands: init, demo, audit verify, create-admin, disable-user, the
-notification digest, the scheduler's tick and the job worker."""
+"""`flask coord …` commands: init, demo, audit verify and checkpoint, create-admin,
+disable-user, the notification digest, the scheduler's tick and the job worker."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from flask import Flask
 from flask.cli import AppGroup
 from flask_migrate import upgrade
 
-from coord import accounts, audit, jobs, notifications, signals
+from coord import accounts, audit, audit_chain, jobs, notifications, signals
 from coord.db import db, utcnow
 from coord.errors import DomainError
 from coord.models import Street
@@ -33,6 +33,8 @@ def load_demo() -> dict:
         return {}
     created: dict = {"password": DEMO_PASSWORD}
     signals.demo_loading.send(created)
+    db.session.commit()
+    audit.checkpoint()  # a bulk change: sign it at once
     db.session.commit()
     return created
 
@@ -65,17 +67,47 @@ def demo_command() -> None:
         click.echo("The database already holds data; nothing loaded.")
 
 
+def _anchor(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict:
+    """Parse `--expect POSITION:HASH` options (heads published outside the system)."""
+    rv = {}
+    for value in values:
+        position, _, head_hash = value.partition(":")
+        if not position.isdigit() or len(head_hash) != 64:
+            raise click.BadParameter(f"{value!r} is not POSITION:HASH (64 hex)")
+        rv[int(position)] = head_hash.lower()
+    return rv
+
+
 @audit_cli.command("verify")
-def audit_verify_command() -> None:
-    """Verify the audit hash chain; exit 1 and name the first broken event."""
-    count, broken = audit.verify_chain()
-    if broken is not None:
-        click.echo(
-            f"BROKEN at event #{broken.event_id}: {broken.reason} ({count} checked)", err=True
-        )
+@click.option(
+    "--expect",
+    multiple=True,
+    callback=_anchor,
+    metavar="POSITION:HASH",
+    help="A head published outside the system (e.g. posted by the street office).",
+)
+def audit_verify_command(expect: dict[int, str]) -> None:
+    """Verify the audit chain and its signed checkpoints; exit 1 naming the first event that
+    no longer matches."""
+    report = audit.verify_chain(expect)
+    for line in audit_chain.describe(report):
+        click.echo(line, err=report.broken is not None)
+    if report.broken is not None:
         sys.exit(1)
-    head_id, head_hash = audit.chain_head()
-    click.echo(f"OK: {count} events, head #{head_id} {head_hash}")
+
+
+@audit_cli.command("checkpoint")
+def audit_checkpoint_command() -> None:
+    """Sign the audit chain's head now (nothing to do when it is signed already)."""
+    try:
+        written = audit.checkpoint()
+    except audit.ChainBroken as exc:
+        raise click.ClickException(f"not signed: {exc} (run `flask coord audit verify`)") from exc
+    db.session.commit()
+    if not written:
+        click.echo("The head is signed already: nothing to do.")
+    for cp in written:
+        click.echo(f"Signed #{cp.position} {cp.head_hash} with key {cp.key_id}.")
 
 
 @coord_cli.command("create-admin")

@@ -13,6 +13,18 @@ SECRET_KEY = DEFAULT_SECRET_KEY
 DATA_KEY = ""
 DATABASE_URL = ""
 
+#: The Ed25519 key that signs the audit chain's checkpoints: base64 of its raw 32 bytes (or
+#: PEM), or the path of a file holding it. Required in production; generated into instance/
+#: in development. Keep it out of the database (docs/audit.md).
+AUDIT_SIGNING_KEY = ""
+AUDIT_SIGNING_KEY_FILE = ""
+#: Public keys of retired signing keys (PEM, or base64 raw comma-separated): their
+#: checkpoints still verify after a key rotation.
+AUDIT_PUBLIC_KEYS = ""
+#: A checkpoint is due when the head moved and the last one is this old or this far behind.
+AUDIT_CHECKPOINT_HOURS = 24
+AUDIT_CHECKPOINT_EVENTS = 1000
+
 SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
 BABEL_DEFAULT_LOCALE = "zh_Hans_CN"

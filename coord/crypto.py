@@ -1,15 +1,17 @@
-"""Encryption of personal data at rest and masking for display.
+"""Encryption of personal data at rest and masking for display; the platform's keys.
 
 Values are encrypted with Fernet (AES-128-CBC + HMAC-SHA256) under `DATA_KEY`.
 `DATA_KEY` may list several comma-separated keys: the first encrypts, all decrypt,
 so a new key can be put first while old values stay readable. Other features derive keys
-of their own from it (`derive_keys`), never storing them.
+of their own from it (`derive_keys`), never storing them. `AUDIT_SIGNING_KEY` signs the
+audit chain's checkpoints (coord.audit).
 """
 
 from __future__ import annotations
 
 import base64
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -17,13 +19,27 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import Flask, current_app
 
+from coord import audit_chain
+
 log = logging.getLogger(__name__)
 
 _KEY_FILE = "data.key"
+_SIGNING_KEY_FILE = "audit-signing.key"
 
 
 class DecryptionError(Exception):
     """A stored value could not be decrypted with any configured key."""
+
+
+def _development_key(app: Flask, filename: str, new_key: Callable[[], str], setting: str) -> str:
+    """Return the key kept in instance/`filename`, generating it the first time."""
+    path = Path(app.instance_path) / filename
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(new_key())
+        path.chmod(0o600)
+        log.warning("COORD_%s is not set: generated a development key in %s", setting, path)
+    return path.read_text().strip()
 
 
 def load_data_key(app: Flask) -> None:
@@ -32,13 +48,33 @@ def load_data_key(app: Flask) -> None:
         return
     if app.config["ENV"] == "production":
         return  # the production checks refuse to start
-    path = Path(app.instance_path) / _KEY_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(Fernet.generate_key())
-        path.chmod(0o600)
-        log.warning("COORD_DATA_KEY is not set: generated a development key in %s", path)
-    app.config["DATA_KEY"] = path.read_text().strip()
+    app.config["DATA_KEY"] = _development_key(
+        app, _KEY_FILE, lambda: Fernet.generate_key().decode(), "DATA_KEY"
+    )
+
+
+def load_signing_key(app: Flask) -> None:
+    """Set AUDIT_SIGNING_KEY from itself, from AUDIT_SIGNING_KEY_FILE or (in development) a
+    key generated into instance/, and check the audit keys; raise ValueError if invalid."""
+    config = app.config
+    if not config.get("AUDIT_SIGNING_KEY") and config.get("AUDIT_SIGNING_KEY_FILE"):
+        try:
+            config["AUDIT_SIGNING_KEY"] = Path(config["AUDIT_SIGNING_KEY_FILE"]).read_text()
+        except OSError as exc:
+            raise ValueError(f"COORD_AUDIT_SIGNING_KEY_FILE cannot be read: {exc}") from None
+    if not config.get("AUDIT_SIGNING_KEY") and config["ENV"] != "production":
+        config["AUDIT_SIGNING_KEY"] = _development_key(
+            app, _SIGNING_KEY_FILE, audit_chain.new_private_key, "AUDIT_SIGNING_KEY"
+        )
+    try:
+        if config.get("AUDIT_SIGNING_KEY"):
+            audit_chain.load_private_key(config["AUDIT_SIGNING_KEY"])
+        audit_chain.load_public_keys(config.get("AUDIT_PUBLIC_KEYS") or "")
+    except ValueError:
+        raise ValueError(
+            "COORD_AUDIT_SIGNING_KEY must be an Ed25519 private key (base64 of its 32 raw "
+            "bytes, or PEM) and COORD_AUDIT_PUBLIC_KEYS Ed25519 public keys (PEM or base64)"
+        ) from None
 
 
 def _keys() -> list[str]:

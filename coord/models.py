@@ -147,8 +147,29 @@ class AuditEvent(db.Model):
     community_id: Mapped[int | None] = mapped_column(index=True)
     is_public: Mapped[bool] = mapped_column(default=False, index=True)
     data: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    #: Random, hashed with the fields: a private event's published digest cannot be guessed.
+    salt: Mapped[str] = mapped_column(sa.String(32))
     prev_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+
+
+class AuditCheckpoint(db.Model):
+    """A signed statement that the audit chain up to `position` ends in `head_hash`.
+
+    Signed with an Ed25519 key kept outside the database (coord.audit_chain); holds the
+    fingerprints of the events since the previous checkpoint, so that a rewritten event
+    is named exactly.
+    """
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    position: Mapped[int] = mapped_column(unique=True)
+    head_hash: Mapped[str] = mapped_column(sa.String(64))
+    fingerprints: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    key_id: Mapped[str] = mapped_column(sa.String(16))
+    signature: Mapped[str] = mapped_column(sa.String(128))
 
 
 class Notification(db.Model):

@@ -1,9 +1,19 @@
-"""Home, language switch and the public supervision page."""
+"""Home, language switch, the public supervision page and the audit trail's downloads."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user
 
 from coord import audit
@@ -43,6 +53,7 @@ def supervision():
     page = db.paginate(query.order_by(AuditEvent.id.desc()), per_page=50, error_out=False)
     names = _names({i for e in page.items for i in _stakeholder_ids(e)})
     head_id, head_hash = audit.chain_head()
+    checkpoint = audit.latest_checkpoint()
     communities = db.session.scalars(sa.select(Community).order_by(Community.id)).all()
     return render_template(
         "supervision.html",
@@ -50,9 +61,27 @@ def supervision():
         names=names,
         head_id=head_id,
         head_hash=head_hash,
+        checkpoint=checkpoint,
+        uncovered=head_id - (checkpoint.position if checkpoint else 0),
         communities=communities,
         community_id=community_id,
     )
+
+
+@bp.get("/supervision/audit.jsonl")
+def audit_export():
+    """Stream the public export of the audit trail (checked by `python -m coord.audit_verify`)."""
+    return Response(
+        stream_with_context(audit.export_lines()),
+        mimetype="application/x-ndjson",
+        headers={"Content-Disposition": "attachment; filename=coord-audit.jsonl"},
+    )
+
+
+@bp.get("/supervision/audit-public-key")
+def audit_public_key():
+    """Serve the public keys that sign the audit checkpoints (PEM, the current one first)."""
+    return Response(audit.public_keys_pem(), mimetype="text/plain")
 
 
 def _stakeholder_ids(event: AuditEvent) -> list[int]:

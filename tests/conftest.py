@@ -21,7 +21,7 @@ from flask_babel import force_locale
 from flask_migrate import upgrade
 from flask_sqlalchemy.session import Session as FlaskSession
 
-from coord import create_app
+from coord import audit_chain, create_app
 from coord.db import db, utcnow
 from coord.extensions import limiter
 from coord.models import Community, Street, User
@@ -90,6 +90,7 @@ def settings_for(database_url: str, **extra) -> dict:
         "DATABASE_URL": database_url,
         "SECRET_KEY": "test-secret",
         "DATA_KEY": DATA_KEY,
+        "AUDIT_SIGNING_KEY": audit_chain.new_private_key(),  # one per app
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
         "PASSWORD_HASH": {"time_cost": 1, "memory_cost": 1024, "parallelism": 1},

@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 
 from coord import uploads
 from coord.db import db
-from coord.errors import Conflict, NotAllowed
+from coord.errors import Conflict, DomainError, NotAllowed
 from coord.text import clean_text, render_markdown
 from proposals.models import Attachment
 from proposals.tenders import clock, conflicts, sealing
@@ -273,6 +273,15 @@ def withdraw_bid(actor: Actor, tender: Tender, bid: Bid) -> None:
 # -- Opening ----------------------------------------------------------------------------------
 
 
+class CodesRefused(DomainError):
+    """Share codes that do not open a tender; `reason` is recorded, never the codes."""
+
+    def __init__(self, reason: str, message: Any, code_number: int | None = None) -> None:
+        super().__init__(str(message), field="codes")
+        self.reason = reason
+        self.code_number = code_number
+
+
 def _match_codes(tender: Tender, codes: Sequence[str]) -> list[tuple[int, bytes]]:
     seats = {p.share_digest: p for p in panelists(tender)}
     rv: list[tuple[int, bytes]] = []
@@ -283,22 +292,59 @@ def _match_codes(tender: Tender, codes: Sequence[str]) -> list[tuple[int, bytes]
         try:
             index, value = sealing.decode_share(code)
         except sealing.ShareError:
-            raise refusal(
-                _l("Share code %(n)d has a typing error: check it.", n=n), "codes"
+            raise CodesRefused(
+                "typing_error", _l("Share code %(n)d has a typing error: check it.", n=n), n
             ) from None
         seat = seats.get(sealing.share_digest(context(tender), index, value))
         if seat is None:
-            raise refusal(_l("Share code %(n)d is not a share of this tender.", n=n), "codes")
+            raise CodesRefused(
+                "not_a_share", _l("Share code %(n)d is not a share of this tender.", n=n), n
+            )
         if index in used:
-            raise refusal(_l("Share code %(n)d was entered twice.", n=n), "codes")
+            raise CodesRefused("repeated", _l("Share code %(n)d was entered twice.", n=n), n)
         used.add(index)
         rv.append((index, value))
     if len(rv) < tender.shares_needed:
-        raise refusal(
+        raise CodesRefused(
+            "too_few",
             _l("Enter the share codes of at least %(k)d panel members.", k=tender.shares_needed),
-            "codes",
         )
     return rv
+
+
+def _unlock(tender: Tender, codes: Sequence[str]) -> tuple[list[tuple[int, bytes]], bytes]:
+    """Return the shares matched and the tender's private key, or raise CodesRefused."""
+    shares = _match_codes(tender, codes)
+    try:
+        private = sealing.unwrap_key(
+            bytes(tender.wrapped_private_key or b""),
+            sealing.combine_shares(shares),
+            context(tender),
+        )
+    except (sealing.SealError, ValueError):
+        raise CodesRefused(
+            "wrong_key", _l("These share codes do not open the tender's key.")
+        ) from None
+    return shares, private
+
+
+def record_failed_opening(
+    actor: Actor, tender: Tender, codes: Sequence[str], refused: CodesRefused
+) -> None:
+    """Keep a public trace of an opening attempt that failed, whatever the request does next.
+
+    Rolls the attempt back first (nothing of it survives), then appends the audit event and
+    commits it. Records how many codes were entered and why they failed, never a code.
+    """
+    db.session.rollback()
+    data: dict[str, Any] = {
+        "reason": refused.reason,
+        "codes_entered": sum(1 for code in codes if (code or "").strip()),
+    }
+    if refused.code_number is not None:
+        data["code_number"] = refused.code_number
+    record_event("tender.open_failed", tender, actor, data)
+    db.session.commit()
 
 
 def _open_one(tender: Tender, bid: Bid, private: bytes) -> tuple[dict[str, Any] | None, str | None]:
@@ -364,15 +410,11 @@ def open_bids(actor: Actor, tender: Tender, codes: Sequence[str]) -> dict[str, A
     now = clock.now()
     if now < tender.opening_at or now < tender.bid_deadline_at:
         raise refusal(_l("The bids cannot be opened before the opening time."), "codes", status=409)
-    shares = _match_codes(tender, codes)
     try:
-        private = sealing.unwrap_key(
-            bytes(tender.wrapped_private_key or b""),
-            sealing.combine_shares(shares),
-            context(tender),
-        )
-    except (sealing.SealError, ValueError):
-        raise refusal(_l("These share codes do not open the tender's key."), "codes") from None
+        shares, private = _unlock(tender, codes)
+    except CodesRefused as exc:
+        record_failed_opening(actor, tender, codes, exc)
+        raise
     bids = db.session.scalars(
         sa.select(Bid)
         .where(Bid.tender_id == tender.id, Bid.status == BidStatus.ACTIVE)

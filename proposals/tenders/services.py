@@ -55,6 +55,7 @@ AUDIT_LABELS.update(
         "tender.bid_submit": _l("submitted a sealed bid"),
         "tender.bid_withdraw": _l("withdrew a sealed bid"),
         "tender.open": _l("opened the bids of a tender"),
+        "tender.open_failed": _l("entered share codes that did not open a tender"),
         "tender.conflict_declare": _l("declared a conflict of interest"),
         "tender.recuse": _l("recused themself from an evaluation"),
         "tender.score": _l("scored bids"),

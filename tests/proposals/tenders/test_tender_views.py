@@ -9,8 +9,9 @@ import sqlalchemy as sa
 from tender_helpers import SECRET_PRICE, SECRET_TEXT, Scene, build_scene
 
 from coord.db import db
+from coord.models import AuditEvent
 from proposals.tenders import services
-from proposals.tenders.models import Bid
+from proposals.tenders.models import Bid, Tender
 
 from helpers import use_english
 
@@ -120,6 +121,22 @@ def test_publish_share_and_opening_through_the_forms(client, login_as, scene):
     assert r.status_code == 302
     page = client.get(f"/tenders/{tender.id}").get_data(as_text=True)
     assert "1,000.00" in page and "Opening record" in page
+
+
+def test_a_failed_opening_through_the_form_is_recorded(client, login_as, scene):
+    tender, *_ = _opened(scene)
+    scene.clock.at(tender.opening_at)
+    _as(login_as, client, scene.buyer)
+    use_english(client)
+    r = client.post(f"/tenders/{tender.id}/open", data={"codes": [scene.codes[scene.panel[0].id]]})
+    assert r.status_code == 422 and "at least 2" in r.get_data(as_text=True)
+    db.session.rollback()  # what another request sees: committed rows only
+    failed = sa.select(AuditEvent).where(AuditEvent.action == "tender.open_failed")
+    event = db.session.scalar(failed)
+    assert event.data["reason"] == "too_few" and event.data["codes_entered"] == 1
+    page = client.get("/supervision").get_data(as_text=True)
+    assert "entered share codes that did not open a tender" in page
+    assert db.session.get(Tender, tender.id).opening_record is None
 
 
 def test_scoring_and_award_forms(client, login_as, scene):
