@@ -14,6 +14,8 @@ PURE = [
     "voting/tally.py",
     "stakeholders/network/analysis.py",
     "stakeholders/network/opinion.py",
+    "stakeholders/names.py",
+    "stakeholders/credit_code.py",
     "proposals/tracking/workdays.py",
     "proposals/tracking/review_route.py",
     "proposals/tracking/charts.py",
