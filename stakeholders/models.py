@@ -36,6 +36,13 @@ class Function(enum.StrEnum):
     OTHER = "other"
 
 
+class ConfirmationBasis(enum.StrEnum):
+    """What the confirmer of an organisation checked."""
+
+    CREDIT_CODE = "credit_code"  # its unified social credit code, against the public register
+    REGISTRATION = "registration"  # its registration papers (certificate, filing, founding act)
+
+
 class Role(enum.StrEnum):
     """A member's role in an organisation."""
 
