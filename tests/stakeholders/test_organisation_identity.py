@@ -500,3 +500,63 @@ def test_the_stakeholders_api_leaves_residents_out_of_confirmation(client, discu
     by_kind = {(s["kind"], s["is_confirmed"]) for s in items}
     assert ("resident", None) in by_kind
     assert ("business", False) in by_kind and ("business", True) in by_kind
+
+
+# --- existing rows and the demo --------------------------------------------------------------
+
+
+def test_the_migration_keys_existing_organisations_and_leaves_impostors_unkeyed(make_app, tmp_path):
+    """Of namesakes, the confirmed one keeps the key (then the oldest); residents get none."""
+    from flask_migrate import downgrade, upgrade
+
+    app = make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'old.db'}")
+    rows = [
+        (1, "business", "安居物业服务有限公司 ", 0),  # the impostor came first
+        (2, "business", "安居物业服务有限公司", 1),  # the real one was confirmed
+        (3, "social_organization", "兰苑社区居委会", 1),
+        (4, "social_organization", "兰苑社区居委会 ", 0),
+        (5, "resident", "王桂花", 0),
+        (6, "resident", "王桂花", 0),
+        (7, "business", "ＡＢＣ物业", 0),
+        (8, "business", "abc 物业", 0),
+    ]
+    with app.app_context():
+        upgrade(revision="0007_tracking_dashboard")
+        for id_, kind, name, confirmed in rows:
+            db.session.execute(
+                sa.text(
+                    "INSERT INTO stakeholders (id, kind, name, description, is_confirmed, "
+                    "created_at) VALUES (:id, :kind, :name, '', :confirmed, '2026-01-01 00:00:00')"
+                ),
+                {"id": id_, "kind": kind, "name": name, "confirmed": confirmed},
+            )
+        db.session.commit()
+        upgrade(revision="0009_organisation_identity")
+        keys = dict(db.session.execute(sa.text("SELECT id, name_key FROM stakeholders")).all())
+        assert keys == {
+            1: None,
+            2: "安居物业服务有限公司",
+            3: "兰苑社区居委会",
+            4: None,
+            5: None,
+            6: None,
+            7: "abc物业",
+            8: None,
+        }
+        db.session.commit()
+        downgrade(revision="0007_tracking_dashboard")
+        db.session.commit()
+
+
+def test_demo_organisations_are_confirmed_keyed_and_their_codes_valid(app):
+    from stakeholders import demo
+    from stakeholders.credit_code import is_valid
+
+    created = {"password": "demo-password-1"}
+    demo.load(created)
+    orgs = created["organisations"]
+    assert set(demo.CREDIT_CODES) <= set(orgs)
+    for key, org in orgs.items():
+        assert org.is_confirmed and org.name_key == name_key(org.name)
+        assert org.credit_code == demo.CREDIT_CODES.get(key)
+        assert org.credit_code is None or is_valid(org.credit_code)
