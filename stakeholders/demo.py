@@ -8,7 +8,6 @@ from typing import Any
 from coord import accounts
 from coord.db import db, utcnow
 from coord.models import Community, Grid, Street, User
-from stakeholders.names import name_key
 from stakeholders.models import (
     Function,
     Kind,
@@ -19,6 +18,7 @@ from stakeholders.models import (
     Role,
     Stakeholder,
 )
+from stakeholders.names import name_key
 
 # key, kind, function, name, English name, community key (None: the whole street), admin login
 ORGANISATIONS = [
