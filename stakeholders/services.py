@@ -12,6 +12,7 @@ from coord import audit
 from coord.db import db, utcnow
 from coord.errors import Conflict, DomainError, NotAllowed
 from coord.models import Community, Grid, Street, User
+from coord.text import clean_text
 from stakeholders import credit_code, names
 from stakeholders import permissions as perm
 from stakeholders.acting import Actor
@@ -27,7 +28,7 @@ from stakeholders.models import (
     Stakeholder,
 )
 
-NAME_MAX = 80
+NAME_MAX, DESCRIPTION_MAX = 80, 2000
 #: Bounds of the note a confirmer writes about what they checked.
 NOTE_MIN, NOTE_MAX = 4, 500
 
@@ -61,7 +62,8 @@ def _kind_and_function(actor: Actor, data: dict[str, Any]) -> tuple[Kind, Functi
         raise DomainError(str(_l("Choose the kind of organisation.")), field="kind")
     if not perm.can_create_organisation(actor.user, kind):
         raise NotAllowed(str(_l("Only the platform administrator can create government units.")))
-    function = next((f for f in Function if f.value == data.get("function")), Function.OTHER)
+    wanted = data.get("function") or Function.OTHER.value
+    function = next((f for f in Function if f.value == wanted), None)
     if function not in FUNCTIONS_BY_KIND[kind]:
         raise DomainError(
             str(_l("This function does not fit this kind of organisation.")), field="function"
@@ -124,13 +126,23 @@ def check_credit_code(raw: str | None) -> str | None:
 
 def check_name(raw: str | None) -> tuple[str, str]:
     """Return an organisation's name as stored and its key; refuse an empty or long one."""
-    name = names.clean_name(raw or "")
+    name = names.clean_name(clean_text(raw or ""))
     key = names.name_key(name)
     if not key:
         raise DomainError(str(_l("Give the organisation's name.")), field="name")
     if len(name) > NAME_MAX:
         raise DomainError(str(_l("At most %(n)d characters.", n=NAME_MAX)), field="name")
     return name, key
+
+
+def check_description(raw: str | None) -> str:
+    """Return an organisation's description as stored; refuse a long one."""
+    rv = clean_text(raw or "").strip()
+    if len(rv) > DESCRIPTION_MAX:
+        raise DomainError(
+            str(_l("At most %(n)d characters.", n=DESCRIPTION_MAX)), field="description"
+        )
+    return rv
 
 
 def refuse_namesakes(key: str, code: str | None) -> None:
@@ -190,7 +202,7 @@ def create_organisation(actor: Actor, data: dict[str, Any]) -> Stakeholder:
         name=name,
         name_key=key,
         credit_code=code,
-        description=data.get("description") or "",
+        description=check_description(data.get("description")),
         community_id=community.id if community else None,
         street_id=_street_id(community, data),
         parent_id=data.get("parent_id"),

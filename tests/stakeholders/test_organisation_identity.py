@@ -358,6 +358,8 @@ def test_the_api_creates_an_organisation_and_refuses_an_impostor(client, anju, m
         ({"name": "某公司", "kind": "resident"}, 400, "kind"),
         ({"name": "某公司", "kind": "government", "function": "department"}, 403, None),
         ({"name": "某公司", "function": "street_office"}, 400, "function"),
+        ({"name": "某公司", "function": "bogus"}, 400, "function"),
+        ({"name": "某公司", "description": "长" * 2001}, 400, "description"),
         ({"name": "某公司", "community_id": "1"}, 400, "community_id"),
         ({"name": "某公司", "community_id": 99999}, 400, "community_id"),
     ],
@@ -368,6 +370,13 @@ def test_the_api_names_the_refused_field(client, anju, make_user, body, status, 
     assert r.status_code == status, r.json
     if field:
         assert list(r.json["error"]["fields"]) == [field]
+
+
+def test_the_api_stores_names_without_control_or_invisible_characters(client, make_user):
+    headers = _token(make_user("api_user"))
+    body = {"kind": "business", "name": "某\x00公司\u200b", "description": "\x07简介 "}
+    r = client.post("/api/v1/organisations", json=body, headers=headers)
+    assert r.status_code == 201 and (r.json["name"], r.json["description"]) == ("某公司", "简介")
 
 
 def test_the_api_needs_a_signed_in_user(client, community):
