@@ -224,6 +224,7 @@ def stakeholder_json(s: Stakeholder | None) -> dict[str, Any] | None:
         "id": s.id,
         "name": None if s.deleted_at is not None else s.name,
         "kind": getattr(s.kind, "value", s.kind),
+        "is_confirmed": None if s.kind == Kind.RESIDENT else s.is_confirmed,
     }
 
 

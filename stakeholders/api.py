@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from flask import abort, jsonify, request
+from typing import Any
+
+from flask import abort, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from coord.api import api_blueprint
+from coord.api import api_blueprint, json_body
 from coord.db import db
+from coord.errors import DomainError
 from coord.models import Community
 from coord.web import int_arg
 from stakeholders import acting, queries, services
@@ -26,7 +29,7 @@ def me():
         is_admin=current_user.is_admin,
         acting_as=actor.stakeholder.id,
         identities=[
-            {"id": s.id, "name": s.name, "kind": s.kind.value}
+            {"id": s.id, "name": s.name, "kind": s.kind.value, "is_confirmed": s.is_confirmed}
             for s in acting.identities(current_user)
         ],
     )
@@ -61,6 +64,32 @@ def stakeholder(stakeholder_id: int):
     s = db.get_or_404(Stakeholder, stakeholder_id)
     verified = bool(s.user_id) and s.user_id in queries.verified_user_ids([s.user_id])
     return jsonify(queries.public_profile(s, verified))
+
+
+def _organisation_data(body: dict[str, Any]) -> dict[str, Any]:
+    """Read a new organisation's fields from JSON; a field of the wrong type is refused."""
+    rv: dict[str, Any] = {}
+    for key in ("kind", "function", "name", "credit_code", "description"):
+        rv[key] = body.get(key) or ""
+        if not isinstance(rv[key], str):
+            raise DomainError(_("Send text."), field=key)
+    community_id = body.get("community_id")
+    if community_id is not None and (type(community_id) is not int or community_id < 1):
+        raise DomainError(
+            _("Send the id of a community, or null for the whole street."), field="community_id"
+        )
+    rv["community_id"] = community_id
+    return rv
+
+
+@bp.post("/organisations")
+def create_organisation():
+    actor = acting.require_actor()
+    org = services.create_organisation(actor, _organisation_data(json_body()))
+    db.session.commit()
+    rv = jsonify(queries.public_profile(org, False))
+    rv.headers["Location"] = url_for(".stakeholder", stakeholder_id=org.id)
+    return rv, 201
 
 
 @bp.post("/stakeholders/<int:stakeholder_id>/join")

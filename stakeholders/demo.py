@@ -18,6 +18,7 @@ from stakeholders.models import (
     Role,
     Stakeholder,
 )
+from stakeholders.names import name_key
 
 # key, kind, function, name, English name, community key (None: the whole street), admin login
 ORGANISATIONS = [
@@ -116,6 +117,15 @@ DESCRIPTIONS = {
     "anju": "兰苑、新河两个小区的物业服务企业。",
     "heshun": "承接社区小型工程与老旧小区改造。",
     "lvyuan": "新河商业街上的餐饮企业，有意承接长者食堂。",
+}
+
+#: Unified social credit codes (fictitious, with valid check digits; 110108 is Haidian, Beijing)
+#: of the organisations the street office confirmed by their code; the others by registration.
+CREDIT_CODES = {
+    "anju": "91110108MA01AJ5K2J",
+    "heshun": "91110108MA02HX7P4G",
+    "lvyuan": "92110108MA03LY8W10",
+    "volunteers": "51110108MJ0YXQ3R6P",
 }
 
 # login, name, community key, building, unit, phone
@@ -240,6 +250,8 @@ def _organisations(
             kind=kind,
             function=function,
             name=name,
+            name_key=name_key(name),
+            credit_code=CREDIT_CODES.get(key),
             description=DESCRIPTIONS[key],
             street_id=street.id,
             community_id=community.id if community else None,

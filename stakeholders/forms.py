@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, SubmitField, TextAreaField
+from wtforms import RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
@@ -20,10 +20,38 @@ class OrganisationForm(FlaskForm):
     kind = SelectField(_l("Kind"), validators=[DataRequired()])
     function = SelectField(_l("Function"), validators=[DataRequired()])
     community_id = SelectField(_l("Community"), coerce=int, validators=[Optional()])
+    credit_code = StringField(
+        _l("Unified social credit code"),
+        filters=[strip_text],
+        validators=[Optional(), Length(max=40)],
+        description=_l(
+            "The 18 characters on the business licence or registration certificate. Optional, "
+            "but it lets the street office confirm your organisation quickly."
+        ),
+    )
     description = TextAreaField(
         _l("Description"), filters=[strip_text], validators=[Length(max=2000)]
     )
     submit = SubmitField(_l("Create organisation"))
+
+
+class ConfirmOrganisationForm(FlaskForm):
+    basis = RadioField(
+        _l("What you checked"),
+        choices=[
+            SelectChoice(
+                "credit_code", _l("Its unified social credit code, in the public register")
+            ),
+            SelectChoice("registration", _l("Its registration papers")),
+        ],
+        validators=[DataRequired()],
+    )
+    note = StringField(
+        _l("What exactly you checked"),
+        filters=[strip_text],
+        validators=[DataRequired(), Length(max=500)],
+    )
+    submit = SubmitField(_l("Confirm organisation"))
 
 
 class ResidenceForm(FlaskForm):

@@ -36,6 +36,13 @@ class Function(enum.StrEnum):
     OTHER = "other"
 
 
+class ConfirmationBasis(enum.StrEnum):
+    """What the confirmer of an organisation checked."""
+
+    CREDIT_CODE = "credit_code"  # its unified social credit code, against the public register
+    REGISTRATION = "registration"  # its registration papers (certificate, filing, founding act)
+
+
 class Role(enum.StrEnum):
     """A member's role in an organisation."""
 
@@ -70,6 +77,10 @@ class Stakeholder(db.Model):
     kind: Mapped[Kind] = mapped_column(enum_column(Kind), index=True)
     function: Mapped[Function | None] = mapped_column(enum_column(Function))
     name: Mapped[str] = mapped_column(sa.String(80))
+    #: An organisation's name as compared (stakeholders.names.name_key), unique; None for residents.
+    name_key: Mapped[str | None] = mapped_column(sa.String(255), index=True, unique=True)
+    #: 统一社会信用代码, normalised (stakeholders.credit_code), unique when given.
+    credit_code: Mapped[str | None] = mapped_column(sa.String(18), index=True, unique=True)
     description: Mapped[str] = mapped_column(sa.Text, default="")
     street_id: Mapped[int | None] = mapped_column(sa.ForeignKey("streets.id"), index=True)
     community_id: Mapped[int | None] = mapped_column(sa.ForeignKey("communities.id"), index=True)
@@ -92,6 +103,11 @@ class Stakeholder(db.Model):
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+    @property
+    def is_unconfirmed(self) -> bool:
+        """Tell whether this is an organisation the street office has not confirmed yet."""
+        return self.kind != Kind.RESIDENT and not self.is_confirmed
 
 
 class Membership(db.Model):

@@ -113,9 +113,21 @@ def can_create_organisation(user: User | None, kind: Kind) -> bool:
     return kind in (Kind.BUSINESS, Kind.SOCIAL_ORGANIZATION)
 
 
-def can_confirm_organisation(user: User | None) -> bool:
-    """Only the platform administrator confirms organisations."""
-    return is_platform_admin(user)
+def can_confirm_organisation(user: User | None, org: Stakeholder) -> bool:
+    """The platform administrator, or the street office of its street, confirms an organisation.
+
+    Government units are the administrator's alone (they are confirmed when created).
+    """
+    if not org.is_organisation or org.is_deleted:
+        return False
+    if is_platform_admin(user):
+        return True
+    return org.kind != Kind.GOVERNMENT and org.street_id in street_office_ids(user)
+
+
+def can_review_organisations(user: User | None) -> bool:
+    """The platform administrator and street office staff see organisations to confirm."""
+    return is_platform_admin(user) or bool(street_office_ids(user))
 
 
 def residents_committee_of(community_id: int | None) -> Stakeholder | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from coord.db import db
 from coord.models import Community
@@ -53,9 +54,27 @@ def public_profile(stakeholder: Stakeholder, is_verified: bool) -> dict:
         "function": stakeholder.function.value if stakeholder.function else None,
         "name": None if deleted else stakeholder.name,
         "is_deleted": deleted,
-        "is_confirmed": stakeholder.is_confirmed,
+        "is_confirmed": stakeholder.is_confirmed if stakeholder.is_organisation else None,
+        "credit_code": stakeholder.credit_code,
         "is_verified_resident": is_verified,
         "community_id": stakeholder.community_id,
         "street_id": stakeholder.street_id,
         "description": "" if deleted else stakeholder.description,
     }
+
+
+def unconfirmed_organisations(street_ids: set[int] | None = None) -> list[Stakeholder]:
+    """Return organisations waiting for confirmation, oldest first (of these streets, if given)."""
+    stmt = (
+        sa.select(Stakeholder)
+        .options(joinedload(Stakeholder.community))
+        .where(
+            Stakeholder.kind != Kind.RESIDENT,
+            Stakeholder.is_confirmed.is_(False),
+            Stakeholder.deleted_at.is_(None),
+        )
+        .order_by(Stakeholder.created_at, Stakeholder.id)
+    )
+    if street_ids is not None:
+        stmt = stmt.where(Stakeholder.street_id.in_(street_ids))
+    return list(db.session.scalars(stmt))

@@ -6,14 +6,18 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
 
 from coord import audit
 from coord.db import db, utcnow
 from coord.errors import Conflict, DomainError, NotAllowed
-from coord.models import Community, Grid, User
+from coord.models import Community, Grid, Street, User
+from coord.text import clean_text
+from stakeholders import credit_code, names
 from stakeholders import permissions as perm
 from stakeholders.acting import Actor
 from stakeholders.models import (
+    ConfirmationBasis,
     Function,
     Kind,
     Membership,
@@ -23,6 +27,10 @@ from stakeholders.models import (
     Role,
     Stakeholder,
 )
+
+NAME_MAX, DESCRIPTION_MAX = 80, 2000
+#: Bounds of the note a confirmer writes about what they checked.
+NOTE_MIN, NOTE_MAX = 4, 500
 
 #: Functions an organisation of each kind may carry.
 FUNCTIONS_BY_KIND = {
@@ -47,50 +55,160 @@ def ensure_resident_identity(user: User) -> Stakeholder:
     return rv
 
 
-def create_organisation(actor: Actor, data: dict[str, Any]) -> Stakeholder:
-    """Create an organisation; its creator becomes its first admin.
-
-    Government units are created only by the platform administrator and are confirmed at
-    once; other organisations wait for the administrator's confirmation.
-    """
-    kind = Kind(data["kind"])
+def _kind_and_function(actor: Actor, data: dict[str, Any]) -> tuple[Kind, Function]:
+    """Read the kind and function of a new organisation; refuse what the actor may not create."""
+    kind = next((k for k in Kind if k.value == data.get("kind") and k != Kind.RESIDENT), None)
+    if kind is None:
+        raise DomainError(str(_l("Choose the kind of organisation.")), field="kind")
     if not perm.can_create_organisation(actor.user, kind):
         raise NotAllowed(str(_l("Only the platform administrator can create government units.")))
-    function = Function(data["function"]) if data.get("function") else Function.OTHER
+    wanted = data.get("function") or Function.OTHER.value
+    function = next((f for f in Function if f.value == wanted), None)
     if function not in FUNCTIONS_BY_KIND[kind]:
         raise DomainError(
             str(_l("This function does not fit this kind of organisation.")), field="function"
         )
-    community = (
-        db.session.get(Community, data["community_id"]) if data.get("community_id") else None
+    if function == Function.RESIDENTS_COMMITTEE and not actor.user.is_admin:
+        raise NotAllowed(
+            str(_l("Only the platform administrator can register a residents committee."))
+        )
+    return kind, function
+
+
+def _community(data: dict[str, Any]) -> Community | None:
+    """Return the community an organisation belongs to (None: the whole street)."""
+    if not data.get("community_id"):
+        return None
+    rv = db.session.get(Community, data["community_id"])
+    if rv is None:
+        raise DomainError(str(_l("Choose a community.")), field="community_id")
+    return rv
+
+
+def _street_id(community: Community | None, data: dict[str, Any]) -> int | None:
+    if community is not None:
+        return community.street_id
+    return data.get("street_id") or db.session.scalar(
+        sa.select(Street.id).order_by(Street.id).limit(1)
     )
-    street_id = community.street_id if community else data.get("street_id")
+
+
+_CREDIT_CODE_PROBLEMS = {
+    credit_code.Reason.LENGTH: _l(
+        "A unified social credit code has 18 characters; this one has %(detail)s."
+    ),
+    credit_code.Reason.CHARACTERS: _l(
+        "A unified social credit code uses digits and capital letters except I, O, S, V and Z; "
+        "it may not contain: %(detail)s."
+    ),
+    credit_code.Reason.DIVISION: _l(
+        "Characters 3 to 8 of a unified social credit code are the administrative division "
+        "code, six digits, not %(detail)s."
+    ),
+    credit_code.Reason.CHECK_DIGIT: _l(
+        "The check digit (the last character, %(detail)s) does not match the first 17 "
+        "characters: the code is mistyped or not genuine."
+    ),
+}
+
+
+def check_credit_code(raw: str | None) -> str | None:
+    """Return the normalised credit code (None if not given); refuse a malformed one."""
+    code = credit_code.normalise(raw or "")
+    if not code:
+        return None
+    problem = credit_code.problem(code)
+    if problem is not None:
+        message = _CREDIT_CODE_PROBLEMS[problem.reason]
+        raise DomainError(str(message) % {"detail": problem.detail}, field="credit_code")
+    return code
+
+
+def check_name(raw: str | None) -> tuple[str, str]:
+    """Return an organisation's name as stored and its key; refuse an empty or long one."""
+    name = names.clean_name(clean_text(raw or ""))
+    key = names.name_key(name)
+    if not key:
+        raise DomainError(str(_l("Give the organisation's name.")), field="name")
+    if len(name) > NAME_MAX:
+        raise DomainError(str(_l("At most %(n)d characters.", n=NAME_MAX)), field="name")
+    return name, key
+
+
+def check_description(raw: str | None) -> str:
+    """Return an organisation's description as stored; refuse a long one."""
+    rv = clean_text(raw or "").strip()
+    if len(rv) > DESCRIPTION_MAX:
+        raise DomainError(
+            str(_l("At most %(n)d characters.", n=DESCRIPTION_MAX)), field="description"
+        )
+    return rv
+
+
+def refuse_namesakes(key: str, code: str | None) -> None:
+    """Refuse a name or a credit code that an organisation already holds."""
+    others = sa.select(Stakeholder.name).limit(1)
+    namesake = db.session.scalar(others.where(Stakeholder.name_key == key))
+    if namesake is not None:
+        raise Conflict(
+            str(_l("An organisation with this name already exists: %(name)s.", name=namesake)),
+            field="name",
+        )
+    holder = db.session.scalar(others.where(Stakeholder.credit_code == code)) if code else None
+    if holder is not None:
+        raise Conflict(
+            str(
+                _l(
+                    "This unified social credit code is already registered to %(name)s.",
+                    name=holder,
+                )
+            ),
+            field="credit_code",
+        )
+
+
+def _insert(org: Stakeholder) -> None:
+    """Flush a new organisation; a namesake that got in first (unique indexes) is refused alike."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(org)
+            db.session.flush()
+    except IntegrityError:
+        refuse_namesakes(org.name_key or "", org.credit_code)
+        raise
+
+
+def create_organisation(actor: Actor, data: dict[str, Any]) -> Stakeholder:
+    """Create an organisation; its creator becomes its first admin.
+
+    Names are unique as read (stakeholders.names), credit codes when given. Government units
+    and residents committees are created only by the platform administrator and are confirmed
+    at once; other organisations wait for the street office's confirmation.
+    """
+    kind, function = _kind_and_function(actor, data)
+    community = _community(data)
     if function == Function.RESIDENTS_COMMITTEE and perm.residents_committee_of(
         community.id if community else None
     ):
         raise Conflict(
             str(_l("This community already has a residents committee.")), field="function"
         )
-    if (
-        kind == Kind.SOCIAL_ORGANIZATION
-        and function == Function.RESIDENTS_COMMITTEE
-        and not (actor.user.is_admin)
-    ):
-        raise NotAllowed(
-            str(_l("Only the platform administrator can register a residents committee."))
-        )
+    name, key = check_name(data.get("name"))
+    code = check_credit_code(data.get("credit_code"))
+    refuse_namesakes(key, code)
     rv = Stakeholder(
         kind=kind,
         function=function,
-        name=data["name"],
-        description=data.get("description") or "",
+        name=name,
+        name_key=key,
+        credit_code=code,
+        description=check_description(data.get("description")),
         community_id=community.id if community else None,
-        street_id=street_id,
+        street_id=_street_id(community, data),
         parent_id=data.get("parent_id"),
         is_confirmed=kind == Kind.GOVERNMENT or function == Function.RESIDENTS_COMMITTEE,
     )
-    db.session.add(rv)
-    db.session.flush()
+    _insert(rv)
     db.session.add(
         Membership(
             user_id=actor.user.id,
@@ -107,26 +225,49 @@ def create_organisation(actor: Actor, data: dict[str, Any]) -> Stakeholder:
         rv.id,
         community_id=rv.community_id,
         is_public=True,
-        data={"kind": kind.value, "function": function.value},
+        data={"kind": kind.value, "function": function.value, "credit_code": code},
         **actor.audit_ids,
     )
     return rv
 
 
-def confirm_organisation(actor: Actor, org: Stakeholder) -> None:
-    """Mark an organisation as confirmed by the platform administrator."""
-    if not perm.can_confirm_organisation(actor.user):
-        raise NotAllowed(str(_l("Only the platform administrator confirms organisations.")))
+def confirm_organisation(actor: Actor, org: Stakeholder, basis: str, note: str) -> None:
+    """Confirm an organisation after checking its credit code or its registration.
+
+    `basis` says which was checked and `note` what exactly; both go into the public audit event.
+    """
+    if not perm.can_confirm_organisation(actor.user, org):
+        raise NotAllowed(
+            str(_l("Only the street office or the platform administrator confirms organisations."))
+        )
     if org.is_confirmed:
         raise Conflict(str(_l("This organisation is already confirmed.")))
+    try:
+        checked = ConfirmationBasis(basis)
+    except ValueError:
+        raise DomainError(str(_l("Say what you checked.")), field="basis") from None
+    if checked == ConfirmationBasis.CREDIT_CODE and not org.credit_code:
+        raise DomainError(
+            str(_l("This organisation gave no credit code: check its registration instead.")),
+            field="basis",
+        )
+    note = " ".join((note or "").split())
+    if len(note) < NOTE_MIN:
+        raise DomainError(
+            str(_l("Note what you checked, e.g. the register and the entry you compared.")),
+            field="note",
+        )
     org.is_confirmed = True
+    office_id = perm.street_office_ids(actor.user).get(org.street_id)
     audit.record(
         "organisation.confirm",
         "stakeholder",
         org.id,
         community_id=org.community_id,
         is_public=True,
-        **actor.audit_ids,
+        data={"basis": checked.value, "credit_code": org.credit_code, "note": note[:NOTE_MAX]},
+        user_id=actor.user.id,
+        actor_id=office_id or actor.stakeholder.id,
     )
 
 

@@ -15,13 +15,14 @@ from wtforms.fields.choices import SelectChoice
 
 from coord.db import db
 from coord.i18n import FUNCTION_LABELS, KIND_LABELS
-from coord.models import Community, Street
+from coord.models import Community
 from coord.permissions import is_platform_admin, require
 from coord.security import is_safe_next
 from coord.web import form_status, run
-from stakeholders import acting, queries, services
+from stakeholders import acting, credit_code, queries, services
 from stakeholders import permissions as perm
 from stakeholders.forms import (
+    ConfirmOrganisationForm,
     OrganisationForm,
     ReasonForm,
     ResidenceForm,
@@ -70,6 +71,7 @@ def community(community_id: int):
         kinds=list(Kind),
         verified=verified,
         can_verify=can_verify,
+        can_review=perm.can_review_organisations(current_user),
     )
 
 
@@ -107,7 +109,8 @@ def profile(stakeholder_id: int):
         can_see_members=can_see_members,
         membership=membership,
         can_manage=perm.can_manage_organisation(current_user, stakeholder),
-        can_confirm=perm.can_confirm_organisation(current_user) and not stakeholder.is_confirmed,
+        can_confirm=perm.can_confirm_organisation(current_user, stakeholder)
+        and not stakeholder.is_confirmed,
     )
 
 
@@ -132,23 +135,17 @@ def create_organisation():
     if form.validate_on_submit():
         actor = acting.require_actor()
         data = dict(form.data)
-        community = (
-            db.session.get(Community, data["community_id"]) if data["community_id"] else None
-        )
-        data["street_id"] = community.street_id if community else _default_street_id()
         rv = run(
             lambda: services.create_organisation(actor, data),
-            _("The organisation %(name)s was created. You are its admin.", name=data["name"]),
+            lambda org: _(
+                "The organisation %(name)s was created. You are its admin.", name=org.name
+            ),
             lambda org: url_for(".profile", stakeholder_id=org.id),
             form=form,
         )
         if rv is not None:
             return rv
     return render_template("stakeholders/organisation_new.html", form=form), form_status(form)
-
-
-def _default_street_id() -> int | None:
-    return db.session.scalar(sa.select(Street.id).order_by(Street.id).limit(1))
 
 
 @bp.post("/stakeholders/<int:stakeholder_id>/join")
@@ -356,27 +353,30 @@ def switch_actor():
 @bp.get("/admin/organisations")
 @login_required
 def admin_organisations():
-    require(is_platform_admin(current_user))
-    pending = db.session.scalars(
-        sa.select(Stakeholder)
-        .where(
-            Stakeholder.kind != Kind.RESIDENT,
-            Stakeholder.is_confirmed.is_(False),
-            Stakeholder.deleted_at.is_(None),
-        )
-        .order_by(Stakeholder.created_at)
-    ).all()
-    return render_template("stakeholders/admin_organisations.html", pending=pending)
+    """List organisations waiting for confirmation: the street office's, or all for the admin."""
+    require(perm.can_review_organisations(current_user))
+    return render_template(
+        "stakeholders/admin_organisations.html",
+        pending=queries.unconfirmed_organisations(
+            None if is_platform_admin(current_user) else set(perm.street_office_ids(current_user))
+        ),
+        form=ConfirmOrganisationForm(),
+        is_valid_code=credit_code.is_valid,
+    )
 
 
 @bp.post("/stakeholders/<int:stakeholder_id>/confirm")
 @login_required
 def confirm(stakeholder_id: int):
     org = db.get_or_404(Stakeholder, stakeholder_id)
-    require(perm.can_confirm_organisation(current_user))
-    actor = acting.require_actor()
-    return run(
-        lambda: services.confirm_organisation(actor, org),
-        _("The organisation is confirmed."),
-        url_for(".profile", stakeholder_id=org.id),
+    require(perm.can_confirm_organisation(current_user, org))
+    form = ConfirmOrganisationForm()
+    return _run_form(
+        form,
+        _("Say what you checked, and note what exactly."),
+        lambda: services.confirm_organisation(
+            acting.require_actor(), org, form.basis.data, form.note.data
+        ),
+        _("%(name)s is confirmed.", name=org.name),
+        url_for(".admin_organisations"),
     )

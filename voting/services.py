@@ -179,13 +179,24 @@ def _open_if_due(poll: Poll, now: datetime, actor: Actor | None = None) -> None:
 def _check_invited(values: dict[str, Any]) -> None:
     wanted = set(values["settings"]["eligibility"]["invited"])
     if wanted:
-        found = set(db.session.scalars(sa.select(Stakeholder.id).where(Stakeholder.id.in_(wanted))))
-        if found != wanted:
+        found = db.session.scalars(sa.select(Stakeholder).where(Stakeholder.id.in_(wanted))).all()
+        if {s.id for s in found} != wanted:
             raise DomainError(str(_l("Invite only existing stakeholders.")), field="invited")
+        unconfirmed = "、".join(s.name for s in found if s.is_unconfirmed)
+        if unconfirmed:
+            raise DomainError(
+                str(
+                    _l(
+                        "Not confirmed by the street office, so it cannot vote: %(names)s.",
+                        names=unconfirmed,
+                    )
+                ),
+                field="invited",
+            )
 
 
 def invitable(community: Community) -> list[Stakeholder]:
-    """Return who may be invited to a community's poll: its stakeholders and its street's."""
+    """Return who may be invited to a community's poll: its and its street's, once confirmed."""
     return list(
         db.session.scalars(
             sa.select(Stakeholder)
@@ -199,6 +210,7 @@ def invitable(community: Community) -> list[Stakeholder]:
                         Stakeholder.kind != Kind.RESIDENT,
                     ),
                 ),
+                sa.or_(Stakeholder.kind == Kind.RESIDENT, Stakeholder.is_confirmed.is_(True)),
             )
             .order_by(Stakeholder.kind, Stakeholder.name)
         )
@@ -363,6 +375,10 @@ def voter_for(actor: Actor, poll: Poll) -> Stakeholder:
     if not perm.can_cast_for(actor.user, actor.stakeholder):
         raise NotAllowed(
             str(_l("An organisation's vote is cast by one of its admins or delegates."))
+        )
+    if actor.stakeholder.is_unconfirmed:
+        raise NotAllowed(
+            str(_l("This organisation cannot vote until the street office has confirmed it."))
         )
     return actor.stakeholder
 

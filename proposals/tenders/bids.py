@@ -26,7 +26,7 @@ from proposals.tenders import clock, conflicts, sealing
 from proposals.tenders.models import Bid, BidStatus, Tender
 from proposals.tenders.services import (
     CURRENCY,
-    check_bidder,
+    check_can_bid,
     context,
     lock,
     money,
@@ -123,7 +123,7 @@ def submit_bid(
     tender = lock(tender)
     settle_bidding(tender)
     _check_open_for_bids(tender)
-    check_bidder(actor.stakeholder, tender)
+    check_can_bid(actor.stakeholder, tender)
     amount = money(
         price, "price", message=_l("The price must be a positive amount with at most two decimals.")
     )

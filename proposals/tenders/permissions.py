@@ -64,6 +64,11 @@ def can_take_part(stakeholder: Stakeholder | None, tender: Tender) -> bool:
     )
 
 
+def can_bid(stakeholder: Stakeholder | None, tender: Tender) -> bool:
+    """A business bids once the street office has confirmed it, whatever the tender requires."""
+    return can_take_part(stakeholder, tender) and stakeholder.is_confirmed  # type: ignore[union-attr]
+
+
 def can_see_contents(actor: Actor | None, user: User | None, tender: Tender, bid: Bid) -> bool:
     """Opened bids' proposals: the buyer, the panel and the bidder itself."""
     if tender.opening_record is None or bid.price is None:

@@ -471,6 +471,13 @@ def settle_bidding(tender: Tender, now: datetime | None = None) -> bool:
 # -- Enquiries --------------------------------------------------------------------------------
 
 
+#: Why an unconfirmed business may not bid (the service's refusal and the tender page's note).
+UNCONFIRMED_BIDDER = _l(
+    "Your business is not confirmed yet: it can bid once the street office has checked its "
+    "unified social credit code or registration."
+)
+
+
 def check_bidder(stakeholder: Stakeholder | None, tender: Tender) -> None:
     """Refuse organisations that may not ask or bid: businesses only, verified if required."""
     if not permissions.is_business(stakeholder):
@@ -479,6 +486,13 @@ def check_bidder(stakeholder: Stakeholder | None, tender: Tender) -> None:
         )
     if not permissions.can_take_part(stakeholder, tender):
         raise NotAllowed(str(_l("Only verified organisations can take part in this tender.")))
+
+
+def check_can_bid(stakeholder: Stakeholder | None, tender: Tender) -> None:
+    """Refuse bidders that may not take part, and businesses the street office has not confirmed."""
+    check_bidder(stakeholder, tender)
+    if not permissions.can_bid(stakeholder, tender):
+        raise NotAllowed(str(UNCONFIRMED_BIDDER))
 
 
 def ask_question(actor: Actor, tender: Tender, question: str) -> Enquiry:

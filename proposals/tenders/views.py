@@ -265,6 +265,8 @@ def detail(tender_id: int):
         evaluation=evaluation,
         my_bid=bids.active_bid(tender, actor.stakeholder.id) if actor else None,
         eligible=permissions.can_take_part(actor.stakeholder, tender) if actor else None,
+        can_bid=permissions.can_bid(actor.stakeholder, tender) if actor else None,
+        unconfirmed_bidder=services.UNCONFIRMED_BIDDER,
         declarations=all_declarations,
         my_declarations=[d for d in all_declarations if user and d.user_id == user.id],
         see_evaluation=see_all,

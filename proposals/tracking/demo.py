@@ -52,8 +52,10 @@ from stakeholders.models import (
     Role,
     Stakeholder,
 )
+from stakeholders.names import name_key
 
 WATER_LOGIN = "qingyuan"
+WATER_NAME = "清源供水维修服务部"
 
 # Handler of each category, and how it behaves: hours to accept (working), working days
 # to resolve, ratings it gets, chance of being reopened.
@@ -917,14 +919,16 @@ def _water_company(created: dict) -> Stakeholder:
     org = Stakeholder(
         kind=Kind.BUSINESS,
         function=Function.CONTRACTOR,
-        name="清源供水维修服务部",
+        name=WATER_NAME,
+        name_key=name_key(WATER_NAME),
+        credit_code="91110108MA04QY2D8Q",
         description="供水公司指定的管网维修单位，负责小区供水主管和接头维修。",
         street_id=orgs["street_office"].street_id,
         is_confirmed=True,
     )
     db.session.add(org)
     db.session.flush()
-    staff = accounts.register_user(WATER_LOGIN, "清源供水维修服务部工作人员", created["password"])
+    staff = accounts.register_user(WATER_LOGIN, f"{WATER_NAME}工作人员", created["password"])
     db.session.add(
         Membership(
             user_id=staff.id,

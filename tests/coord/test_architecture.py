@@ -16,6 +16,8 @@ PURE = [
     "voting/sealing.py",
     "stakeholders/network/analysis.py",
     "stakeholders/network/opinion.py",
+    "stakeholders/names.py",
+    "stakeholders/credit_code.py",
     "proposals/tracking/workdays.py",
     "proposals/tracking/review_route.py",
     "proposals/tracking/charts.py",

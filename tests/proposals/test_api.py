@@ -397,6 +397,7 @@ def test_acting_as_an_organisation(client, make_user, make_org, community):
         "id": org.id,
         "name": "安居物业",
         "kind": "business",
+        "is_confirmed": True,
     }
 
 

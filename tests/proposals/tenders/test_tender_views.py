@@ -182,3 +182,16 @@ def test_api_bid_submission_and_errors(client, login_as, scene):
     mine = client.get(f"/api/v1/tenders/{tender.id}/bids/mine").get_json()["items"]
     assert [b["version"] for b in mine] == [1]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Bid)) == 1
+
+
+def test_an_unconfirmed_business_is_told_why_it_cannot_bid(client, login_as, scene):
+    tender = scene.publish(verified_only=False)
+    scene.to_bidding(tender)
+    page = _as(login_as, client, scene.unverified).get(f"/tenders/{tender.id}")
+    html = page.get_data(as_text=True)
+    assert "Your business is not confirmed yet" in html
+    assert f'href="/tenders/{tender.id}/bid"' not in html
+    r = client.post(f"/tenders/{tender.id}/bid", data={"price": "100", "proposal": "方案"})
+    assert r.status_code == 403 and "not confirmed yet" in r.get_data(as_text=True)
+    html = _as(login_as, client, scene.bidder_a).get(f"/tenders/{tender.id}").get_data(as_text=True)
+    assert f'href="/tenders/{tender.id}/bid"' in html and "not confirmed yet" not in html

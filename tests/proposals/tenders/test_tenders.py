@@ -244,10 +244,14 @@ def test_ineligible_bidders_are_refused(scene, make_user):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Bid)) == 0
 
 
-def test_unverified_businesses_may_bid_when_the_tender_allows_it(scene):
+def test_unconfirmed_businesses_may_ask_but_never_bid(scene):
+    """A tender open to unverified businesses takes their questions, never their bids."""
     tender = scene.publish(verified_only=False, conditions="须有物业资质")
+    services.ask_question(scene.unverified, tender, "能否分包？")
     scene.to_bidding(tender)
-    _refused(bids.submit_bid, scene.unverified, tender, "1", "x", match="conditions")
+    _refused(bids.submit_bid, scene.unverified, tender, "1", "x", match="not confirmed yet")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Bid)) == 0
+    scene.unverified.stakeholder.is_confirmed = True
     scene.bid(tender, scene.unverified, conditions_confirmed=True)
 
 
