@@ -160,5 +160,5 @@ def _delete_new_uploads(session: Session, previous_transaction: SessionTransacti
     for backend, key in session.info.pop(_NEW_UPLOADS, []):
         try:
             backend.delete(key)
-        except Exception:  # noqa: BLE001 (an orphan file is harmless; the rollback is not)
+        except Exception:  # an orphan file is harmless; a failed rollback is not
             current_app.logger.warning("could not delete the orphan upload %s", key)
