@@ -1,10 +1,11 @@
 """`flask coord …` commands: init, demo, audit verify, create-admin, disable-user, the
-notification digest and the scheduler's tick."""
+notification digest, the scheduler's tick, backup and restore."""
 
 from __future__ import annotations
 
 import sys
 from datetime import timedelta
+from pathlib import Path
 
 import click
 import sqlalchemy as sa
@@ -12,7 +13,7 @@ from flask import Flask
 from flask.cli import AppGroup
 from flask_migrate import upgrade
 
-from coord import accounts, audit, notifications, signals
+from coord import accounts, audit, backup, notifications, signals
 from coord.db import db, utcnow
 from coord.errors import DomainError
 from coord.models import Street
@@ -120,6 +121,27 @@ def tick_command() -> None:
     for receiver, changed in signals.clock_ticked.send(utcnow()):
         db.session.commit()
         click.echo(f"{receiver.__module__}.{receiver.__name__}: {changed}")
+
+
+@coord_cli.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(file: Path) -> None:
+    """Back up the database to FILE (pg_dump -Fc, or SQLite's online backup)."""
+    try:
+        click.echo(backup.backup(file))
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@coord_cli.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite a database that holds data.")
+def restore_command(file: Path, force: bool) -> None:
+    """Restore the database from a backup FILE made by `flask coord backup`."""
+    try:
+        click.echo(backup.restore(file, force=force))
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def init_app(app: Flask) -> None:
