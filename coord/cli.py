@@ -1,5 +1,5 @@
 """`flask coord …` commands: init, demo, audit verify, create-admin, disable-user, the
-notification digest, the scheduler's tick, backup and restore."""
+notification digest, the scheduler's tick, backup, restore and resanitise."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from flask import Flask
 from flask.cli import AppGroup
 from flask_migrate import upgrade
 
-from coord import accounts, audit, backup, notifications, signals
+from coord import accounts, audit, backup, notifications, resanitise, signals
 from coord.db import db, utcnow
 from coord.errors import DomainError
 from coord.models import Street
@@ -142,6 +142,20 @@ def restore_command(file: Path, force: bool) -> None:
         click.echo(backup.restore(file, force=force))
     except backup.BackupError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+@coord_cli.command("resanitise")
+@click.option("--batch-size", default=500, show_default=True, help="Rows per transaction.")
+def resanitise_command(batch_size: int) -> None:
+    """Re-render stored user text (Markdown source to HTML) through the current sanitiser."""
+
+    def progress(label: str, read: int, written: int) -> None:
+        click.echo(f"  {label}: {read:,} read, {written:,} rewritten")
+
+    done = resanitise.resanitise(batch_size, progress)
+    for label, (read, written) in done.items():
+        click.echo(f"{label}: {read:,} rows read, {written:,} rewritten")
+    click.echo(f"Stored HTML is sanitised with version {resanitise.SANITIZER_VERSION}.")
 
 
 def init_app(app: Flask) -> None:
