@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import settings_for
+from cryptography.fernet import Fernet
 from flask import Flask
 from flask_migrate import upgrade
 
@@ -22,6 +22,20 @@ from coord import accounts, audit, create_app
 from coord.backup import row_counts
 from coord.db import db
 from coord.models import Community, Street
+
+
+def _app(url: str) -> Flask:
+    """An app of its own on `url` (never the shared test database)."""
+    return create_app(
+        {
+            "ENV": "testing",
+            "TESTING": True,
+            "DATABASE_URL": url,
+            "SECRET_KEY": "test-secret",
+            "DATA_KEY": Fernet.generate_key().decode(),
+            "PASSWORD_HASH": {"time_cost": 1, "memory_cost": 1024, "parallelism": 1},
+        }
+    )
 
 
 def _fill() -> None:
@@ -76,7 +90,7 @@ def _round_trip(app: Flask, tmp_path: Path, wipe) -> None:
 
 
 def test_sqlite_backup_wipe_restore(tmp_path):
-    app = create_app(settings_for("sqlite:///" + str(tmp_path / "coord.db")))
+    app = _app("sqlite:///" + str(tmp_path / "coord.db"))
 
     def wipe() -> None:
         for table in reversed(db.metadata.sorted_tables):
@@ -87,7 +101,7 @@ def test_sqlite_backup_wipe_restore(tmp_path):
 
 
 def test_restore_refuses_a_file_that_is_no_backup(tmp_path):
-    app = create_app(settings_for("sqlite:///" + str(tmp_path / "coord.db")))
+    app = _app("sqlite:///" + str(tmp_path / "coord.db"))
     bogus = tmp_path / "notes.txt"
     bogus.write_text("not a database")
     result = _cli(app, "restore", str(bogus))
@@ -116,7 +130,7 @@ def throwaway_postgres() -> Iterator[str]:
 
 @pytest.mark.postgres
 def test_postgresql_backup_wipe_restore(tmp_path, throwaway_postgres):
-    app = create_app(settings_for(throwaway_postgres))
+    app = _app(throwaway_postgres)
 
     def wipe() -> None:
         """Drop the database and create it empty again."""
