@@ -82,7 +82,7 @@ def _workdays(rows: list[dict], start: str, end: str, target: str) -> None:
     for row in rows:
         row.setdefault(target, None)
     for row, value in zip(chosen, seconds / 86400, strict=True):
-        row[target] = float(value)
+        row[target] = None if np.isnan(value) else float(value)  # a year of unknown holidays
 
 
 def build(now: datetime) -> User:
