@@ -40,8 +40,8 @@ from coord.db import db
 from coord.models import Community, Street, User
 from proposals.models import Proposal
 from proposals.tracking.dashboard import workday_seconds
+from proposals.tracking.holidays import official_calendar
 from proposals.tracking.models import Plan, RequestEvent, ReviewStep, TrackedRequest
-from proposals.tracking.workdays import CHINA_2026
 from stakeholders.models import Function, Kind, Membership, MembershipStatus, Role, Stakeholder
 
 REQUESTS = 50_000
@@ -76,13 +76,13 @@ def _workdays(rows: list[dict], start: str, end: str, target: str) -> None:
     seconds = workday_seconds(
         np.array([r[start].timestamp() for r in chosen]),
         np.array([r[end].timestamp() for r in chosen]),
-        CHINA_2026,
+        official_calendar(),
         8 * 3600,
     )
     for row in rows:
         row.setdefault(target, None)
     for row, value in zip(chosen, seconds / 86400, strict=True):
-        row[target] = float(value)
+        row[target] = None if np.isnan(value) else float(value)  # a year of unknown holidays
 
 
 def build(now: datetime) -> User:

@@ -1,10 +1,12 @@
 """`flask coord …` commands: init, demo, audit verify and checkpoint, create-admin,
-disable-user, the notification digest, the scheduler's tick and the job worker."""
+disable-user, the notification digest, the scheduler's tick, the job worker, backup, restore
+and resanitise."""
 
 from __future__ import annotations
 
 import sys
 from datetime import timedelta
+from pathlib import Path
 
 import click
 import sqlalchemy as sa
@@ -12,7 +14,7 @@ from flask import Flask
 from flask.cli import AppGroup
 from flask_migrate import upgrade
 
-from coord import accounts, audit, audit_chain, jobs, notifications, signals
+from coord import accounts, audit, audit_chain, backup, jobs, notifications, resanitise, signals
 from coord.db import db, utcnow
 from coord.errors import DomainError
 from coord.models import Street
@@ -171,6 +173,41 @@ def worker_command(queues: tuple[str, ...], burst: bool) -> None:
     if jobs.mode() != "rq":
         raise click.ClickException("jobs run inline: set COORD_REDIS_URL to use workers")
     jobs.work(list(queues) or None, burst=burst)
+
+
+@coord_cli.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(file: Path) -> None:
+    """Back up the database to FILE (pg_dump -Fc, or SQLite's online backup)."""
+    try:
+        click.echo(backup.backup(file))
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@coord_cli.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite a database that holds data.")
+def restore_command(file: Path, force: bool) -> None:
+    """Restore the database from a backup FILE made by `flask coord backup`."""
+    try:
+        click.echo(backup.restore(file, force=force))
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@coord_cli.command("resanitise")
+@click.option("--batch-size", default=500, show_default=True, help="Rows per transaction.")
+def resanitise_command(batch_size: int) -> None:
+    """Re-render stored user text (Markdown source to HTML) through the current sanitiser."""
+
+    def progress(label: str, read: int, written: int) -> None:
+        click.echo(f"  {label}: {read:,} read, {written:,} rewritten")
+
+    done = resanitise.resanitise(batch_size, progress)
+    for label, (read, written) in done.items():
+        click.echo(f"{label}: {read:,} rows read, {written:,} rewritten")
+    click.echo(f"Stored HTML is sanitised with version {resanitise.SANITIZER_VERSION}.")
 
 
 def init_app(app: Flask) -> None:

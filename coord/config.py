@@ -79,3 +79,14 @@ LOG_FORMAT = ""
 LOG_LEVEL = "INFO"
 #: Who may read /metrics: comma-separated addresses or CIDR networks.
 METRICS_ALLOW = "127.0.0.1,::1"
+
+#: Uploaded files (coord/storage.py): "local" — the folder UPLOAD_FOLDER (default
+#: instance/uploads; a shared volume when several machines serve the app) — or "s3", a bucket
+#: of an S3-compatible store such as MinIO (COORD_S3_ENDPOINT=http://minio:9000 …).
+STORAGE = "local"
+UPLOAD_FOLDER = ""
+S3_ENDPOINT = ""
+S3_BUCKET = "coord-uploads"
+S3_ACCESS_KEY = ""
+S3_SECRET_KEY = ""
+S3_REGION = "us-east-1"

@@ -1,20 +1,24 @@
 """Uploaded files: checked by content (not by name), size-limited, metadata stripped,
-stored renamed under instance/uploads (never under static/), served only as downloads."""
+stored under random keys through `coord.storage` (a local folder or an S3 bucket), served
+only as downloads."""
 
 from __future__ import annotations
 
 import hashlib
+import io
 import re
-import secrets
 import struct
 import unicodedata
 from dataclasses import dataclass
-from pathlib import Path
 
-from flask import Response, current_app, send_file
+import sqlalchemy as sa
+from flask import Response, current_app
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session, SessionTransaction
 
+from coord.db import db
 from coord.errors import DomainError
+from coord.storage import storage
 
 PDF = "application/pdf"
 PNG = "image/png"
@@ -23,6 +27,8 @@ DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 
 # PNG chunks that can carry metadata (text, EXIF with GPS, times); everything else is kept.
 _PNG_METADATA = {b"tEXt", b"zTXt", b"iTXt", b"eXIf", b"tIME"}
+#: Keys stored in the session's current transaction (deleted if it is rolled back).
+_NEW_UPLOADS = "coord.new_uploads"
 
 
 @dataclass(frozen=True)
@@ -118,33 +124,41 @@ def check_upload(
     return CheckedFile(safe_filename(filename, content_type), content_type, data)
 
 
-def _root() -> Path:
-    rv = Path(
-        current_app.config.get("UPLOAD_FOLDER") or Path(current_app.instance_path) / "uploads"
-    )
-    rv.mkdir(parents=True, exist_ok=True)
-    return rv
-
-
 def store(data: bytes) -> str:
-    """Write bytes under a random name; return the storage key."""
-    key = secrets.token_hex(20)
-    (_root() / key).write_bytes(data)
+    """Store checked bytes under a new random key; return the key.
+
+    If the transaction that stores them is rolled back, the bytes are deleted again, so a
+    refused use case leaves no orphan file behind.
+    """
+    db.session.connection()  # begin the transaction whose end decides the file's fate
+    backend = storage()
+    key = backend.save(io.BytesIO(data))
+    db.session.info.setdefault(_NEW_UPLOADS, []).append((backend, key))
     return key
 
 
 def load(key: str) -> bytes:
     """Read stored bytes back."""
-    if not re.fullmatch(r"[0-9a-f]{40}", key):
-        raise FileNotFoundError(key)
-    return (_root() / key).read_bytes()
+    with storage().open(key) as stream:
+        return stream.read()
 
 
 def download(key: str, filename: str, content_type: str) -> Response:
     """Serve a stored file as a download, never rendered inline."""
-    if not re.fullmatch(r"[0-9a-f]{40}", key):
-        raise FileNotFoundError(key)
-    rv = send_file(_root() / key, mimetype=content_type, as_attachment=True, download_name=filename)
-    rv.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    rv.headers["X-Content-Type-Options"] = "nosniff"
-    return rv
+    return storage().serve(key, filename, content_type)
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _keep_new_uploads(session: Session) -> None:
+    session.info.pop(_NEW_UPLOADS, None)
+
+
+@sa.event.listens_for(Session, "after_soft_rollback")
+def _delete_new_uploads(session: Session, previous_transaction: SessionTransaction) -> None:
+    if previous_transaction.parent is not None:  # a savepoint: the outer work goes on
+        return
+    for backend, key in session.info.pop(_NEW_UPLOADS, []):
+        try:
+            backend.delete(key)
+        except Exception:  # an orphan file is harmless; a failed rollback is not
+            current_app.logger.warning("could not delete the orphan upload %s", key)

@@ -25,7 +25,7 @@ def remind_command() -> None:
 
 @tracking_cli.command("recompute")
 def recompute_command() -> None:
-    """Recompute the stored working days after the holiday calendar (WORK_CALENDAR) changed."""
+    """Recompute the stored working days after the working-day calendar changed."""
     resolved, custodies = requests.recompute_workdays()
     db.session.commit()
     click.echo(f"Recomputed {resolved} resolution(s) and {custodies} first response(s).")

@@ -13,9 +13,11 @@ Requests in scope are those of the street (optionally one community, one handler
   (`resolution_workdays`), per community and current handler;
 - per week: requests received; requests resolved, their average time and rating.
 
-Durations are in *working days* (working hours ÷ 24: weekends and the holidays of
-``WORK_CALENDAR`` excluded, in local time), stored by proposals.tracking.requests when a handler
-answers and when a request is resolved, so no query needs the calendar. Medians and 90th
+Durations are in *working days* (working hours ÷ 24: weekends and the holidays of the
+working-day calendar excluded, in local time; see proposals.tracking.deadlines), stored by
+proposals.tracking.requests when a handler answers and when a request is resolved, so no
+query needs the calendar (a duration over a year of unknown holidays is not stored, and
+not counted). Medians and 90th
 percentiles interpolate linearly (PostgreSQL's ``percentile_cont``, numpy's default).
 
 PostgreSQL computes everything: grouped counts, percentiles over grouping sets, weekly
@@ -89,7 +91,8 @@ def workday_seconds(
 
     `starts` and `ends` are UTC epoch seconds; `utc_offset` (seconds) turns them into
     local wall-clock time, on which working days are judged. Agrees with
-    `WorkCalendar.workday_hours_between` × 3600 (for a zone without daylight saving).
+    `WorkCalendar.workday_hours_between` × 3600 (for a zone without daylight saving); NaN
+    where that raises, for a span over a year whose holidays the calendar does not know.
     """
     a = np.asarray(starts, dtype=np.float64) + utc_offset
     b = np.asarray(ends, dtype=np.float64) + utc_offset
@@ -123,7 +126,19 @@ def workday_seconds(
     first = np.where(is_work(day_a), (day_a + 1) * DAY - a, 0.0)
     last = np.where(is_work(day_b), b - day_b * DAY, 0.0)
     rv = np.where(same, np.where(is_work(day_a), b - a, 0.0), first + last + counted * DAY)
-    return np.maximum(rv, 0.0)
+    return np.where(_unknown(day_a, day_b, calendar), np.nan, np.maximum(rv, 0.0))
+
+
+def _unknown(day_a: np.ndarray, day_b: np.ndarray, calendar: WorkCalendar) -> np.ndarray:
+    """Tell which spans of days (since 1970-01-01) touch a year the calendar does not know."""
+    rv = np.zeros(len(day_a), dtype=bool)
+    if calendar.years is None or len(day_a) == 0:
+        return rv
+    year_a = day_a.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
+    year_b = day_b.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
+    pairs, where = np.unique(np.stack([year_a, year_b], axis=1), axis=0, return_inverse=True)
+    bad = [bool(calendar.unknown_years(date(a, 1, 1), date(b, 1, 1))) for a, b in pairs]
+    return np.asarray(bad, dtype=bool)[where.reshape(-1)]
 
 
 # -- Values ------------------------------------------------------------------------------------
@@ -810,6 +825,8 @@ def _step_rows(
         total.decided += row.decided
     owner, start, end = _columns(times, 3, (1, 2))
     days = workday_seconds(start, end, work_calendar(), _utc_offset()) / DAY
+    known = ~np.isnan(days)  # a review over a year of unknown holidays is not measured
+    owner, days = owner[known], days[known]
     total.review = Stats.of(days)
     for key, stats in _group_stats(owner, days).items():
         owners.setdefault(key, StepRow(key, names.get(key, ""))).review = stats

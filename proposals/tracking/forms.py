@@ -228,3 +228,22 @@ class MilestoneUpdateForm(FlaskForm):
 class MilestoneCommentForm(FlaskForm):
     text = TextAreaField(_l("Comment"), filters=[strip_text], validators=[Length(max=1000)])
     submit = SubmitField(_l("Comment"))
+
+
+class CalendarDayForm(FlaskForm):
+    day = DateField(_l("Date"), validators=[InputRequired()])
+    kind = RadioField(
+        _l("The day is"),
+        choices=[SelectChoice("off", _l("a day off")), SelectChoice("work", _l("a working day"))],
+        default="off",
+        validators=[InputRequired()],
+    )
+    reason = StringField(
+        _l("Reason"), filters=[strip_text], validators=[DataRequired(), Length(max=200)]
+    )
+    submit = SubmitField(_l("Adjust the day"))
+
+
+class CalendarYearForm(FlaskForm):
+    year = IntegerField(_l("Year"), validators=[InputRequired(), NumberRange(2000, 2100)])
+    submit = SubmitField(_l("Declare the year complete"))

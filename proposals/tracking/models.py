@@ -1,8 +1,9 @@
-"""Plan approvals and tracked requests: review steps, request custody and deadlines."""
+"""Plan approvals and tracked requests: review steps, request custody and deadlines, and
+the local adjustments of the working-day calendar."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -143,3 +144,28 @@ class RequestEvent(db.Model):
     responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Working days from the start of the custody to `responded_at`.
     response_workdays: Mapped[float | None]
+
+
+class WorkdayAdjustment(db.Model):
+    """A local change to the working-day calendar, over the official holidays: a day off
+    (a typhoon), a worked day, or a day of a year the holiday package does not know yet."""
+
+    __tablename__ = "workday_adjustments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(sa.Date, unique=True)
+    is_working_day: Mapped[bool]
+    reason: Mapped[str] = mapped_column(sa.String(200))
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WorkdayYear(db.Model):
+    """A year whose holidays are all entered as adjustments (declared by the street office),
+    so that the calendar knows it before the holiday package does."""
+
+    __tablename__ = "workday_years"
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from coord.db import db
 from coord.models import User
+from coord.permissions import is_platform_admin
 from proposals import permissions as perm
 from proposals.models import Proposal
 from proposals.tracking.models import Plan, ReviewStep, TrackedRequest
@@ -191,3 +192,8 @@ def extra_roles(user: User, actor_id: int | None, proposal: Proposal) -> set[str
         if plan is not None and actor_id in current_step_owners(plan):
             return {"reviewer"}
     return set()
+
+
+def can_edit_calendar(user: User | None) -> bool:
+    """The platform admin and the street office staff keep the working-day calendar."""
+    return is_platform_admin(user) or (signed_in(user) and bool(street_office_ids(user)))

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -41,7 +41,7 @@ from proposals import services
 from proposals.models import Milestone, MilestoneUpdate, Proposal, Visibility
 from proposals.notify import proposal_url, recipients
 from proposals.tracking import review_route as rr
-from proposals.tracking.deadlines import add_workdays, local_tz
+from proposals.tracking.deadlines import CalendarUnknown, add_workdays, local_tz
 from proposals.tracking.models import Plan, ReviewStep
 from proposals.tracking.permissions import (
     acts_for,
@@ -689,7 +689,10 @@ def send_reminders(now: datetime | None = None) -> ReminderCounts:
     (`overdue_notified_at`).
     """
     now = now or utcnow()
-    horizon = add_workdays(now, 1)
+    try:
+        horizon = add_workdays(now, 1)
+    except CalendarUnknown:  # the dashboard warns; meanwhile remind a calendar day ahead
+        horizon = now + timedelta(days=1)
     rows = db.session.execute(
         sa.select(ReviewStep, Plan, Proposal)
         .join(Plan, Plan.id == ReviewStep.plan_id)

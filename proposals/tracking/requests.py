@@ -700,8 +700,9 @@ def events_of(tracked: TrackedRequest) -> list[RequestEvent]:
 
 
 def recompute_workdays(batch: int = 5000) -> tuple[int, int]:
-    """Recompute the stored working days (after ``WORK_CALENDAR`` changed, e.g. a new year's
-    holidays); return how many requests and custodies were updated."""
+    """Recompute the stored working days (after the calendar changed, e.g. a new year's
+    holidays were entered); return how many requests and custodies were updated. A duration
+    over a year whose holidays are still unknown stays unmeasured (None)."""
     calendar = work_calendar()
     offset = (utcnow().astimezone(local_tz()).utcoffset() or timedelta()).total_seconds()
     done = []
@@ -728,7 +729,7 @@ def recompute_workdays(batch: int = 5000) -> tuple[int, int]:
             db.session.execute(
                 sa.update(model),
                 [
-                    {"id": r[0], target: float(v) / 86400}
+                    {"id": r[0], target: None if np.isnan(v) else float(v) / 86400}
                     for r, v in zip(chunk, seconds, strict=True)
                 ],
             )

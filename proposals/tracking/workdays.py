@@ -12,15 +12,22 @@ non-working day first rolls forward to the start (00:00) of the next working day
 adding 0 to a Saturday gives Monday (00:00 for a datetime), and adding 1 to Saturday
 10:00 gives Tuesday 00:00 — i.e. after the whole of Monday. For datetimes this keeps
 ``workday_hours_between(start, add_workdays(start, n)) == 24 * n``.
+
+Public holidays are decided each year (China's State Council publishes the next year's in
+the autumn), so a calendar knows some `years` only: asking it about a day of another year
+raises `UnknownYearError` rather than guessing that the day is worked. The holidays are
+injected — `from_days` takes a lookup of special days (in the app, from the chinesecalendar
+package: `proposals.tracking.holidays`), and `adjusted` lays local changes over it (a
+typhoon day off, or next year's holidays entered before the package knows them).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
-from typing import Final, TypeVar
+from typing import TypeVar
 
 D = TypeVar("D", date, datetime)
 
@@ -28,15 +35,33 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _RANGE = re.compile(r"\s*(\S+)\s*\.\.\s*(\S+)\s*")
 
 
+class UnknownYearError(ValueError):
+    """The calendar does not know the public holidays of a year."""
+
+    def __init__(self, year: int) -> None:
+        super().__init__(f"The public holidays of {year} are not known")
+        self.year = year
+
+
 @dataclass(frozen=True)
 class WorkCalendar:
-    """A week with weekend days, plus public holidays and extra (adjusted) workdays."""
+    """A week with weekend days, plus public holidays and extra (adjusted) workdays.
+
+    `years` are the years whose holidays are known; None means every year (a calendar of
+    weekends only, or one configured without a list of years).
+    """
 
     holidays: frozenset[date] = frozenset()
     extra_workdays: frozenset[date] = frozenset()
     weekend: tuple[int, ...] = (5, 6)  # Monday is 0, as in date.weekday()
+    years: frozenset[int] | None = None
 
     def __post_init__(self) -> None:
+        if self.years is not None:
+            years = frozenset(self.years)
+            if not all(isinstance(y, int) and not isinstance(y, bool) for y in years):
+                raise ValueError(f"Years must be integers: {sorted(years, key=str)!r}")
+            object.__setattr__(self, "years", years)
         holidays = frozenset(_as_date(d) for d in self.holidays)
         extra = frozenset(_as_date(d) for d in self.extra_workdays)
         weekend = tuple(sorted(set(self.weekend)))
@@ -53,26 +78,72 @@ class WorkCalendar:
 
     @classmethod
     def from_config(cls, config: Mapping[str, object]) -> WorkCalendar:
-        """Build a calendar from ``{"holidays": [...], "workdays": [...], "weekend": [...]}``.
+        """Build a calendar from ``{"holidays": [...], "workdays": [...], "weekend": [...],
+        "years": [...]}``.
 
         Dates are ISO strings ``YYYY-MM-DD`` (or ``date`` objects); an inclusive range may
-        be written ``"2026-10-01..2026-10-07"``. All keys are optional.
+        be written ``"2026-10-01..2026-10-07"``. All keys are optional; without ``years``
+        the calendar claims to know every year.
         """
-        unknown = set(config) - {"holidays", "workdays", "weekend"}
+        unknown = set(config) - {"holidays", "workdays", "weekend", "years"}
         if unknown:
             raise ValueError(f"Unknown calendar keys: {', '.join(sorted(unknown))}")
         weekend = config.get("weekend", (5, 6))
         if isinstance(weekend, str) or not isinstance(weekend, Iterable):
             raise ValueError(f"'weekend' must be a list of weekday numbers: {weekend!r}")
+        years = config.get("years")
+        if years is not None and (isinstance(years, str) or not isinstance(years, Iterable)):
+            raise ValueError(f"'years' must be a list of years: {years!r}")
         return cls(
             holidays=_parse_dates(config.get("holidays", ()), "holidays"),
             extra_workdays=_parse_dates(config.get("workdays", ()), "workdays"),
             weekend=tuple(weekend),
+            years=None if years is None else frozenset(years),
         )
+
+    @classmethod
+    def from_days(
+        cls, days: Mapping[date, bool], years: Iterable[int], weekend: tuple[int, ...] = (5, 6)
+    ) -> WorkCalendar:
+        """Build the calendar of `years` from its special days: False for a holiday (on a
+        weekday or not), True for a worked day (a weekend day made a working day)."""
+        return cls(
+            holidays=frozenset(d for d, worked in days.items() if not worked),
+            extra_workdays=frozenset(d for d, worked in days.items() if worked),
+            weekend=weekend,
+            years=frozenset(years),
+        )
+
+    def adjusted(
+        self, days: Mapping[date, bool], complete_years: Iterable[int] = ()
+    ) -> WorkCalendar:
+        """Return this calendar with `days` overriding it (False: a day off, True: worked),
+        and knowing `complete_years` too (their holidays are all among `days`)."""
+        off = frozenset(_as_date(d) for d, worked in days.items() if not worked)
+        on = frozenset(_as_date(d) for d, worked in days.items() if worked)
+        return replace(
+            self,
+            holidays=(self.holidays - on) | off,
+            extra_workdays=(self.extra_workdays - off) | on,
+            years=None if self.years is None else self.years | frozenset(complete_years),
+        )
+
+    def unknown_years(self, first: date, last: date) -> list[int]:
+        """Return the years from `first` to `last` (inclusive) whose holidays are unknown."""
+        if self.years is None:
+            return []
+        span = range(_as_date(first).year, _as_date(last).year + 1)
+        return [year for year in span if year not in self.years]
+
+    def _require(self, first: date, last: date) -> None:
+        missing = self.unknown_years(first, last)
+        if missing:
+            raise UnknownYearError(missing[0])
 
     def is_workday(self, d: date) -> bool:
         """Return whether ``d`` (a date, or a datetime's date) is a working day."""
         d = _as_date(d)
+        self._require(d, d)
         if d in self.extra_workdays:
             return True
         if d in self.holidays:
@@ -109,6 +180,7 @@ class WorkCalendar:
         a, b = _as_date(a), _as_date(b)
         if b <= a:
             return 0
+        self._require(a, b - timedelta(days=1))
         days = (b - a).days
         weeks, rest = divmod(days, 7)
         working_per_week = 7 - len(self.weekend)
@@ -178,30 +250,3 @@ def _parse_dates(values: object, key: str) -> frozenset[date]:
             raise ValueError(f"Empty date range in {key!r}: {value!r}")
         rv.update(first + timedelta(days=i) for i in range((last - first).days + 1))
     return frozenset(rv)
-
-
-# China's 2026 public holidays and adjusted working days (调休), from the State Council
-# General Office notice of 2025-11-04 (国务院办公厅关于2026年部分节假日安排的通知).
-# Check each year's notice and configure the calendar rather than rely on this constant;
-# it knows nothing of other years.
-CHINA_2026_CONFIG: Final[Mapping[str, tuple[str, ...]]] = {
-    "holidays": (
-        "2026-01-01..2026-01-03",  # New Year's Day 元旦
-        "2026-02-15..2026-02-23",  # Spring Festival 春节
-        "2026-04-04..2026-04-06",  # Qingming 清明节
-        "2026-05-01..2026-05-05",  # Labour Day 劳动节
-        "2026-06-19..2026-06-21",  # Dragon Boat Festival 端午节
-        "2026-09-25..2026-09-27",  # Mid-Autumn Festival 中秋节
-        "2026-10-01..2026-10-07",  # National Day 国庆节
-    ),
-    "workdays": (
-        "2026-01-04",  # Sunday
-        "2026-02-14",  # Saturday
-        "2026-02-28",  # Saturday
-        "2026-05-09",  # Saturday
-        "2026-09-20",  # Sunday
-        "2026-10-10",  # Saturday
-    ),
-}
-
-CHINA_2026: Final = WorkCalendar.from_config(CHINA_2026_CONFIG)

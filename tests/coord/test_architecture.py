@@ -100,14 +100,24 @@ def test_lower_packages_never_import_higher_ones(package):
         assert not bad, f"{path.relative_to(ROOT)} imports higher packages {sorted(bad)}"
 
 
-def test_only_coord_text_imports_bleach():
+def test_only_coord_text_imports_the_sanitiser():
     users = [
         p.relative_to(ROOT).as_posix()
         for pkg in PACKAGES
         for p in (ROOT / pkg).rglob("*.py")
-        if any(m.split(".")[0] == "bleach" for m in _imports(p))
+        if any(m.split(".")[0] == "nh3" for m in _imports(p))
     ]
     assert users == ["coord/text.py"]
+
+
+def test_nothing_imports_bleach():
+    users = [
+        p.relative_to(ROOT).as_posix()
+        for p in ROOT.rglob("*.py")
+        if ".venv" not in p.parts and any(m.split(".")[0] == "bleach" for m in _imports(p))
+    ]
+    assert users == []
+    assert "bleach" not in (ROOT / "setup.cfg").read_text(encoding="utf-8")
 
 
 def test_forms_live_in_forms_modules():

@@ -107,3 +107,33 @@ def test_plain_text_drops_tags_decodes_entities_and_shortens():
     assert plain_text(None) == ""
     assert plain_text("<p>一二三四五</p>", 3) == "一二…"
     assert shorten("一二三", 3) == "一二三"
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        (
+            "见https://example.org/路灯?a=1&b=2。谢谢",
+            '<p>见<a href="https://example.org/%E8%B7%AF%E7%81%AF?a=1&amp;b=2" '
+            'rel="nofollow noopener ugc">https://example.org/路灯?a=1&amp;b=2</a>。谢谢</p>\n',
+        ),
+        (
+            "访问www.gov.cn，或见 https://zh.wikipedia.org/wiki/A_(B).",
+            '<p>访问<a href="http://www.gov.cn" rel="nofollow noopener ugc">www.gov.cn</a>，或见 '
+            '<a href="https://zh.wikipedia.org/wiki/A_(B)" rel="nofollow noopener ugc">'
+            "https://zh.wikipedia.org/wiki/A_(B)</a>.</p>\n",
+        ),
+        ("`https://code.example` awww.x.org http://", None),
+    ],
+)
+def test_bare_links_become_nofollow_links_outside_code(source, expected):
+    html = render_markdown(source)
+    if expected is None:
+        assert "<a" not in html
+    else:
+        assert html == expected
+
+
+def test_clean_html_replaces_rel_and_drops_handlers_and_script_content():
+    html = clean_html('<a href="https://a.example" rel="me" onclick="x()">y</a><script>z</script>')
+    assert html == '<a href="https://a.example" rel="nofollow noopener ugc">y</a>'

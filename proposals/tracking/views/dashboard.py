@@ -29,7 +29,9 @@ from proposals import permissions as perm
 from proposals.models import Proposal
 from proposals.tracking import charts
 from proposals.tracking import dashboard as dash
+from proposals.tracking.deadlines import missing_years
 from proposals.tracking.models import Plan, ReviewStep, TrackedRequest
+from proposals.tracking.permissions import can_edit_calendar
 from proposals.tracking.queries import View, parse_view, stakeholders_by_id
 
 bp = Blueprint("dashboard", __name__)
@@ -153,6 +155,8 @@ def index():
         "dashboard/index.html",
         view=view,
         board=board,
+        missing_years=missing_years(utcnow()),
+        can_edit_calendar=can_edit_calendar(current_user),
         charts=_charts(view, board),
         fmt=lambda value, n, kind="count": _fmt(value, n, board, kind),
         href=_linker(view),

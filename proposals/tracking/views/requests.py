@@ -16,7 +16,7 @@ from coord.web import MAX_ID, form_status, int_arg, run
 from proposals import lifecycle
 from proposals.models import Proposal
 from proposals.tracking import queries, requests
-from proposals.tracking.deadlines import add_workdays, request_deadlines
+from proposals.tracking.deadlines import CalendarUnknown, add_workdays, request_deadlines
 from proposals.tracking.forms import (
     AssignForm,
     MergeForm,
@@ -125,15 +125,20 @@ def _request_actions(proposal: Proposal, tracked: TrackedRequest, viewer: Viewer
 
 
 def _late_custody(events: list[RequestEvent], tracked: TrackedRequest) -> set[int]:
-    """Return the custody events whose handler answered late (or not yet, past due)."""
+    """Return the custody events whose handler answered late (or not yet, past due); a
+    deadline in a year whose holidays are unknown is not judged."""
     first_days, _days = request_deadlines(tracked.category)
     now = utcnow()
-    return {
-        e.id
-        for e in events
-        if e.type in requests.CUSTODY_EVENTS
-        and (e.responded_at or now) > add_workdays(e.created_at, first_days)
-    }
+    rv = set()
+    for e in events:
+        if e.type not in requests.CUSTODY_EVENTS:
+            continue
+        try:
+            if (e.responded_at or now) > add_workdays(e.created_at, first_days):
+                rv.add(e.id)
+        except CalendarUnknown:
+            continue
+    return rv
 
 
 def _event_texts(

@@ -4,9 +4,12 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from proposals.tracking.workdays import CHINA_2026, CHINA_2026_CONFIG, WorkCalendar
+from proposals.tracking.holidays import official_calendar
+from proposals.tracking.workdays import UnknownYearError, WorkCalendar
 
 PLAIN = WorkCalendar()
+#: China's calendar from the chinesecalendar package (every year it knows).
+CHINA = official_calendar()
 CST = timezone(timedelta(hours=8))
 
 # March 2026: Monday 2nd ... Friday 6th, weekend 7th-8th, Monday 9th.
@@ -133,7 +136,7 @@ def test_six_day_week() -> None:
     ],
 )
 def test_china_2026_days(day: str, expected: bool) -> None:
-    assert CHINA_2026.is_workday(d(day)) is expected
+    assert CHINA.is_workday(d(day)) is expected
 
 
 @pytest.mark.parametrize(
@@ -156,8 +159,8 @@ def test_china_2026_days(day: str, expected: bool) -> None:
     ],
 )
 def test_china_2026_add_workdays(start: str, n: int, expected: str) -> None:
-    assert CHINA_2026.add_workdays(d(start), n) == d(expected)
-    assert CHINA_2026.workdays_between(d(start), d(expected)) == n
+    assert CHINA.add_workdays(d(start), n) == d(expected)
+    assert CHINA.workdays_between(d(start), d(expected)) == n
 
 
 @pytest.mark.parametrize(
@@ -172,24 +175,20 @@ def test_china_2026_add_workdays(start: str, n: int, expected: str) -> None:
     ],
 )
 def test_china_2026_workdays_between(a: str, b: str, expected: int) -> None:
-    assert CHINA_2026.workdays_between(d(a), d(b)) == expected
+    assert CHINA.workdays_between(d(a), d(b)) == expected
     # The arithmetic agrees with counting day by day.
     days = (d(b) - d(a)).days
-    assert sum(CHINA_2026.is_workday(d(a) + timedelta(days=i)) for i in range(days)) == expected
+    assert sum(CHINA.is_workday(d(a) + timedelta(days=i)) for i in range(days)) == expected
 
 
 def test_year_end_with_next_years_holiday() -> None:
-    config = {
-        "holidays": [*CHINA_2026_CONFIG["holidays"], "2027-01-01"],
-        "workdays": list(CHINA_2026_CONFIG["workdays"]),
-    }
-    cal = WorkCalendar.from_config(config)
+    cal = CHINA.adjusted({d("2027-01-01"): False}, complete_years=[2027])
     assert cal.add_workdays(d("2026-12-31"), 1) == d("2027-01-04")  # Fri holiday, weekend
     assert cal.workdays_between(d("2026-12-28"), d("2027-01-11")) == 9
 
 
 def test_workday_hours_between() -> None:
-    cal = CHINA_2026
+    cal = CHINA
     # Fri 18:00 -> Mon 09:00 across a weekend whose Sunday (09-20) is worked: 6 + 24 + 9.
     assert cal.workday_hours_between(datetime(2026, 9, 18, 18), datetime(2026, 9, 21, 9)) == 39
     assert cal.workday_hours_between(datetime(2026, 3, 2, 9), datetime(2026, 3, 2, 17, 30)) == 8.5
@@ -204,7 +203,7 @@ def test_workday_hours_between() -> None:
 def test_hours_invariant_over_holidays() -> None:
     start = datetime(2026, 9, 17, 8, 0)
     for n in range(25):
-        assert CHINA_2026.workday_hours_between(start, CHINA_2026.add_workdays(start, n)) == 24 * n
+        assert CHINA.workday_hours_between(start, CHINA.add_workdays(start, n)) == 24 * n
 
 
 def test_from_config_ranges_and_dates() -> None:
@@ -250,3 +249,101 @@ def test_calendar_is_immutable_and_normalised() -> None:
         cal.weekend = (6,)  # type: ignore[misc]
     with pytest.raises(TypeError):
         cal.is_workday("2026-10-01")  # type: ignore[arg-type]
+
+
+# The State Council's notice of 2025-11-04 (国务院办公厅关于2026年部分节假日安排的通知), which
+# the code held before the package: the package must say the same of 2026.
+NOTICE_2026 = {
+    "holidays": (
+        "2026-01-01..2026-01-03",  # New Year's Day 元旦
+        "2026-02-15..2026-02-23",  # Spring Festival 春节
+        "2026-04-04..2026-04-06",  # Qingming 清明节
+        "2026-05-01..2026-05-05",  # Labour Day 劳动节
+        "2026-06-19..2026-06-21",  # Dragon Boat Festival 端午节
+        "2026-09-25..2026-09-27",  # Mid-Autumn Festival 中秋节
+        "2026-10-01..2026-10-07",  # National Day 国庆节
+    ),
+    "workdays": (
+        "2026-01-04",
+        "2026-02-14",
+        "2026-02-28",
+        "2026-05-09",
+        "2026-09-20",
+        "2026-10-10",
+    ),
+}
+
+
+def test_the_package_agrees_with_the_2026_notice() -> None:
+    notice = WorkCalendar.from_config(NOTICE_2026)
+    assert {h for h in CHINA.holidays if h.year == 2026} == notice.holidays
+    assert {w for w in CHINA.extra_workdays if w.year == 2026} == notice.extra_workdays
+    days = [d("2026-01-01") + timedelta(days=i) for i in range(365)]
+    assert [CHINA.is_workday(x) for x in days] == [notice.is_workday(x) for x in days]
+
+
+def test_a_year_no_source_knows_is_never_taken_for_working_days() -> None:
+    """2027-10-01 is National Day: either the calendar knows it, or it says it cannot know."""
+    if 2027 in CHINA.years:  # a chinesecalendar published after the 2027 notice
+        assert CHINA.is_workday(d("2027-10-01")) is False
+        return
+    for ask in (
+        lambda: CHINA.is_workday(d("2027-10-01")),
+        lambda: CHINA.add_workdays(d("2026-12-30"), 5),
+        lambda: CHINA.workdays_between(d("2026-12-28"), d("2027-01-05")),
+        lambda: CHINA.workday_hours_between(datetime(2026, 12, 31, 9), datetime(2027, 1, 4, 9)),
+    ):
+        with pytest.raises(UnknownYearError) as caught:
+            ask()
+        assert caught.value.year == 2027
+    # Up to the year's last day, the calendar still answers.
+    assert CHINA.add_workdays(d("2026-12-28"), 3) == d("2026-12-31")
+    assert CHINA.workdays_between(d("2026-12-28"), d("2027-01-01")) == 4
+
+
+def test_adjustments_override_the_package() -> None:
+    typhoon, worked = d("2026-09-15"), d("2026-10-07")  # a Tuesday off; a holiday worked
+    cal = CHINA.adjusted({typhoon: False, worked: True})
+    assert CHINA.is_workday(typhoon) and not cal.is_workday(typhoon)
+    assert not CHINA.is_workday(worked) and cal.is_workday(worked)
+    assert cal.add_workdays(d("2026-09-14"), 1) == d("2026-09-16")
+    assert cal.add_workdays(d("2026-09-30"), 1) == d("2026-10-07")
+    assert cal.workdays_between(d("2026-09-14"), d("2026-09-21")) == 5  # 14, 16, 17, 18, 20
+    assert CHINA.workdays_between(d("2026-09-14"), d("2026-09-21")) == 6
+    assert cal.years == CHINA.years  # adjusting days declares no new year
+
+
+def test_a_year_entered_by_hand_and_declared_complete_is_known() -> None:
+    national_day = {d("2027-10-01") + timedelta(days=i): False for i in range(7)}
+    partial = CHINA.adjusted(national_day)
+    complete = CHINA.adjusted(national_day, complete_years=[2027])
+    if 2027 not in CHINA.years:
+        with pytest.raises(UnknownYearError):
+            partial.is_workday(d("2027-10-01"))
+    assert complete.is_workday(d("2027-10-01")) is False
+    assert complete.add_workdays(d("2027-09-30"), 1) == d("2027-10-08")
+
+
+@pytest.mark.parametrize(
+    ("years", "first", "last", "expected"),
+    [
+        (None, "2030-01-01", "2031-12-31", []),
+        ([2026], "2026-12-02", "2027-01-31", [2027]),
+        ([2026, 2027], "2026-12-02", "2027-01-31", []),
+        ([2025], "2026-06-01", "2028-01-01", [2026, 2027, 2028]),
+    ],
+)
+def test_unknown_years(years, first, last, expected) -> None:
+    cal = WorkCalendar(years=None if years is None else frozenset(years))
+    assert cal.unknown_years(d(first), d(last)) == expected
+
+
+def test_from_config_years() -> None:
+    cal = WorkCalendar.from_config({"holidays": ["2026-10-01"], "years": [2026]})
+    assert cal.years == {2026}
+    with pytest.raises(UnknownYearError):
+        cal.is_workday(d("2027-03-01"))
+    with pytest.raises(ValueError, match="'years' must be a list"):
+        WorkCalendar.from_config({"years": "2026"})
+    with pytest.raises(ValueError, match="Years must be integers"):
+        WorkCalendar(years=frozenset({"2026"}))  # type: ignore[arg-type]
