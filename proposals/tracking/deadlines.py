@@ -4,6 +4,9 @@ The calendar is the official one — China's holidays from the chinesecalendar p
 (`proposals.tracking.holidays`), or ``WORK_CALENDAR`` when set (a mapping for
 `WorkCalendar.from_config`) — with the local adjustments of the street office laid over
 it (`WorkdayAdjustment`; `WorkdayYear` marks a year whose holidays are all entered).
+``WORK_CALENDAR_ASSUMED_YEARS`` lists years to count with weekends only although no source
+knows their holidays: the test suite and a local trial set it, so that they do not depend
+on today's date; production leaves it empty.
 
 A day of a year that no source knows is never taken for a working day: a deadline that
 runs into it is refused (`CalendarUnknown`, a DomainError), a duration over it is not
@@ -72,7 +75,10 @@ def work_calendar() -> WorkCalendar:
         return cached[1]
     base = WorkCalendar.from_config(config) if config else official_calendar()
     days = db.session.execute(sa.select(WorkdayAdjustment.day, WorkdayAdjustment.is_working_day))
-    years = db.session.scalars(sa.select(WorkdayYear.year)).all()
+    years = [
+        *db.session.scalars(sa.select(WorkdayYear.year)),
+        *current_app.config.get("WORK_CALENDAR_ASSUMED_YEARS", ()),
+    ]
     rv = base.adjusted({day: worked for day, worked in days}, years)
     setattr(g, _CACHE, (config, rv))
     return rv

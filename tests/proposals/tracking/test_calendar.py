@@ -49,7 +49,8 @@ def test_2026_comes_from_the_package_unchanged(app):
     assert deadlines.add_workdays(local(2026, 9, 30, 10), 1) == local(2026, 10, 8, 10)
 
 
-def test_2027_national_day_is_no_working_day_or_the_app_says_it_cannot_know(app):
+def test_2027_national_day_is_no_working_day_or_the_app_says_it_cannot_know(app, monkeypatch):
+    monkeypatch.setitem(app.config, "WORK_CALENDAR_ASSUMED_YEARS", [])
     moment = local(2027, 10, 1, 12)
     if 2027 in (deadlines.work_calendar().years or ()):
         assert not deadlines.is_workday(moment)
@@ -89,6 +90,7 @@ def test_an_adjustment_overrides_the_package(world, client, login_as):
 def test_a_year_entered_and_declared_complete_is_known(world, client, login_as, app, monkeypatch):
     """The street office enters next year's holidays before the package knows them."""
     monkeypatch.setitem(app.config, "WORK_CALENDAR", {"years": [2026]})  # knows 2026 only
+    monkeypatch.setitem(app.config, "WORK_CALENDAR_ASSUMED_YEARS", [])
     tracked = new_request(world)
     monkeypatch.setattr(requests, "utcnow", lambda: local(2026, 12, 30, 10))  # a Wednesday
     login_as(world.users["rc"], world.committee)
@@ -190,6 +192,7 @@ def test_the_dashboard_warns_of_a_year_no_source_knows(
     world, client, login_as, app, monkeypatch, config, warned
 ):
     monkeypatch.setitem(app.config, "WORK_CALENDAR", config)
+    monkeypatch.setitem(app.config, "WORK_CALENDAR_ASSUMED_YEARS", [])
     login_as(world.users["office"])
     use_english(client)
     page = client.get("/dashboard").get_data(as_text=True)
@@ -201,6 +204,7 @@ def test_the_dashboard_warns_of_a_year_no_source_knows(
 
 def test_the_public_dashboard_warns_without_the_link(world, client, login_as, app, monkeypatch):
     monkeypatch.setitem(app.config, "WORK_CALENDAR", {"years": []})
+    monkeypatch.setitem(app.config, "WORK_CALENDAR_ASSUMED_YEARS", [])
     login_as(world.users["chen"])
     page = client.get("/dashboard", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
     assert f"{datetime.now(SHANGHAI).year}年节假日安排尚未录入" in page
