@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import ipaddress
 import os
 import re
@@ -111,7 +112,7 @@ class Process:
     """A child in a process group of its own, its output in a log file; stoppable as a whole."""
 
     def __init__(self, name: str, argv: list[str], env: dict[str, str], workdir: Path) -> None:
-        self.name, self.log = name, workdir / "logs" / f"{name}.log"
+        self.name, self.log, self.stopped = name, workdir / "logs" / f"{name}.log", False
         self.log.parent.mkdir(exist_ok=True)
         with self.log.open("ab") as out:
             self.popen = subprocess.Popen(
@@ -124,6 +125,9 @@ class Process:
 
     def stop(self, timeout: float = 20) -> None:
         """SIGTERM the group (a graceful stop), SIGKILL what is left after `timeout`."""
+        if self.stopped:
+            return
+        self.stopped = True
         for sig in (signal.SIGTERM, signal.SIGKILL):
             try:
                 os.killpg(self.popen.pid, sig)
@@ -162,14 +166,16 @@ class Site:
         self.processes.append(rv)
         return rv
 
-    def start_web(self, name: str) -> Process:
-        """Start (or restart) one app instance and wait until it answers."""
-        port = self.web_ports[name]
-        self.web[name] = self.role(name, "web", GUNICORN_BIND=f"127.0.0.1:{port}")
-        wait_for(f"{name} on port {port}", lambda: self._answers(name, port), timeout=60)
-        return self.web[name]
+    def start_web(self, *names: str) -> None:
+        """Start (or restart) app instances together and wait until each answers."""
+        for name in names:
+            bind = f"127.0.0.1:{self.web_ports[name]}"
+            self.web[name] = self.role(name, "web", GUNICORN_BIND=bind)
+        for name in names:
+            wait_for(f"{name} to answer", functools.partial(self._answers, name), timeout=60)
 
-    def _answers(self, name: str, port: int) -> bool:
+    def _answers(self, name: str) -> bool:
+        port = self.web_ports[name]
         if not self.web[name].running():
             raise CheckFailed(f"{name} exited:\n{self.web[name].text()[-3000:]}")
         for path in ("/healthz", "/"):  # /healthz where it exists, else the home page
@@ -274,25 +280,13 @@ def render(template: Path, values: dict[str, str]) -> str:
     return text
 
 
-def nginx_config(site: Site, assets: Path) -> Path:
-    """Write an nginx configuration (own prefix, pid, logs) from the deploy/nginx templates."""
-    prefix = site.workdir / "nginx"
-    (prefix / "conf.d").mkdir(parents=True)
-    shutil.copytree(DEPLOY / "nginx" / "snippets", prefix / "snippets")
+def write_nginx_config(prefix: Path, site_template: str, values: dict[str, str]) -> None:
+    """Write an nginx configuration of its own (prefix, pid, logs) from deploy/nginx: the
+    upstream template and `site_template`, rendered with `values`."""
+    (prefix / "conf.d").mkdir(parents=True, exist_ok=True)
+    shutil.copytree(DEPLOY / "nginx" / "snippets", prefix / "snippets", dirs_exist_ok=True)
     shutil.copy("/etc/nginx/mime.types", prefix / "mime.types")
-    cert, key = self_signed(prefix)
-    values = {
-        "COORD_UPSTREAM_SERVERS": " ".join(
-            f"server 127.0.0.1:{port};" for port in site.web_ports.values()
-        ),
-        "COORD_LISTEN": f"127.0.0.1:{site.http_port}",
-        "COORD_TLS_LISTEN": f"127.0.0.1:{site.https_port}",
-        "COORD_SERVER_NAME": "_",
-        "COORD_ASSETS": str(assets),
-        "COORD_TLS_CERT": str(cert),
-        "COORD_TLS_KEY": str(key),
-    }
-    for name in ("coord-upstream", "coord-site-tls"):
+    for name in ("coord-upstream", site_template):
         text = render(DEPLOY / "nginx" / f"{name}.conf.template", values)
         (prefix / "conf.d" / f"{name}.conf").write_text(text)
     temp = " ".join(
@@ -305,6 +299,28 @@ def nginx_config(site: Site, assets: Path) -> Path:
         f"http {{\n  include mime.types;\n  default_type application/octet-stream;\n"
         f"  access_log {prefix}/access.log;\n  {temp}\n  include conf.d/*.conf;\n}}\n"
     )
+
+
+def nginx_config(site: Site, assets: Path) -> Path:
+    """Write the TLS variant in front of the site's instances; return nginx's prefix."""
+    prefix = site.workdir / "nginx"
+    prefix.mkdir()
+    cert, key = self_signed(prefix)
+    upstreams = " ".join(
+        # A stopped instance is skipped for 2 s (production: a few seconds more).
+        f"server 127.0.0.1:{port} max_fails=1 fail_timeout=2s;"
+        for port in site.web_ports.values()
+    )
+    values = {
+        "COORD_UPSTREAM_SERVERS": upstreams,
+        "COORD_LISTEN": f"127.0.0.1:{site.http_port}",
+        "COORD_TLS_LISTEN": f"127.0.0.1:{site.https_port}",
+        "COORD_SERVER_NAME": "_",
+        "COORD_ASSETS": str(assets),
+        "COORD_TLS_CERT": str(cert),
+        "COORD_TLS_KEY": str(key),
+    }
+    write_nginx_config(prefix, "coord-site-tls", values)
     return prefix
 
 
@@ -586,8 +602,7 @@ def start_site(site: Site) -> None:
             site.workdir,
         )
         site.processes.append(nginx)
-        for name in site.web_ports:
-            site.start_web(name)
+        site.start_web(*site.web_ports)
         cert = str(prefix / "cert.pem")
         wait_for(
             "nginx", lambda: requests.get(site.base + "/", verify=cert, timeout=5).ok, timeout=20
