@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -62,6 +63,7 @@ WHEEL_MUST_HOLD = (
     "coord/translations/zh_Hans_CN/LC_MESSAGES/messages.mo",
 )
 START = time.monotonic()
+PASSED: list[str] = []
 
 
 class CheckFailed(AssertionError):
@@ -80,6 +82,7 @@ def step(what: str) -> Iterator[None]:
     started = time.monotonic()
     yield
     now = time.monotonic()
+    PASSED.append(what)
     print(f"  ok  {what}  ({now - started:.1f} s; {now - START:.0f} s in)", flush=True)
 
 
@@ -205,6 +208,13 @@ def check_wheel(wheelhouse: Path) -> Path:
     expect(len(versions) >= 1, f"{wheel.name} carries no migration")
     expect(not any("__pycache__" in n for n in names), f"{wheel.name} carries __pycache__")
     return wheel
+
+
+def work_folder() -> Path:
+    """Make a fresh folder, in memory when there is room: a virtualenv is many small files."""
+    shm = Path("/dev/shm")  # noqa: S108 (a private folder is made inside)
+    room = shm.is_dir() and shutil.disk_usage(shm).free > 2 * 1024**3
+    return Path(tempfile.mkdtemp(prefix="coord-prodcheck-", dir=shm if room else None))
 
 
 def install_offline(wheelhouse: Path, venv: Path) -> None:
@@ -409,10 +419,18 @@ class Browser:
         return self.post("/login", {**fields, "username": username, "password": password})
 
 
-def served_by(site: Site, needle: str, before: dict[str, int] | None = None) -> dict[str, int]:
-    """Count each running instance's access-log lines with `needle` (minus `before`)."""
+def served_by(
+    site: Site, needle: str, total: int = 0, before: dict[str, int] | None = None
+) -> dict[str, int]:
+    """Count each running instance's access-log lines with `needle` (minus `before`), once
+    they add up to `total`: gunicorn logs a request just after answering it."""
     before = before or {}
-    return {name: p.count(needle) - before.get(name, 0) for name, p in site.web.items()}
+
+    def counts() -> dict[str, int] | None:
+        rv = {name: p.count(needle) - before.get(name, 0) for name, p in site.web.items()}
+        return rv if sum(rv.values()) >= total else None
+
+    return wait_for(f"{total} requests with {needle!r} in the access logs", counts, timeout=10)
 
 
 def tiny_png() -> bytes:
@@ -451,7 +469,7 @@ def check_round_robin(site: Site, browser: Browser) -> None:
     with step("nginx spreads requests over both instances"):
         for i in range(6):
             expect(browser.get(f"/?round={i}").status_code == 200, "GET / failed")
-        counts = served_by(site, "GET /?round=")
+        counts = served_by(site, "GET /?round=", 6)
         expect(all(counts.values()), f"requests per instance: {counts}")
 
 
@@ -463,16 +481,18 @@ def check_rate_limit_is_global(site: Site) -> None:
         statuses = [browser.post("/login", fields).status_code for _ in range(7)]
         expect(statuses[:5] == [422] * 5, f"wrong passwords answered {statuses}")
         expect(statuses[5:] == [429, 429], f"attempts 6 and 7 answered {statuses[5:]}")
-        counts = served_by(site, "POST /login", before)
+        counts = served_by(site, "POST /login", 7, before)
         expect(all(counts.values()), f"the attempts did not reach both instances: {counts}")
 
 
 def wait_until_serving(site: Site, browser: Browser, name: str) -> None:
     """Wait until nginx sends requests to the (re)started instance `name` again."""
 
+    before = site.web[name].count("GET /?probe=")  # the log goes on from the last run
+
     def probe() -> bool:
         browser.get(f"/?probe={secrets.token_hex(3)}")
-        return site.web[name].count("GET /?probe=") > 0
+        return site.web[name].count("GET /?probe=") > before
 
     wait_for(f"nginx to use {name} again", probe, timeout=20, every=0.2)
 
@@ -483,14 +503,14 @@ def check_failover(site: Site, browser: Browser) -> tuple[str, str]:
         before = served_by(site, "POST /login")
         signed_in = browser.sign_in("zhaolei")
         expect(signed_in.status_code == 302, f"sign-in answered {signed_in.status_code}")
-        counts = served_by(site, "POST /login", before)
+        counts = served_by(site, "POST /login", 1, before)
         first = max(counts, key=counts.__getitem__)
         other = next(name for name in site.web if name != first)
         site.stop_web(first)
         account = browser.get("/account/")
         expect(account.status_code == 200 and "/login" not in account.url, "signed out")
         expect("赵磊" in account.text, "the account page is not zhaolei's (赵磊)")
-        expect(served_by(site, "GET /account/")[other] >= 1, f"{other} did not serve it")
+        expect(served_by(site, "GET /account/", 1)[other] == 1, f"{other} did not serve it")
     return first, other
 
 
@@ -513,7 +533,7 @@ def check_shared_uploads(site: Site, browser: Browser, stopped: str, serving: st
         download = browser.get(found.group(0))
         expect(download.status_code == 200, f"GET {found.group(0)}: {download.status_code}")
         expect(download.content == photo, "the photo came back changed")
-        expect(served_by(site, found.group(0))[stopped] >= 1, f"{stopped} did not serve it")
+        expect(served_by(site, found.group(0), 1).get(stopped), f"{stopped} did not serve it")
         site.start_web(serving)
         wait_until_serving(site, browser, serving)
     return int(found.group(1))
@@ -632,7 +652,7 @@ def main() -> int:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
     parser.add_argument("--keep", action="store_true", help="keep the folder and its logs")
     args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="coord-prodcheck-"))
+    workdir = work_folder()
     workdir.chmod(0o755)  # nginx's workers (an unprivileged user) read the static files
     print(f"prod-check in {workdir}", flush=True)
     redis = Redis.from_url(args.redis)
@@ -653,8 +673,10 @@ def main() -> int:
         site = Site(workdir, workdir / "venv", env)
         run(site, redis)
         passed = True
-    except CheckFailed as exc:
-        print(f"FAILED: {exc}\nlogs: {workdir / 'logs'}", file=sys.stderr)
+    except Exception as exc:
+        if not isinstance(exc, CheckFailed):
+            traceback.print_exc()
+        print(f"FAILED: {exc}\nlogs: {workdir / 'logs'}", file=sys.stderr, flush=True)
     finally:
         if site is not None:
             site.stop_all()
@@ -663,6 +685,7 @@ def main() -> int:
         if passed and not args.keep:
             shutil.rmtree(workdir)
     print(f"prod-check {'passed' if passed else 'FAILED'} in {time.monotonic() - START:.0f} s")
+    print(f"prod-check: {len(PASSED)} passed, {0 if passed else 1} failed")
     return 0 if passed else 1
 
 
