@@ -1,16 +1,19 @@
-"""Requests per second of public pages served as in production, and what a process costs.
+"""Requests per second of public pages served as in production, and what a request costs.
 
 One web instance (deploy/entrypoint.sh web: gunicorn, 2 sync workers, production settings)
 on a fresh PostgreSQL database with the demo; wrk (Debian's package) loads the home page,
-the proposal list and the first proposal's page, anonymous, over loopback. Then the resident
-memory of the gunicorn processes, and the cost of the audit trail in PostgreSQL: bytes per
-event and how fast `flask coord audit verify` walks the chain. docs/operations.md uses
-these figures. Needs PostgreSQL on 127.0.0.1:5432, Redis on 127.0.0.1:6379 and wrk.
+the proposal list and the first proposal's page, anonymous, over loopback, and counts the
+CPU time per request of the workers and of their PostgreSQL server processes (which, unlike
+requests/s, hardly depends on what else the machine runs). Then the resident memory of the
+gunicorn processes, and the audit trail in PostgreSQL: bytes per event and how fast
+`flask coord audit verify` walks the chain. docs/operations.md uses these figures.
+Needs PostgreSQL on 127.0.0.1:5432, Redis on 127.0.0.1:6379 and wrk.
 Run: .venv/bin/python benchmarks/web_throughput.py
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -42,8 +45,34 @@ SECONDS = 15
 SYNTHETIC_EVENTS = 20_000
 
 
-def _wrk(url: str) -> tuple[float, str, str]:
-    """Load `url` with 4 connections for SECONDS; return requests/s, median and p99 latency."""
+def _family(pid: int) -> list[int]:
+    """Return `pid` and its children (gunicorn's master and workers)."""
+    out = subprocess.run(["ps", "-o", "pid=,ppid=", "-e"], capture_output=True, text=True)
+    rows = [tuple(int(x) for x in line.split()) for line in out.stdout.splitlines()]
+    return [p for p, parent in rows if pid in (p, parent)]
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """Return the CPU time these processes have used so far."""
+    ticks = 0
+    for p in pids:
+        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _backends(database_url: str) -> list[int]:
+    """Return the PostgreSQL server processes serving the benchmark's database."""
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return [pid for (pid,) in rows]
+
+
+def _wrk(url: str) -> tuple[float, int, str, str]:
+    """Load `url` with 4 connections for SECONDS; return requests/s, requests, median and p99."""
     out = subprocess.run(
         ["wrk", "-t2", "-c4", f"-d{SECONDS}s", "--latency", url],
         capture_output=True,
@@ -51,24 +80,25 @@ def _wrk(url: str) -> tuple[float, str, str]:
         check=True,
     ).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    count = int(re.search(r"(\d+) requests in", out).group(1))
     median = re.search(r"50%\s+(\S+)", out).group(1)
     p99 = re.search(r"99%\s+(\S+)", out).group(1)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         raise SystemExit(f"{url}: {errors.group(1)} failed responses")
-    return rate, median, p99
+    return rate, count, median, p99
 
 
 def _rss_mib(pid: int) -> list[float]:
     """Return the resident memory (MiB) of `pid` and each of its children."""
-    out = subprocess.run(
-        ["ps", "-o", "pid=,ppid=,rss=", "-e"], capture_output=True, text=True, check=True
-    ).stdout
-    rows = [tuple(int(x) for x in line.split()) for line in out.splitlines()]
-    return [rss / 1024 for p, parent, rss in rows if pid in (p, parent)]
+    rv = []
+    for p in _family(pid):
+        status = Path(f"/proc/{p}/status").read_text()
+        rv.append(int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024)
+    return rv
 
 
-def _audit_figures(env: dict[str, str], workdir: Path) -> None:
+def _audit_figures(env: dict[str, str], workdir: Path, database_url: str) -> None:
     """Append synthetic audit events, then print bytes per event and verify's speed."""
     script = (
         "from coord import create_app, audit\nfrom coord.db import db\n"
@@ -88,7 +118,7 @@ def _audit_figures(env: dict[str, str], workdir: Path) -> None:
     ).stdout  # fmt: skip
     verified = time.monotonic() - started
     count = int(re.search(r"OK: (\d+) events", out).group(1))
-    with psycopg.connect(env["COORD_DATABASE_URL"].replace("+psycopg", "")) as conn:
+    with psycopg.connect(database_url) as conn:
         size = conn.execute("SELECT pg_total_relation_size('audit_events')").fetchone()[0]
     print(f"audit trail: {count} events, {size / count:.0f} bytes per event with indexes")
     print(f"  appending {SYNTHETIC_EVENTS / written:.0f} events/s (one process, commits per 500)")
@@ -103,6 +133,7 @@ def main() -> None:
     fresh_database(ADMIN_URL, DATABASE)
     url = ADMIN_URL.rsplit("/", 1)[0].replace("postgresql:", "postgresql+psycopg:")
     env = production_env(workdir, ROOT / ".venv", f"{url}/{DATABASE}", REDIS_URL)
+    plain_url = f"{ADMIN_URL.rsplit('/', 1)[0]}/{DATABASE}"
     env.update(PYTHONPATH=str(ROOT), FLASK_APP="coord:create_app", COORD_DEMO="1")
     env.update(COORD_PROXY_FIX="false")
     env.update(COORD_SESSION_COOKIE_SECURE="false")  # plain HTTP on loopback
@@ -121,11 +152,20 @@ def main() -> None:
         proposal = re.search(r'href="(/proposals/\d+)"', listing)
         print(f"gunicorn, 2 sync workers, PostgreSQL; wrk -t2 -c4 -d{SECONDS}s, anonymous:")
         for path in ("/", proposal.group(1), "/proposals"):
-            rate, median, p99 = _wrk(base + path)
-            print(f"  GET {path:<16} {rate:7.1f} requests/s   median {median:>8}   p99 {p99:>8}")
+            for _ in range(4):  # every worker has its database connection
+                requests.get(base + path, timeout=30)
+            app_pids, db_pids = _family(web.popen.pid), _backends(plain_url)
+            app_cpu, db_cpu = _cpu_seconds(app_pids), _cpu_seconds(db_pids)
+            rate, count, median, p99 = _wrk(base + path)
+            app_ms = (_cpu_seconds(app_pids) - app_cpu) / count * 1000
+            db_ms = (_cpu_seconds(db_pids) - db_cpu) / count * 1000
+            print(
+                f"  GET {path:<15} {rate:5.1f}/s  median {median:>8}  p99 {p99:>8}"
+                f"  CPU per request: app {app_ms:4.1f} ms, PostgreSQL {db_ms:4.1f} ms"
+            )
         rss = _rss_mib(web.popen.pid)
         print("gunicorn memory (RSS, MiB): " + ", ".join(f"{m:.0f}" for m in rss))
-        _audit_figures(env, workdir)
+        _audit_figures(env, workdir, plain_url)
     finally:
         if web is not None:
             web.stop()
