@@ -124,6 +124,7 @@ def build_scheduler(app: Flask, connection=None):
             interval=job.interval,
             cron=job.cron,
             job_timeout=job.timeout,
+            ttl=job.interval,  # a tick not started before the next is due is dropped
             result_ttl=RESULT_TTL,
             failure_ttl=FAILURE_TTL,
             name=job.name,

@@ -64,6 +64,8 @@ def test_the_scheduler_registers_every_job_on_the_schedule_queue(app, monkeypatc
     for job in registered:
         assert job.func_name == "coord.jobs.run_command"
         assert job.queue_name == jobs.SCHEDULE_QUEUE
+    tick = registered[0]
+    assert (tick.name, tick.job_options["ttl"]) == ("tick", 60)  # never a backlog of ticks
 
 
 def test_the_scheduler_and_worker_refuse_to_start_without_redis(app):
