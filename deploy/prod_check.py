@@ -198,8 +198,8 @@ class Site:
 # -- Set-up ----------------------------------------------------------------------------------
 
 
-def check_wheel(wheelhouse: Path) -> Path:
-    """Return the app's wheel after checking that it carries what an installed app needs."""
+def check_wheel(wheelhouse: Path) -> None:
+    """Check that the app's wheel carries what an installed app needs besides its code."""
     (wheel,) = sorted(wheelhouse.glob("coord-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     missing = [name for name in WHEEL_MUST_HOLD if name not in names]
@@ -207,7 +207,6 @@ def check_wheel(wheelhouse: Path) -> Path:
     versions = [n for n in names if re.fullmatch(r"coord_assets/migrations/versions/\w+\.py", n)]
     expect(len(versions) >= 1, f"{wheel.name} carries no migration")
     expect(not any("__pycache__" in n for n in names), f"{wheel.name} carries __pycache__")
-    return wheel
 
 
 def work_folder() -> Path:
@@ -237,16 +236,17 @@ def install_offline(wheelhouse: Path, venv: Path) -> None:
     )
 
 
+def drop_database(admin_url: str, name: str) -> None:
+    """Drop the database `name` if it exists, whoever is connected to it."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def fresh_database(admin_url: str, name: str) -> None:
     """Drop and create the database `name`."""
+    drop_database(admin_url, name)
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def drop_database(admin_url: str, name: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def self_signed(folder: Path) -> tuple[Path, Path]:
