@@ -4,15 +4,23 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := coord:create_app
+# Exact versions (with hashes) of everything CI tests, and of what production installs.
+LOCK := requirements/lock.txt
+PRODUCTION_LOCK := requirements/production.txt
+# `make lock` runs uv from its own virtualenv, never the project's.
+TOOLS ?= .tools
+UV_COMPILE = $(TOOLS)/bin/uv pip compile setup.cfg --quiet --generate-hashes \
+	--python-version 3.11 --python-platform x86_64-unknown-linux-gnu
 
-.PHONY: run test lint install translations messages serve clean bench
+.PHONY: run test lint install translations messages serve clean bench lock wheel wheelhouse prod-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): $(BIN)/python setup.cfg pyproject.toml
+$(STAMP): $(BIN)/python setup.cfg pyproject.toml $(LOCK)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP) translations
@@ -44,9 +52,33 @@ lint: $(STAMP)
 test: install lint
 	$(BIN)/python -m pytest $(ARGS)
 
+# Re-resolve the locks after a change of setup.cfg (newest versions it allows; the versions
+# already locked are kept where they still fit): base + dev for CI, base for production.
+lock:
+	test -x $(TOOLS)/bin/uv || { $(PYTHON) -m venv $(TOOLS) && $(TOOLS)/bin/pip install --quiet uv; }
+	$(UV_COMPILE) --extra dev -o $(LOCK)
+	$(UV_COMPILE) -c $(LOCK) -o $(PRODUCTION_LOCK)
+
+# The app's wheel (templates, static files, migrations and compiled catalogues inside).
+wheel: translations
+	rm -rf build dist/coord-*.whl
+	$(BIN)/pip wheel --quiet --no-deps --wheel-dir dist .
+
+# An offline bundle: the app and every locked production dependency as wheels. On a machine
+# without internet: pip install --no-index --find-links wheelhouse coord
+wheelhouse: wheel
+	rm -rf dist/wheelhouse
+	$(BIN)/pip wheel --quiet --require-hashes -r $(PRODUCTION_LOCK) --wheel-dir dist/wheelhouse
+	cp dist/coord-*.whl dist/wheelhouse/
+
+# Production on this machine: the wheelhouse in a fresh virtualenv, PostgreSQL, Redis, two
+# app instances, a worker, the scheduler and nginx; a journey through them (README).
+prod-check: wheelhouse
+	$(BIN)/python deploy/prod_check.py
+
 bench: install
 	$(BIN)/pip install --quiet -e '.[bench]'
 	@for f in benchmarks/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) instance/*.db
+	rm -rf $(VENV) instance/*.db build dist

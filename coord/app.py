@@ -21,6 +21,16 @@ from coord.web import IdConverter
 _ROOT = Path(__file__).resolve().parent.parent
 
 
+def asset_folder(name: str) -> Path:
+    """Return the templates, static or migrations folder: the installed wheel's or the checkout's.
+
+    A wheel ships the top-level folders as the package ``coord_assets`` beside ``coord``
+    (setup.cfg); a checkout or an editable install has them beside the ``coord`` folder.
+    """
+    installed = _ROOT / "coord_assets" / name
+    return installed if installed.is_dir() else _ROOT / name
+
+
 class ConfigError(RuntimeError):
     """The configuration is unsafe or incomplete for the chosen environment."""
 
@@ -70,8 +80,9 @@ def _create_app(test_config: dict[str, Any] | None) -> Flask:
         load_dotenv()  # .flaskenv and .env, as `flask` does; set variables win
     app = Flask(
         __name__,
-        template_folder=str(_ROOT / "templates"),
-        static_folder=str(_ROOT / "static"),
+        template_folder=str(asset_folder("templates")),
+        static_folder=str(asset_folder("static")),
+        instance_path=os.environ.get("COORD_INSTANCE_PATH") or None,
         instance_relative_config=True,
     )
     app.config.from_object(default_config)
@@ -98,7 +109,7 @@ def _create_app(test_config: dict[str, Any] | None) -> Flask:
     if app.config.get("PROXY_FIX"):  # behind nginx or another reverse proxy
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(_ROOT / "migrations"))
+    migrate.init_app(app, db, directory=str(asset_folder("migrations")))
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
@@ -132,6 +143,7 @@ def _register_packages(app: Flask) -> None:
         logs,
         notifications,
         ops,
+        schedule,
         security,
         signals,
         views,
@@ -144,6 +156,7 @@ def _register_packages(app: Flask) -> None:
     errors.register_error_handlers(app)
     auth.init_app(app)
     cli.init_app(app)
+    schedule.init_app(app)
     for blueprint in (views.bp, api.bp, inbox.bp):
         app.register_blueprint(blueprint)
     signals.user_deleting.connect(notifications.on_user_deleting)
