@@ -8,6 +8,7 @@ is also where a page that settles "what time decided" on reading would show up.
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 from werkzeug.routing import AnyConverter, Rule
@@ -79,6 +80,9 @@ def _expand(app: Flask, rule: Rule) -> list[str]:
     return sorted(set(rv))
 
 
+# It walks every page of the demo for several readers: ~30 s alone, more beside other
+# workers; the suite-wide 60 s limit is for single pages.
+@pytest.mark.timeout(240)
 def test_no_get_writes_or_fails_for_any_reader(app, client, login_as):
     load_demo()
     urls = readable_urls(app)

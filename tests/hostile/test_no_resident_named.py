@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from itertools import combinations
 
+import pytest
 import sqlalchemy as sa
 from hostile.test_get_never_writes import readable_urls
 
@@ -94,6 +95,9 @@ def _named(text: str, names: dict[int, set[str]], allowed: set[int]) -> list[str
     return sorted(n for sid, ns in names.items() if sid not in allowed for n in ns if n in text)
 
 
+# It walks every page of the demo for several readers: ~30 s alone, more beside other
+# workers; the suite-wide 60 s limit is for single pages.
+@pytest.mark.timeout(240)
 def test_no_page_names_a_resident_in_the_network(app, client, login_as):
     load_demo()
     names = _residents()
