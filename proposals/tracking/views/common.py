@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Blueprint, abort, request, url_for
-from flask_babel import format_date
+from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -76,6 +76,12 @@ def _register_filters(state) -> None:
     filters["milestone_label"] = lambda s: _(plans.MILESTONE_STATES.get(s, s or ""))
     filters["local_date"] = _local_date
     filters["filesize"] = _filesize
+    filters["workdays"] = _workdays
+
+
+def _workdays(days: float) -> str:
+    """Format a number of working days with at most one decimal (never below 0.1)."""
+    return format_decimal(max(round(days, 1), 0.1), "#,##0.#")
 
 
 def _filesize(size: int) -> str:
