@@ -594,3 +594,6 @@ def test_the_dashboard_page_lists_what_was_done_late(fixture, client, login_as):
     csv_text = client.get("/dashboard/export.csv", query_string=RANGE).get_data(as_text=True)
     header, total = list(csv.reader(io.StringIO(csv_text.lstrip("\ufeff"))))[:2]
     assert dict(zip(header, total, strict=True))["resolved_late"] == "1"
+    data = client.get("/api/v1/dashboard", query_string=RANGE).get_json()
+    assert data["total"]["resolved_late"]["value"] == 1
+    assert data["review_steps"][0]["decided_late"] == 1
