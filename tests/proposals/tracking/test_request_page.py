@@ -6,13 +6,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 import tracking_helpers
 from tracking_helpers import World, build_world, new_request, png
 
 from coord.db import db
 from proposals.deliberation import page as deliberation_page
 from proposals.tracking import deadlines, requests
-from proposals.tracking.models import TrackedRequest
+from proposals.tracking.models import RequestEvent, TrackedRequest
 
 tracking_setup = tracking_helpers.tracking_setup
 
@@ -133,6 +134,26 @@ def test_deliberation_sections_apply_to_every_kind_but_requests(world):
     tracked.proposal.kind = "consultation"
     assert deliberation_page.is_deliberated(tracked.proposal)
     db.session.rollback()
+
+
+def test_an_untracked_request_falls_back_to_the_generic_page_without_deliberation(world, client):
+    tracked = new_request(world)
+    proposal_id = tracked.proposal_id
+    db.session.execute(sa.delete(RequestEvent).where(RequestEvent.request_id == tracked.id))
+    db.session.delete(tracked)
+    db.session.commit()
+    html = client.get(f"/proposals/{proposal_id}").get_data(as_text=True)
+    assert 'id="timeline"' in html and 'id="deadlines"' not in html  # the generic page
+    for mark in DELIBERATION_MARKS:
+        assert mark not in html, mark
+
+
+def test_the_requester_may_edit_while_submitted(world, client, login_as):
+    tracked = new_request(world)
+    edit = f"/proposals/{tracked.proposal_id}/edit"
+    assert edit not in client.get(f"/proposals/{tracked.proposal_id}").get_data(as_text=True)
+    login_as(world.users["chen"])
+    assert edit in client.get(f"/proposals/{tracked.proposal_id}").get_data(as_text=True)
 
 
 def test_the_requests_list_is_cards_on_a_phone(world, client, app):
