@@ -61,16 +61,20 @@ def add_detail_part(
     _detail_parts[template] = context
 
 
-#: The proposal's own sections that a family adds below the parts: template → context
-#: function of (proposal, viewer, query arguments), whose keys join the page's context.
-_detail_sections: dict[str, Callable[[Proposal, Viewer, Mapping[str, str]], dict[str, Any]]] = {}
+SectionContext = Callable[[Proposal, Viewer, Mapping[str, str]], dict[str, Any]]
+
+#: The proposal's own sections that a family adds below the parts: template → (context
+#: function of (proposal, viewer, query arguments), whose keys join the page's context;
+#: predicate telling whether the section belongs on a proposal's page).
+_detail_sections: dict[str, tuple[SectionContext, Callable[[Proposal], bool]]] = {}
 
 
 def add_detail_section(
     templates: Iterable[str],
-    context: Callable[[Proposal, Viewer, Mapping[str, str]], dict[str, Any]],
+    context: SectionContext,
+    applies: Callable[[Proposal], bool] = lambda proposal: True,
 ) -> None:
-    """Show `templates` below the parts of every proposal page, in this order.
+    """Show `templates` below the parts of the proposal pages where `applies(proposal)`.
 
     `context(proposal, viewer, request.args)` runs before the parts' context functions and
     its keys join the page's context, so that the sections (and the page's table of
@@ -78,7 +82,30 @@ def add_detail_section(
     replaces it (apps are built repeatedly).
     """
     for template in templates:
-        _detail_sections[template] = context
+        _detail_sections[template] = (context, applies)
+
+
+#: Kinds whose page a higher package renders itself: kind → function of (proposal, viewer)
+#: returning the response (or None to fall back to the generic page).
+_kind_pages: dict[str, Callable[[Proposal, Viewer], Any]] = {}
+
+
+def add_kind_page(kind: str, render: Callable[[Proposal, Viewer], Any]) -> None:
+    """Render the page of proposals of `kind` with `render(proposal, viewer)` at their URL."""
+    _kind_pages[kind] = render
+
+
+def is_following(proposal: Proposal, viewer: Viewer) -> bool:
+    """Tell whether the viewer follows the proposal (one query when signed in)."""
+    return (
+        viewer.user is not None
+        and db.session.scalar(
+            sa.select(Follow.id).where(
+                Follow.proposal_id == proposal.id, Follow.user_id == viewer.user.id
+            )
+        )
+        is not None
+    )
 
 
 def _state_label(state: str) -> str:
@@ -244,23 +271,18 @@ def detail(proposal_id: int):
     if proposal is None or not perm.can_view(current_user, proposal):
         abort(404)
     viewer = viewer_for(proposal)
+    own_page = _kind_pages.get(proposal.kind)
+    if own_page is not None and (page := own_page(proposal, viewer)) is not None:
+        return page
     timeline = db.session.scalars(
         sa.select(ProposalTransition)
         .options(sa.orm.joinedload(ProposalTransition.actor))
         .where(ProposalTransition.proposal_id == proposal.id)
         .order_by(ProposalTransition.id)
     ).all()
-    following = (
-        viewer.user is not None
-        and db.session.scalar(
-            sa.select(Follow.id).where(
-                Follow.proposal_id == proposal.id, Follow.user_id == viewer.user.id
-            )
-        )
-        is not None
-    )
+    sections = [t for t, (_fn, applies) in _detail_sections.items() if applies(proposal)]
     context: dict[str, Any] = {}
-    for fn in dict.fromkeys(_detail_sections.values()):
+    for fn in dict.fromkeys(_detail_sections[t][0] for t in sections):
         context.update(fn(proposal, viewer, request.args))
     extra_parts = [
         (template, part)
@@ -272,7 +294,7 @@ def detail(proposal_id: int):
         proposal=proposal,
         viewer=viewer,
         timeline=timeline,
-        following=following,
+        following=is_following(proposal, viewer),
         actions=[
             t
             for t in lifecycle.allowed_actions(proposal.kind, proposal.status, viewer.roles)
@@ -283,7 +305,7 @@ def detail(proposal_id: int):
         action_labels=lifecycle.ACTION_LABELS,
         categories=CATEGORIES,
         extra_parts=extra_parts,
-        sections=list(_detail_sections),
+        sections=sections,
         **context,
     )
 

@@ -24,7 +24,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(moderation.bp)
     api.add_endpoints(app)
     proposal_views.add_detail_part("network/_proposal_conflict.html", conflict_map.context)
-    proposal_views.add_detail_section(page.TEMPLATES, page.context)
+    proposal_views.add_detail_section(page.TEMPLATES, page.context, page.is_deliberated)
     network_service.network_changed.connect(notify.on_network_changed)
     signals.comment_posted.connect(notify.on_comment_posted)
     signals.position_declared.connect(notify.on_position_declared)

@@ -37,6 +37,7 @@ from coord.db import db
 from coord.text import plain_text
 from proposals import lifecycle
 from proposals.deliberation.models import Comment, CommentReaction, Position, Reaction
+from proposals.deliberation.page import is_deliberated
 from proposals.deliberation.stances import raw_rows
 from proposals.models import Proposal
 from proposals.viewer import Viewer
@@ -652,7 +653,7 @@ def node_name(data: MapData, sid: int, name: str | None) -> str | None:
 
 def context(proposal: Proposal, viewer: Viewer) -> dict[str, Any] | None:
     """The proposal page's part: map, sentence, relations between sides, opinion groups."""
-    if not lifecycle.is_public(proposal.kind, proposal.status):
+    if not (lifecycle.is_public(proposal.kind, proposal.status) and is_deliberated(proposal)):
         return None
     scope = (
         network_service.MANAGERS

@@ -42,6 +42,15 @@ TEMPLATES = (
 )
 
 
+#: Kinds that are not deliberated: a resident's request is handled, not debated.
+UNDELIBERATED_KINDS = frozenset({"request"})
+
+
+def is_deliberated(proposal: Proposal) -> bool:
+    """Tell whether the proposal's page shows deliberation (positions, amendments, map)."""
+    return proposal.kind not in UNDELIBERATED_KINDS
+
+
 def is_own_identity(stakeholder: Any) -> bool:
     """Tell whether `stakeholder` is the signed-in user's own resident identity."""
     return (

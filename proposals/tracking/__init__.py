@@ -20,7 +20,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(views.dashboard.bp)
-    proposal_views.add_detail_part("tracking/_request.html", views.requests.request_part)
+    proposal_views.add_kind_page("request", views.requests.request_page)
     proposal_views.add_detail_part("tracking/_plan.html", views.plans.plan_part)
     permissions.add_role_provider(extra_roles)
     signals.proposal_published.connect(requests.on_published)

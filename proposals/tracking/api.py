@@ -45,6 +45,7 @@ def _row(board: dash.Dashboard, row: dash.Row) -> dict[str, Any]:
         "received": _figure(board, row.received, row.received),
         "open": _figure(board, row.open, row.open),
         "overdue": _figure(board, row.overdue, row.overdue),
+        "resolved_late": _figure(board, row.resolved_late, row.resolved_late),
         "first_response_workdays": _stats(board, row.first_response),
         "resolution_workdays": _stats(board, row.resolution),
         "satisfaction": _figure(board, row.satisfaction, row.rated),
@@ -64,6 +65,7 @@ def dashboard():
             "pending": r.pending,
             "overdue": r.overdue,
             "decided": r.decided,
+            "decided_late": r.late,
             "review_workdays": _stats(board, r.review),
         }
         for r in [board.steps_total, *board.by_owner]

@@ -6,7 +6,8 @@ Requests in scope are those of the street (optionally one community, one handler
 - received, open (neither resolved nor closed: submitted, accepted or in progress),
   overdue (open, and past the resolution deadline or — not yet answered by the current
   handler — past the first-response deadline), satisfaction (average of the ratings),
-  reopen rate (reopened ÷ resolved at least once), per community and current handler;
+  reopen rate (reopened ÷ resolved at least once), resolved late (after the resolution
+  deadline: lateness stays on the record), per community and current handler;
 - time to first response, per custody (an ``assigned`` or ``transferred`` event and its
   `response_workdays`): a handler who passes a request on late is measured, not the next;
 - time to resolution: from the first assignment to the last resolution
@@ -27,7 +28,8 @@ weekly series from that one scan of a covering index (`ix_tracked_requests_dashb
 `benchmarks/dashboard.py` times both on 50,000 requests.
 
 Review steps in scope are those of plans submitted to the street's office, activated in
-the range: pending, overdue (pending past their due time) and the median working days
+the range: pending, overdue (pending past their due time), decided late (after their due
+time, whatever the decision) and the median working days
 from activation to decision, per owner (a few thousand rows at most: computed here).
 
 The public view (`public=True`) shows the same figures for one community, but hides
@@ -72,8 +74,9 @@ REQUEST_METRICS = (
     "resolution",
     "rated",
     "reopened",
+    "resolved_late",
 )
-STEP_METRICS = ("steps_pending", "steps_overdue", "steps_decided")
+STEP_METRICS = ("steps_pending", "steps_overdue", "steps_decided", "steps_late")
 
 
 # -- Working time, vectorised ------------------------------------------------------------------
@@ -173,6 +176,7 @@ class Row:
     satisfaction_sum: int = 0
     resolved_once: int = 0
     reopened: int = 0
+    resolved_late: int = 0
     first_response: Stats = field(default_factory=Stats)
     resolution: Stats = field(default_factory=Stats)
 
@@ -189,6 +193,7 @@ class Row:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.resolved_once += other.resolved_once
         self.reopened += other.reopened
+        self.resolved_late += other.resolved_late
 
 
 @dataclass
@@ -200,6 +205,7 @@ class StepRow:
     pending: int = 0
     overdue: int = 0
     decided: int = 0
+    late: int = 0
     review: Stats = field(default_factory=Stats)
 
 
@@ -336,6 +342,20 @@ def _is_overdue(now: datetime) -> sa.ColumnElement[bool]:
     )
 
 
+def _resolved_late() -> sa.ColumnElement[bool]:
+    """Resolved after the resolution deadline: lateness stays on the record once answered."""
+    return TrackedRequest.resolved_at > TrackedRequest.resolution_due_at
+
+
+def _decided_late() -> sa.ColumnElement[bool]:
+    """A review step decided after its due time."""
+    return sa.and_(_decided(), ReviewStep.decided_at > ReviewStep.due_at)
+
+
+def _decided() -> sa.ColumnElement[bool]:
+    return sa.and_(ReviewStep.decision.in_(DECIDED), ReviewStep.decided_at.is_not(None))
+
+
 def _resolved_once() -> sa.ColumnElement[bool]:
     return sa.or_(TrackedRequest.resolved_at.is_not(None), TrackedRequest.reopen_count > 0)
 
@@ -365,6 +385,7 @@ def request_condition(metric: str, scope: Scope, now: datetime) -> list[sa.Colum
         ),
         "rated": TrackedRequest.satisfaction.is_not(None),
         "reopened": TrackedRequest.reopen_count > 0,
+        "resolved_late": _resolved_late(),
     }[metric]
     return [*rv, extra]
 
@@ -390,9 +411,8 @@ def step_condition(metric: str, scope: Scope, now: datetime) -> list[sa.ColumnEl
     extra = {
         "steps_pending": pending,
         "steps_overdue": sa.and_(pending, ReviewStep.due_at < now),
-        "steps_decided": sa.and_(
-            ReviewStep.decision.in_(DECIDED), ReviewStep.decided_at.is_not(None)
-        ),
+        "steps_decided": _decided(),
+        "steps_late": _decided_late(),
     }[metric]
     return [*_step_scope(scope), extra]
 
@@ -520,6 +540,7 @@ def _counts_statement(where: list[sa.ColumnElement[bool]], now: datetime) -> sa.
             sa.func.coalesce(sa.func.sum(TrackedRequest.satisfaction), 0),
             _count(_resolved_once()),
             _count(TrackedRequest.reopen_count > 0),
+            _count(_resolved_late()),
         )
         .where(*where)
         .group_by(TrackedRequest.community_id, TrackedRequest.handler_id)
@@ -586,6 +607,7 @@ def _requests_fetched(
         t.first_response_at.is_(None),
         t.first_response_due_at < now,
         t.reopen_count > 0,
+        t.resolved_at > t.resolution_due_at,
     )
     bits = sum(sa.case((test, 1 << i), else_=0) for i, test in enumerate(tests))
     rows = _rows(
@@ -607,7 +629,7 @@ def _requests_fetched(
     resolved_at = columns[4]
     rating = np.asarray(columns[5], dtype=np.float64)
     code = np.asarray(columns[6], dtype=np.int64)
-    unresolved, unclosed, late, unanswered, answer_late, reopened = (
+    unresolved, unclosed, late, unanswered, answer_late, reopened, resolved_late = (
         (code >> i) & 1 == 1 for i in range(len(tests))
     )
     is_open = unresolved & unclosed
@@ -616,7 +638,16 @@ def _requests_fetched(
     keys, group = np.unique(community * 2**32 + handler + 1, return_inverse=True)
     sums = [
         np.bincount(group, weights=w, minlength=len(keys)).astype(np.int64)
-        for w in (np.ones(len(rows)), is_open, overdue, rating > 0, rating, resolved_once, reopened)
+        for w in (
+            np.ones(len(rows)),
+            is_open,
+            overdue,
+            rating > 0,
+            rating,
+            resolved_once,
+            reopened,
+            resolved_late,
+        )
     ]
     counts = []
     for i, key in enumerate(keys.astype(np.int64)):
@@ -738,15 +769,17 @@ def _first_response(scope: Scope, where: list[sa.ColumnElement[bool]]) -> _Group
 def _step_figures(
     scope: Scope, now: datetime
 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """Review steps per owner (pending, overdue, decided) and the decided steps' times."""
+    """Review steps per owner (pending, overdue, decided, decided late) and the decided
+    steps' times."""
     pending = sa.and_(ReviewStep.decision == "pending", Proposal.status == "under_review")
-    decided = sa.and_(ReviewStep.decision.in_(DECIDED), ReviewStep.decided_at.is_not(None))
+    decided = _decided()
     counts = _rows(
         sa.select(
             ReviewStep.owner_id,
             _count(pending),
             _count(sa.and_(pending, ReviewStep.due_at < now)),
             _count(decided),
+            _count(_decided_late()),
         )
         .join(Plan, Plan.id == ReviewStep.plan_id)
         .join(Proposal, Proposal.id == Plan.proposal_id)
@@ -817,12 +850,13 @@ def _step_rows(
     """The total and per-owner review-step rows, with the working days to a decision."""
     total = StepRow(None, "")
     owners: dict[int, StepRow] = {}
-    for owner_id, p, o, d in counts:
+    for owner_id, *values in counts:
         row = owners.setdefault(owner_id, StepRow(owner_id, names.get(owner_id, "")))
-        row.pending, row.overdue, row.decided = int(p or 0), int(o or 0), int(d or 0)
+        row.pending, row.overdue, row.decided, row.late = (int(v or 0) for v in values)
         total.pending += row.pending
         total.overdue += row.overdue
         total.decided += row.decided
+        total.late += row.late
     owner, start, end = _columns(times, 3, (1, 2))
     days = workday_seconds(start, end, work_calendar(), _utc_offset()) / DAY
     known = ~np.isnan(days)  # a review over a year of unknown holidays is not measured

@@ -672,6 +672,14 @@ class Deadline:
             return False
         return (self.done_at or utcnow()) > self.due_at
 
+    @property
+    def gap_workdays(self) -> float:
+        """Working days left before the due time, or by which it was (or is being) missed."""
+        if self.due_at is None:
+            return 0.0
+        end = self.done_at or utcnow()
+        return workdays_between(*sorted((end, self.due_at)))
+
 
 def deadlines(tracked: TrackedRequest) -> dict[str, Deadline]:
     """Return the current first-response and resolution deadlines."""

@@ -248,7 +248,7 @@ def test_a_plan_is_approved_a_request_is_handled_and_the_dashboard_shows_it(
     # -- Anju accepts, then hands it over to Urban Management. ----------------------------------
     anju.goto("/requests?view=handling")
     anju.get_by_role("link", name=REQUEST).click()
-    anju.locator("#request").get_by_role("button", name=t("Accept")).click()
+    anju.locator("#handle").get_by_role("button", name=t("Accept")).click()
     expect(status(anju)).to_have_text(t("Accepted"))
     anju.get_by_label(t("Transfer to")).select_option(str(urban_id))
     anju.get_by_label(t("Reason for the transfer")).fill("该灯为市政路灯，由城管科维护。")
@@ -257,15 +257,15 @@ def test_a_plan_is_approved_a_request_is_handled_and_the_dashboard_shows_it(
 
     # -- Urban Management works on it and resolves it. ------------------------------------------
     urban.goto(request_url)
-    handling = urban.locator("#request")
+    handling = urban.locator("#handle")
     handling.get_by_role("button", name=t("Start work")).click()
     urban.get_by_label(t("Progress update for the resident")).fill("已安排电工，今天下午更换灯具。")
     urban.get_by_role("button", name=t("Post progress")).click()
     expect(flash(urban)).to_contain_text(t("Your progress update was posted."))
     urban.locator("#move-resolve").fill("已更换LED灯具，晚上照明恢复。")
-    urban.locator("#request").get_by_role("button", name=t("Mark resolved")).click()
+    handling.get_by_role("button", name=t("Mark resolved")).click()
     expect(status(urban)).to_have_text(t("Resolved"))
-    custody = urban.locator("ol.custody")
+    custody = urban.locator("#custody")
     expect(custody).to_contain_text("安居物业服务有限公司")
     expect(custody).to_contain_text("该灯为市政路灯，由城管科维护。")
     shot(urban, "tracking-07-request-resolved")
@@ -277,8 +277,22 @@ def test_a_plan_is_approved_a_request_is_handled_and_the_dashboard_shows_it(
     resident.get_by_role("button", name=t("Confirm and rate")).click()
     expect(flash(resident)).to_contain_text(t("Thank you: the request is closed with your rating."))
     expect(status(resident)).to_have_text(t("Closed"))
-    expect(resident.locator("#request")).to_contain_text("4/5")
+    expect(resident.locator("#rating")).to_contain_text("4/5")
+    expect(resident.locator("#timeline")).to_contain_text(t("submitted the request"))
+    expect(resident.locator("#deadlines")).to_contain_text(t("On time"))
+    expect(resident.locator("#conflict-map")).to_have_count(0)
+    expect(resident.locator("#positions")).to_have_count(0)
     shot(resident, "tracking-08-request-rated")
+    resident.set_viewport_size({"width": 390, "height": 844})
+    shot(resident, "tracking-08b-request-phone")
+    resident.goto("/requests")
+    card = resident.locator("tr.request-card").filter(has_text=REQUEST)
+    expect(card.locator(".card-community")).to_be_hidden()
+    expect(card.locator(".card-handler")).to_be_visible()
+    title_box, card_box = card.locator(".card-title").bounding_box(), card.bounding_box()
+    assert title_box and card_box and title_box["width"] > card_box["width"] / 2
+    shot(resident, "tracking-08c-requests-phone")
+    resident.set_viewport_size({"width": 1280, "height": 900})
 
     # -- The street office's dashboard for today shows exactly this. ----------------------------
     office.get_by_role("navigation", name=t("Main")).get_by_role(

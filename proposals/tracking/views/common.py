@@ -10,10 +10,11 @@ The plan's review and the request's chain of custody are sections of the proposa
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from flask import Blueprint, abort, request, url_for
-from flask_babel import format_date
+from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -31,6 +32,7 @@ from proposals import permissions as perm
 from proposals.models import Attachment, Proposal
 from proposals.tracking import plans, requests
 from proposals.tracking import review_route as rr
+from proposals.tracking.deadlines import workdays_between
 
 T = TypeVar("T")
 
@@ -76,6 +78,18 @@ def _register_filters(state) -> None:
     filters["milestone_label"] = lambda s: _(plans.MILESTONE_STATES.get(s, s or ""))
     filters["local_date"] = _local_date
     filters["filesize"] = _filesize
+    filters["workdays"] = _workdays
+    filters["workdays_late"] = _workdays_late
+
+
+def _workdays_late(due: datetime, done: datetime) -> str:
+    """Format the working days by which `done` came after `due`."""
+    return _workdays(workdays_between(due, done))
+
+
+def _workdays(days: float) -> str:
+    """Format a number of working days with at most one decimal (never below 0.1)."""
+    return format_decimal(max(round(days, 1), 0.1), "#,##0.#")
 
 
 def _filesize(size: int) -> str:

@@ -44,9 +44,11 @@ METRIC_LABELS = {
     "resolution": _l("Resolved requests"),
     "rated": _l("Rated requests"),
     "reopened": _l("Reopened requests"),
+    "resolved_late": _l("Requests resolved late"),
     "steps_pending": _l("Plan review steps pending"),
     "steps_overdue": _l("Plan review steps overdue"),
     "steps_decided": _l("Plan review steps decided"),
+    "steps_late": _l("Plan review steps decided late"),
 }
 
 
@@ -198,6 +200,7 @@ REQUEST_COLUMNS = (
     "resolved_at_least_once",
     "reopened",
     "reopen_rate",
+    "resolved_late",
 )
 STEP_COLUMNS = (
     "table",
@@ -207,6 +210,7 @@ STEP_COLUMNS = (
     "steps_overdue",
     "steps_decided",
     "review_median_workdays",
+    "steps_decided_late",
 )
 
 
@@ -238,6 +242,7 @@ def _request_lines(board: dash.Dashboard) -> Iterator[list[Any]]:
             count(r.resolved_once),
             count(r.reopened),
             _num(r.reopen_rate, board, r.resolved_once, 4),
+            count(r.resolved_late),
         ]
 
 
@@ -252,6 +257,7 @@ def _step_lines(board: dash.Dashboard) -> Iterator[list[Any]]:
             r.overdue,
             r.decided,
             _num(r.review.median, board, r.review.n),
+            r.late,
         ]
 
 

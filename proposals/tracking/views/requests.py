@@ -1,4 +1,4 @@
-"""Tracked requests: the list, the form, the request section of the proposal page and the
+"""Tracked requests: the list, the form, the request's own page (at its proposal URL) and the
 handling actions (triage, transfer, progress, moves, merge, rating)."""
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from proposals.tracking.views.common import (
     uploaded_files,
 )
 from proposals.viewer import Viewer
+from proposals.views import is_following
 from stakeholders import acting
 from stakeholders.acting import Actor
 from stakeholders.models import Stakeholder
@@ -58,11 +59,26 @@ MOVES = {
 }
 
 
-# -- The request section of the proposal page --------------------------------------------------
+# -- The request's page ------------------------------------------------------------------------
+
+
+def request_page(proposal: Proposal, viewer: Viewer) -> str | None:
+    """Render a request's own page (None for a request without tracking: the generic page)."""
+    part = request_part(proposal, viewer)
+    if part is None:
+        return None
+    return render_template(
+        "tracking/request.html",
+        proposal=proposal,
+        viewer=viewer,
+        part=part,
+        following=is_following(proposal, viewer),
+        action_labels=lifecycle.ACTION_LABELS,
+    )
 
 
 def request_part(proposal: Proposal, viewer: Viewer) -> dict[str, Any] | None:
-    """Context of the request section: deadlines, custody, photos and the viewer's actions."""
+    """Context of the request page: deadlines, custody, photos and the viewer's actions."""
     if proposal.kind != "request":
         return None
     tracked = tracked_request_of(proposal.id)

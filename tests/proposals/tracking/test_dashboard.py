@@ -571,3 +571,47 @@ def test_the_json_handling_of_a_request_and_review_of_a_plan(fixture, client, lo
         ("s3", "approved"),
     ]
     assert client.get(f"/api/v1/plans/{r2.proposal_id}/review").status_code == 404
+
+
+# -- Lateness stays on the record ---------------------------------------------------------------
+
+
+def late_step(fixture: Fixture) -> None:
+    """Social Affairs decides a one-day step two working days late (3 → 5 November)."""
+    plan = fixture.plan(fixture.world.community, "approved")
+    fixture.step(plan, "s1", fixture.world.social, at(2, 9), 1, "approved", at(5, 9))
+    db.session.commit()
+
+
+def test_late_decisions_and_resolutions_are_counted_beside_the_open_overdue(fixture):
+    w = fixture.world
+    late_step(fixture)
+    board = dash.compute(scope(w), NOW)
+    assert (board.total.overdue, board.total.resolved_late) == (2, 1)  # R3, R6 open; R2 late
+    handlers = rows_by_name(board.by_handler)
+    assert handlers[w.water.id].resolved_late == 1 and handlers[w.urban.id].resolved_late == 0
+    s = board.steps_total
+    assert (s.overdue, s.decided, s.late) == (1, 4, 1)
+    owners = rows_by_name(board.by_owner)
+    assert (owners[w.social.id].late, owners[w.urban.id].late) == (1, 0)
+
+
+def test_the_dashboard_page_lists_what_was_done_late(fixture, client, login_as):
+    w = fixture.world
+    late_step(fixture)
+    login_as(w.users["office"], w.office)
+    use_english(client)
+    page = client.get("/dashboard", query_string=RANGE).get_data(as_text=True)
+    assert 'id="kpi-steps-late"' in page and 'id="kpi-resolved-late"' in page
+    steps = client.get("/dashboard/items", query_string=RANGE | {"metric": "steps_late"})
+    html = steps.get_data(as_text=True)
+    assert html.count("decision-approved") == 1 and "done 2 working days late" in html
+    resolved = client.get("/dashboard/items", query_string=RANGE | {"metric": "resolved_late"})
+    listed = {k for k in fixture.requests if f"诉求 {k}<" in resolved.get_data(as_text=True)}
+    assert listed == {"r2"}
+    csv_text = client.get("/dashboard/export.csv", query_string=RANGE).get_data(as_text=True)
+    header, total = list(csv.reader(io.StringIO(csv_text.lstrip("\ufeff"))))[:2]
+    assert dict(zip(header, total, strict=True))["resolved_late"] == "1"
+    data = client.get("/api/v1/dashboard", query_string=RANGE).get_json()
+    assert data["total"]["resolved_late"]["value"] == 1
+    assert data["review_steps"][0]["decided_late"] == 1

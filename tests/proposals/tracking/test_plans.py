@@ -722,3 +722,18 @@ def test_versions_are_kept_for_the_diff(world):
         sa.select(ProposalVersion.number).where(ProposalVersion.proposal_id == plan.proposal_id)
     ).all()
     assert sorted(numbers) == [1, 2]
+
+
+def test_a_step_decided_late_stays_marked_late(world, client):
+    plan = new_plan(world)
+    start_review(world, plan, route(world, [("urban", 3)], [("office", 2)]))
+    decide(world, plan, "urban", "s1", "approved", "同意。")
+    step = plans.steps_of(plan)[0]
+    url = f"/proposals/{plan.proposal_id}"
+    use_english(client)
+    assert "working days late" not in client.get(url).get_data(as_text=True)
+    step.due_at = step.decided_at - timedelta(days=14)
+    db.session.commit()
+    days = deadlines.workdays_between(step.due_at, step.decided_at)
+    page = client.get(url).get_data(as_text=True)
+    assert f"done {round(days, 1):g} working days late" in page
