@@ -163,7 +163,8 @@
     };
     save.addEventListener("click", () => {
       const svg = new XMLSerializer().serializeToString(receipt.querySelector("svg.receipt-qr"));
-      const svgUrl = URL.createObjectURL(new Blob([svg], { type: "image/svg+xml" }));
+      // A data: address, as the page's content security policy allows (blob: it does not).
+      const svgUrl = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(svg);
       const image = new Image();
       image.onload = () => {
         const canvas = document.createElement("canvas");
@@ -180,7 +181,6 @@
         ctx.fillText(code, 300, 600);
         ctx.font = "24px sans-serif";
         ctx.fillText(receipt.querySelector("h2").textContent, 300, 660, 560);
-        URL.revokeObjectURL(svgUrl);
         download(canvas.toDataURL("image/png"), save.dataset.filename);
       };
       image.onerror = () => download(svgUrl, save.dataset.filename.replace(/png$/, "svg"));

@@ -80,6 +80,21 @@ def _consultation(live_app: Flask) -> int:
     return rv
 
 
+def _check_receipt_page(page: Page, t: Translate, ranked: list[str]) -> str:
+    """Check the receipt speaks plainly (ranking in words, QR, copy / save); return the QR's URL."""
+    expect(page.locator("ol.choice-words li")).to_have_text(ranked)
+    expect(page.locator("svg.receipt-qr")).to_be_visible()
+    expect(page.get_by_text("nonce")).to_have_count(0)
+    page.get_by_role("button", name=t("Copy the code")).click()
+    expect(page.locator("[data-receipt-status]")).to_have_text(t("Copied."))
+    with page.expect_download() as saved:
+        page.get_by_role("button", name=t("Save as a picture")).click()
+    assert saved.value.suggested_filename.endswith(".png")
+    box = page.locator("#receipt-code").bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 390  # the code fits her screen
+    return (page.locator("#receipt .print-only").text_content() or "").strip()
+
+
 def test_committee_runs_a_secret_ranked_poll_and_a_voter_finds_her_receipt(
     live_app: Flask, page: Page, new_page: Callable[[], Page], t: Translate, shot: Shot
 ) -> None:
@@ -121,6 +136,8 @@ def test_committee_runs_a_secret_ranked_poll_and_a_voter_finds_her_receipt(
     receipts: dict[str, str] = {}
     for login, ranking in VOTERS:
         voter = new_page()
+        if login == "wangguihua":
+            voter.set_viewport_size({"width": 390, "height": 844})  # her phone
         sign_in(voter, t, login)
         voter.goto(poll_url)
         ballot = voter.locator("form.ballot-form")
@@ -146,14 +163,23 @@ def test_committee_runs_a_secret_ranked_poll_and_a_voter_finds_her_receipt(
         voter.get_by_role("button", name=t("Cast my ballot")).click()
         expect(voter.get_by_role("heading", name=t("Your ballot was cast"))).to_be_visible()
         code = voter.locator("#receipt-code").inner_text().strip()
-        assert re.fullmatch(r"[0-9a-f]{64}", code)
+        assert re.fullmatch(r"([0-9A-HJKMNP-TV-Z]{4}-){3}[0-9A-HJKMNP-TV-Z]{4}", code)
         receipts[login] = code
         if login == "wangguihua":
-            shot(voter, "voting-03-receipt")
+            qr_url = _check_receipt_page(voter, t, [OPTIONS[i] for i in ranking])
+            shot(voter, "voting-03-receipt-390")
             wang = voter
+        elif login == "liming":
+            shot(voter, "voting-03b-receipt-1280")
+            voter.context.close()
         else:
             voter.context.close()
     assert len(set(receipts.values())) == len(VOTERS)
+
+    # The QR code's address: the board check for her code, after "#" (never sent to a server).
+    assert qr_url == poll_url + "/bulletin#code=" + receipts["wangguihua"]
+    wang.goto(poll_url + "/bulletin")
+    expect(wang.locator("#board-not-yet")).to_be_visible()  # before the close: says when
 
     # Shown once: going back to the receipt page does not show it again.
     wang.goto(poll_url + "/receipt")
@@ -174,19 +200,28 @@ def test_committee_runs_a_secret_ranked_poll_and_a_voter_finds_her_receipt(
     expect(committee.locator(".poll-chart svg")).to_be_visible()
     shot(committee, "voting-04-results-rounds")
 
-    # Wang Guihua finds her receipt code on the bulletin board.
-    wang.goto(poll_url)
-    wang.get_by_role("link", name=t("Bulletin board")).click()
+    # Wang Guihua scans her receipt's QR code: the board finds her ballot and says it counted.
+    wang.goto(qr_url)
     expect(wang.get_by_role("heading", name=t("Bulletin board"))).to_be_visible()
     expect(wang.locator("table.bulletin tbody tr")).to_have_count(len(VOTERS))
-    wang.get_by_label(t("Find my receipt code")).fill(receipts["wangguihua"][:12])
-    wang.get_by_role("button", name=t("Find")).click()
     found = wang.locator("tr.found")
     expect(found).to_have_count(1)
-    assert "q=" not in wang.url  # found in the page: the code never went into a URL (logs)
     expect(found).to_contain_text(receipts["wangguihua"])
     expect(found).to_contain_text(OPTIONS[0])
-    shot(wang, "voting-05-bulletin-receipt")
+    expect(wang.locator("[data-search-result]")).to_contain_text(
+        t("Found: your ballot is on the board, so it was counted.")
+    )
+    shot(wang, "voting-05-bulletin-receipt-390")
+    # Typing it by hand, in lower case without dashes, finds it too, without a URL (logs).
+    wang.goto(poll_url)
+    wang.get_by_role("link", name=t("Bulletin board")).click()
+    wang.get_by_label(t("Find my receipt code")).fill(
+        receipts["wangguihua"].replace("-", "").lower()
+    )
+    wang.get_by_role("button", name=t("Find")).click()
+    expect(found).to_have_count(1)
+    expect(found).to_contain_text(receipts["wangguihua"])
+    assert "q=" not in wang.url
 
     # The consultation shows the closed poll.
     wang.goto(f"/proposals/{proposal_id}")
