@@ -205,10 +205,16 @@ class ExtendForm(FlaskForm):
 
 
 class CloseForm(FlaskForm):
+    """End a poll early: a reason everyone will read, and a confirmation (it cannot be undone)."""
+
     reason = StringField(
         _l("Reason for closing now"),
         filters=[strip_text],
         validators=[DataRequired(message=_l("Give a reason.")), Length(max=500)],
+    )
+    confirm = BooleanField(
+        _l("Yes, end the vote now: nobody can vote after this, and it cannot be undone"),
+        validators=[DataRequired(message=_l("Tick the box to confirm."))],
     )
     submit = SubmitField(_l("Close the poll now"))
 

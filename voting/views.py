@@ -353,11 +353,14 @@ def _rules(poll: Poll) -> list[tuple[str, str]]:
     return rv
 
 
-def _render_detail(poll: Poll, refused: BallotForm | None = None):
+def _render_detail(
+    poll: Poll, refused: BallotForm | None = None, close_form: CloseForm | None = None
+):
     """Render the poll page; after a refused ballot, with its reason and the voter's input.
 
     A bad ballot answers 400; a refusal by the poll's state (already voted, a secret ballot,
-    no ballot to change) is flashed and answers 409.
+    no ballot to change) is flashed and answers 409. A refused early close shows its form
+    again, open, with the organiser's reason and the error (422).
     """
     actor = _viewer_actor()
     voter_id = services.voter_id_for(actor, poll)
@@ -372,6 +375,8 @@ def _render_detail(poll: Poll, refused: BallotForm | None = None):
     can_manage = actor is not None and perm.can_manage(current_user, actor.stakeholder.id, poll)
     errors = [*refused.choice.errors, *refused.reason.errors] if refused else []
     status = (400 if errors else 409) if refused else 200
+    if close_form is not None:
+        status = form_status(close_form)
     submitted = request.form if refused else _ballot_values(mine)
     return render_template(
         "voting/detail.html",
@@ -385,7 +390,7 @@ def _render_detail(poll: Poll, refused: BallotForm | None = None):
         can_manage=can_manage,
         results_visible=perm.results_visible(poll),
         extend_form=ExtendForm(formdata=None, prefix="extend"),
-        close_form=CloseForm(formdata=None, prefix="close"),
+        close_form=close_form or CloseForm(formdata=None, prefix="close"),
         error=errors[0] if errors else None,
         values=_submitted_values(poll, submitted),
         option_label=lambda label: option_label(poll, label),
@@ -604,14 +609,13 @@ def extend(poll_id: int):
 def close(poll_id: int):
     poll, actor = _load_to_run(poll_id)
     form = CloseForm(prefix="close")
-    if not form.validate_on_submit():
-        return _back_to_poll(poll, _("Give a reason for closing early."))
-    return run(
+    done = form.validate_on_submit() and run(
         lambda: services.close_poll(poll, actor, form.reason.data),
         _("The poll was closed and counted."),
         url_for(".results_page", poll_id=poll.id),
-        back=_detail_url(poll),
+        form=form,
     )
+    return done or _render_detail(poll, close_form=form)
 
 
 # --------------------------------------------------------------------------- results

@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
+from conftest import PageProblems
 from flask import Flask
 from playwright.sync_api import Page, expect
 
@@ -32,6 +33,7 @@ Shot = Callable[[Page, str], Path]
 
 COMMITTEE = "兰苑社区居委会"
 TITLE = "3号楼加装电梯：费用如何分摊"
+EARLY = "三个楼栋代表均已投票，提前结束。"
 OPTIONS = ["按楼层递增分摊", "全体住户平均分摊", "一楼住户免缴、其余按楼层分摊"]
 # (login, ranking as option indices, most preferred first)
 VOTERS = [
@@ -96,7 +98,12 @@ def _check_receipt_page(page: Page, t: Translate, ranked: list[str]) -> str:
 
 
 def test_committee_runs_a_secret_ranked_poll_and_a_voter_finds_her_receipt(
-    live_app: Flask, page: Page, new_page: Callable[[], Page], t: Translate, shot: Shot
+    live_app: Flask,
+    page: Page,
+    new_page: Callable[[], Page],
+    t: Translate,
+    shot: Shot,
+    page_problems: PageProblems,
 ) -> None:
     proposal_id = _consultation(live_app)
 
@@ -188,7 +195,16 @@ def test_committee_runs_a_secret_ranked_poll_and_a_voter_finds_her_receipt(
 
     # The committee closes the poll early, with a reason; the results explain every round.
     committee.goto(poll_url)
-    committee.get_by_label(t("Reason for closing now")).fill("三个楼栋代表均已投票，提前结束。")
+    committee.get_by_text(t("End the vote early…")).click()
+    committee.get_by_label(t("Reason for closing now")).fill(EARLY)
+    committee.get_by_role("button", name=t("Close the poll now")).click()
+    # Not confirmed: the page says so and keeps the reason.
+    expect(committee.get_by_label(t("Reason for closing now"))).to_have_value(EARLY)
+    expect(committee.locator("#end-early")).to_contain_text(t("Tick the box to confirm."))
+    assert [m for m in page_problems.take() if "status of 422" not in m] == []  # the refusal
+    committee.get_by_label(
+        t("Yes, end the vote now: nobody can vote after this, and it cannot be undone")
+    ).check()
     committee.get_by_role("button", name=t("Close the poll now")).click()
     expect(committee.get_by_role("status")).to_contain_text(t("The poll was closed and counted."))
     expect(committee.get_by_role("heading", name=t("Round %(n)d", n=1))).to_be_visible()
@@ -222,6 +238,10 @@ def test_committee_runs_a_secret_ranked_poll_and_a_voter_finds_her_receipt(
     expect(found).to_have_count(1)
     expect(found).to_contain_text(receipts["wangguihua"])
     assert "q=" not in wang.url
+
+    # The poll page tells everyone why it ended early.
+    wang.goto(poll_url)
+    expect(wang.locator("#ended-early")).to_contain_text(EARLY)
 
     # The consultation shows the closed poll.
     wang.goto(f"/proposals/{proposal_id}")

@@ -147,7 +147,9 @@ def test_close_early_by_role(client, login_as, make_poll, residents, committee, 
         login_as(resident)
     elif who == "committee":
         login_as(committee.admin_user, committee)
-    response = client.post(f"/polls/{poll.id}/close", data={"close-reason": "业主大会已决定"})
+    response = client.post(
+        f"/polls/{poll.id}/close", data={"close-reason": "业主大会已决定", "close-confirm": "y"}
+    )
     assert response.status_code == status
     db.session.expire_all()
     assert (poll.status == PollStatus.CLOSED) is (who == "committee")
