@@ -53,6 +53,7 @@ from voting import receipt_code, results, services
 from voting.forms import (
     BASE_LABELS,
     METHOD_LABELS,
+    METHOD_QUESTIONS,
     RULE_LABELS,
     THRESHOLD_LABELS,
     UNIT_LABELS,
@@ -226,7 +227,12 @@ def _fill(form: PollForm, poll: Poll) -> None:
 
 def _render_form(form: PollForm, community: Community, **context):
     return render_template(
-        "voting/form.html", form=form, community=community, kinds=KINDS, **context
+        "voting/form.html",
+        form=form,
+        community=community,
+        kinds=KINDS,
+        method_questions=METHOD_QUESTIONS,
+        **context,
     ), form_status(form)
 
 

@@ -57,9 +57,9 @@
   // The open-poll form: show only the settings of the chosen method and rule.
   const form = document.querySelector("[data-poll-form]");
   if (form) {
-    const method = form.querySelector("select[name=method]");
     const sync = () => {
-      const m = method.value;
+      const chosen = form.querySelector("input[name=method]:checked");
+      const m = chosen ? chosen.value : "";
       form.querySelectorAll("[data-methods]").forEach((el) => {
         el.hidden = !el.dataset.methods.split(" ").includes(m);
       });
@@ -71,6 +71,23 @@
     form.addEventListener("change", sync);
     sync();
   }
+
+  // The invitee picker: a filter box narrows the checkbox list (without it, the whole list).
+  document.querySelectorAll("[data-picker]").forEach((picker) => {
+    const filter = picker.querySelector("[data-picker-filter]");
+    const none = picker.querySelector("[data-picker-none]");
+    filter.hidden = false;
+    filter.addEventListener("input", () => {
+      const q = filter.value.trim().toLowerCase();
+      let shown = 0;
+      picker.querySelectorAll(".picker-list li").forEach((item) => {
+        const hit = item.textContent.toLowerCase().includes(q) || item.querySelector("input").checked;
+        item.hidden = !hit;
+        if (hit) shown += 1;
+      });
+      none.hidden = shown > 0;
+    });
+  });
 
   // The bulletin board: scroll to the ballot that was found.
   const found = document.querySelector(".bulletin tr.found");

@@ -123,7 +123,14 @@ def test_committee_runs_a_secret_ranked_poll_and_a_voter_finds_her_receipt(
     poll_section.get_by_role("link", name=t("Open a poll")).click()
     expect(committee.get_by_role("heading", name=t("Open a poll"))).to_be_visible()
     expect(committee.get_by_label(t("Title"))).to_have_value(TITLE)
-    committee.get_by_label(t("Voting method")).select_option("irv")
+    # The form asks the committee's question first; the method's name comes second.
+    expect(committee.get_by_text(t("Pick one option"), exact=True)).to_be_visible()
+    committee.get_by_label(
+        t(
+            "Everyone puts options in order; the least supported is dropped round by "
+            "round until one has more than half."
+        )
+    ).check()
     expect(
         committee.get_by_label(t("Threshold"), exact=True)
     ).to_be_hidden()  # yes/no settings hidden
