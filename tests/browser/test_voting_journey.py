@@ -82,7 +82,7 @@ def _consultation(live_app: Flask) -> int:
     return rv
 
 
-def _check_receipt_page(page: Page, t: Translate, ranked: list[str]) -> str:
+def _check_receipt_page(page: Page, t: Translate, shot: Shot, ranked: list[str]) -> str:
     """Check the receipt speaks plainly (ranking in words, QR, copy / save); return the QR's URL."""
     expect(page.locator("ol.choice-words li")).to_have_text(ranked)
     expect(page.locator("svg.receipt-qr")).to_be_visible()
@@ -92,8 +92,15 @@ def _check_receipt_page(page: Page, t: Translate, ranked: list[str]) -> str:
     with page.expect_download() as saved:
         page.get_by_role("button", name=t("Save as a picture")).click()
     assert saved.value.suggested_filename.endswith(".png")
+    assert Path(saved.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    saved.value.save_as(Path(__file__).parent / "screenshots" / "voting-03d-saved-receipt.png")
     box = page.locator("#receipt-code").bounding_box()
     assert box is not None and box["x"] + box["width"] <= 390  # the code fits her screen
+    page.emulate_media(media="print")  # the print stylesheet: the receipt, not her choice
+    expect(page.locator(".my-choice")).to_be_hidden()
+    expect(page.locator("#receipt .print-only")).to_be_visible()
+    shot(page, "voting-03c-receipt-print")
+    page.emulate_media(media="screen")
     return (page.locator("#receipt .print-only").text_content() or "").strip()
 
 
@@ -135,6 +142,12 @@ def test_committee_runs_a_secret_ranked_poll_and_a_voter_finds_her_receipt(
         committee.get_by_label(t("Threshold"), exact=True)
     ).to_be_hidden()  # yes/no settings hidden
     committee.get_by_label(t("Options"), exact=True).fill("\n".join(OPTIONS))
+    # Invitees: a checkbox list that a filter box narrows (no Ctrl-click); here nobody.
+    committee.get_by_placeholder(t("Type part of a name to narrow the list")).fill("物业")
+    expect(committee.locator(".picker-list li:visible")).not_to_have_count(0)
+    expect(committee.locator(".picker-list li:visible").first).to_contain_text("物业")
+    expect(committee.locator(".picker-list li", has_text="建筑工程")).to_be_hidden()
+    committee.get_by_placeholder(t("Type part of a name to narrow the list")).fill("")
     committee.get_by_label(t("Secret ballot")).check()
     closes = (utcnow() + timedelta(days=7)).astimezone().strftime("%Y-%m-%dT%H:%M")
     committee.get_by_label(t("Closes at")).fill(closes)
@@ -180,7 +193,7 @@ def test_committee_runs_a_secret_ranked_poll_and_a_voter_finds_her_receipt(
         assert re.fullmatch(r"([0-9A-HJKMNP-TV-Z]{4}-){3}[0-9A-HJKMNP-TV-Z]{4}", code)
         receipts[login] = code
         if login == "wangguihua":
-            qr_url = _check_receipt_page(voter, t, [OPTIONS[i] for i in ranking])
+            qr_url = _check_receipt_page(voter, t, shot, [OPTIONS[i] for i in ranking])
             shot(voter, "voting-03-receipt-390")
             wang = voter
         elif login == "liming":
