@@ -6,9 +6,10 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from voting_helpers import vote
 
 from coord.db import db
-from coord.models import AuditEvent
+from coord.models import AuditEvent, Notification
 from voting import services
 from voting.models import PollStatus
 
@@ -74,3 +75,22 @@ def test_a_poll_closed_on_time_says_nothing_about_an_early_end(client, running):
     db.session.commit()
     page = client.get(f"/polls/{running.id}").get_data(as_text=True)
     assert "ended-early" not in page and "This poll is closed." in page
+
+
+def test_the_voters_hear_that_it_ended_early_and_why(
+    client, login_as, make_poll, residents, committee
+):
+    voters = residents(2)
+    poll = make_poll()
+    for user in voters:
+        vote(user, poll, "yes")
+    login_as(committee.admin_user, committee)
+    client.post(f"/polls/{poll.id}/close", data={"close-reason": REASON, "close-confirm": "y"})
+    notes = db.session.scalars(
+        sa.select(Notification).where(Notification.kind == services.POLL_ENDED)
+    ).all()
+    assert sorted(n.user_id for n in notes) == sorted(u.id for u in voters)
+    assert all(n.params["reason"] == REASON and n.url == f"/polls/{poll.id}" for n in notes)
+    login_as(voters[0])
+    page = client.get("/notifications/").get_data(as_text=True)
+    assert "已提前结束。理由：" + REASON in page
