@@ -14,8 +14,8 @@ from coord.db import db
 from coord.errors import DomainError
 from stakeholders import acting
 from voting import permissions as perm
+from voting import receipt_code, services
 from voting import results as poll_results
-from voting import services
 from voting.models import Poll, PollStatus
 
 bp = api_blueprint("voting_api", __name__)
@@ -104,7 +104,9 @@ def _committed(action: Callable[[], services.Receipt]) -> services.Receipt:
 
 
 def _receipt_json(receipt: services.Receipt) -> Response:
-    return jsonify(receipt=receipt.receipt, nonce=receipt.nonce, content=receipt.content)
+    """Answer a ballot with its receipt and short code; never the nonce (see docs/voting.md)."""
+    code = receipt_code.grouped(receipt_code.short_code(receipt.receipt))
+    return jsonify(receipt=receipt.receipt, code=code, content=receipt.content)
 
 
 @bp.post("/polls/<int:poll_id>/ballots")

@@ -34,6 +34,54 @@ METHOD_LABELS = {
     "irv": _l("Instant runoff (ranking)"),
     "stv": _l("Single transferable vote (ranking, several seats)"),
 }
+# The open-poll form starts from the committee's question, then offers the methods that answer
+# it, recommended one first, each explained in a line; the method's own name comes second.
+METHOD_QUESTIONS = [
+    (
+        _l("Agree or not?"),
+        [("yes_no", _l("Everyone answers yes or no; it carries if enough say yes."))],
+    ),
+    (
+        _l("Pick one option"),
+        [
+            ("plurality", _l("Everyone picks one option; the option with the most votes wins.")),
+            (
+                "irv",
+                _l(
+                    "Everyone puts options in order; the least supported is dropped round by "
+                    "round until one has more than half."
+                ),
+            ),
+            ("approval", _l("Everyone ticks every option they can live with; most ticks wins.")),
+            ("score", _l("Everyone gives each option a score; the highest average wins.")),
+        ],
+    ),
+    (
+        _l("Elect several representatives"),
+        [
+            (
+                "stv",
+                _l(
+                    "Everyone puts candidates in order; the seats are shared out so that "
+                    "larger groups of voters get more of them."
+                ),
+            )
+        ],
+    ),
+    (
+        _l("Put options in order of priority"),
+        [
+            ("borda", _l("Everyone puts options in order; points by place give the order.")),
+            (
+                "schulze",
+                _l(
+                    "Everyone puts options in order; the order follows which option beats "
+                    "which, one against one."
+                ),
+            ),
+        ],
+    ),
+]
 THRESHOLD_LABELS = {
     "simple": _l("Simple majority (more than half)"),
     "two_thirds": _l("Two thirds"),
@@ -83,7 +131,9 @@ class PollForm(FlaskForm):
         description=_l("What is decided, and what happens with the result (plain text)."),
     )
     method = SelectField(
-        _l("Voting method"), choices=[SelectChoice(k, v) for k, v in METHOD_LABELS.items()]
+        _l("What should the vote decide?"),
+        choices=[SelectChoice(k, v) for k, v in METHOD_LABELS.items()],
+        default="yes_no",
     )
     options = TextAreaField(
         _l("Options"),
@@ -131,7 +181,7 @@ class PollForm(FlaskForm):
     )
     community_only = BooleanField(_l("Only stakeholders of this community"), default=True)
     verified_only = BooleanField(_l("Only verified residents"), default=True)
-    invited = SelectMultipleField(
+    invited = CheckboxesField(
         _l("Or only these invited stakeholders"),
         coerce=int,
         validators=[Optional()],
@@ -205,10 +255,16 @@ class ExtendForm(FlaskForm):
 
 
 class CloseForm(FlaskForm):
+    """End a poll early: a reason everyone will read, and a confirmation (it cannot be undone)."""
+
     reason = StringField(
         _l("Reason for closing now"),
         filters=[strip_text],
         validators=[DataRequired(message=_l("Give a reason.")), Length(max=500)],
+    )
+    confirm = BooleanField(
+        _l("Yes, end the vote now: nobody can vote after this, and it cannot be undone"),
+        validators=[DataRequired(message=_l("Tick the box to confirm."))],
     )
     submit = SubmitField(_l("Close the poll now"))
 

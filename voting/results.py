@@ -21,6 +21,7 @@ from coord.audit import canonical_json
 from coord.db import db
 from stakeholders.models import Stakeholder
 from voting import permissions as perm
+from voting import receipt_code
 from voting import tally as engine
 from voting.models import Ballot, Elector, Participation, Poll, PollStatus
 from voting.settings import MIN_GROUP_BALLOTS
@@ -324,6 +325,7 @@ def bulletin_lines(poll: Poll) -> list[dict[str, Any]]:
     return [
         {
             "receipt": r.receipt,
+            "code": receipt_code.short_code(r.receipt),
             "kind": bulletin_kind(poll, r, hidden),
             "choice": r.choice,
             "voter": voters.get(r.voter_id) if r.voter_id else None,

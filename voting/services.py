@@ -18,10 +18,11 @@ Integrity rules worth knowing:
   one size, random id, no voter, no time); at close it is decrypted into the ballot box in
   random order with a fresh id, in one transaction, and the sealed copy deleted. So no copy
   of the database taken during voting links a voter to a choice (docs/voting.md). The
-  receipt code is SHA-256(canonical content + random nonce), returned once to the voter with
-  its nonce and never stored with anything that names them.
+  receipt code is SHA-256(canonical content + random nonce), returned once to the voter (the
+  pages show its short code, never the nonce) and never stored with anything that names them.
 - Nothing here notifies, logs or audits who voted what: the audit trail records opening,
-  edits, extensions and closing of polls only.
+  edits, extensions and closing of polls only; an early end notifies those who voted (that
+  they voted is known to the organiser already), with the reason.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ from sqlalchemy.exc import IntegrityError
 from coord import audit, crypto
 from coord.db import db, utcnow
 from coord.errors import Conflict, DomainError, NotAllowed
-from coord.models import Community
+from coord.models import Community, User
+from coord.notifications import N_, Note, notify, register_kind
 from proposals import services as proposal_services
 from proposals.models import Proposal, Visibility
 from stakeholders.acting import Actor, own_identity
@@ -53,11 +55,17 @@ MAX_REASON = 500
 ACTIVE = (PollStatus.SCHEDULED, PollStatus.OPEN)
 #: Shuffles a secret poll's ballot box at close (tests may put a deterministic one here).
 BALLOT_SHUFFLE = secrets.SystemRandom()
+POLL_ENDED = "poll_ended"
+
+register_kind(POLL_ENDED, N_("Polls I voted in that end early"))
 
 
 @dataclass(frozen=True)
 class Receipt:
-    """What a voter gets back once: the receipt code and the nonce that proves it."""
+    """What a voter's ballot gives back: its receipt; the nonce and content stay server-side.
+
+    The nonce proves which ballot is the voter's, so it is shown to nobody (docs/voting.md).
+    """
 
     receipt: str
     nonce: str
@@ -613,11 +621,26 @@ def close_poll(poll: Poll, actor: Actor | None = None, reason: str = "") -> dict
             **({"unsealed_and_shuffled": unsealed} if poll.is_secret else {}),
         },
     )
+    if early and actor is not None:
+        _tell_voters_it_ended_early(poll, actor, reason)
     proposal = poll.proposal
     if proposal is not None and proposal.status == "voting" and poll.method == "yes_no":
         action = "adopt" if counted["decision"] == "carried" else "reject"
         proposal_services.transition_proposal(None, proposal, action, system=True)
     return counted
+
+
+def _tell_voters_it_ended_early(poll: Poll, actor: Actor, reason: str) -> None:
+    """Notify everyone who voted (not what they chose) that the poll ended early, and why."""
+    voters = db.session.scalars(
+        sa.select(User).where(
+            User.id.in_(sa.select(Participation.user_id).where(Participation.poll_id == poll.id)),
+            User.id != actor.user.id,
+        )
+    )
+    message = N_("“%(poll)s” was ended early. Reason: %(reason)s")
+    params = {"poll": poll.title, "reason": reason}
+    notify(Note(user, POLL_ENDED, message, params, f"/polls/{poll.id}") for user in voters)
 
 
 def settle(poll: Poll) -> bool:

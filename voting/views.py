@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from string import hexdigits
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import segno
 from flask import (
     Blueprint,
     Response,
@@ -32,6 +35,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from wtforms.fields.choices import SelectChoice
 
 from coord.db import db
@@ -45,10 +49,11 @@ from proposals.viewer import Viewer
 from stakeholders import acting
 from stakeholders.acting import Actor
 from voting import permissions as perm
-from voting import results, services
+from voting import receipt_code, results, services
 from voting.forms import (
     BASE_LABELS,
     METHOD_LABELS,
+    METHOD_QUESTIONS,
     RULE_LABELS,
     THRESHOLD_LABELS,
     UNIT_LABELS,
@@ -88,6 +93,7 @@ def _register_filters(state) -> None:
     filters["poll_status_label"] = lambda s: str(STATUS_LABELS.get(getattr(s, "value", s), s))
     filters["method_label"] = lambda m: str(METHOD_LABELS.get(m, m))
     filters["percent"] = lambda x: f"{(x or 0) * 100:.1f} %"
+    filters["receipt_grouped"] = receipt_code.grouped
 
 
 # --------------------------------------------------------------------------- helpers
@@ -221,7 +227,12 @@ def _fill(form: PollForm, poll: Poll) -> None:
 
 def _render_form(form: PollForm, community: Community, **context):
     return render_template(
-        "voting/form.html", form=form, community=community, kinds=KINDS, **context
+        "voting/form.html",
+        form=form,
+        community=community,
+        kinds=KINDS,
+        method_questions=METHOD_QUESTIONS,
+        **context,
     ), form_status(form)
 
 
@@ -348,11 +359,14 @@ def _rules(poll: Poll) -> list[tuple[str, str]]:
     return rv
 
 
-def _render_detail(poll: Poll, refused: BallotForm | None = None):
+def _render_detail(
+    poll: Poll, refused: BallotForm | None = None, close_form: CloseForm | None = None
+):
     """Render the poll page; after a refused ballot, with its reason and the voter's input.
 
     A bad ballot answers 400; a refusal by the poll's state (already voted, a secret ballot,
-    no ballot to change) is flashed and answers 409.
+    no ballot to change) is flashed and answers 409. A refused early close shows its form
+    again, open, with the organiser's reason and the error (422).
     """
     actor = _viewer_actor()
     voter_id = services.voter_id_for(actor, poll)
@@ -367,6 +381,8 @@ def _render_detail(poll: Poll, refused: BallotForm | None = None):
     can_manage = actor is not None and perm.can_manage(current_user, actor.stakeholder.id, poll)
     errors = [*refused.choice.errors, *refused.reason.errors] if refused else []
     status = (400 if errors else 409) if refused else 200
+    if close_form is not None:
+        status = form_status(close_form)
     submitted = request.form if refused else _ballot_values(mine)
     return render_template(
         "voting/detail.html",
@@ -380,7 +396,7 @@ def _render_detail(poll: Poll, refused: BallotForm | None = None):
         can_manage=can_manage,
         results_visible=perm.results_visible(poll),
         extend_form=ExtendForm(formdata=None, prefix="extend"),
-        close_form=CloseForm(formdata=None, prefix="close"),
+        close_form=close_form or CloseForm(formdata=None, prefix="close"),
         error=errors[0] if errors else None,
         values=_submitted_values(poll, submitted),
         option_label=lambda label: option_label(poll, label),
@@ -480,16 +496,58 @@ def choice_from_form(poll: Poll, form) -> Any:
     return [label for _r, label in sorted(ranks)]
 
 
+RANKED = ("borda", "schulze", "irv", "stv")
+HEX_PREFIX = 8  # hex digits of a full receipt that the board matches
+
+
+def choice_words(poll: Poll, choice: Any) -> list[str]:
+    """Say a ballot's choice in words: one line per option chosen, in rank order if ranked."""
+    if isinstance(choice, str):
+        return [option_label(poll, choice)]
+    if isinstance(choice, dict):
+        return [
+            _("%(option)s: %(score)s points", option=option_label(poll, k), score=v)
+            for k, v in choice.items()
+        ]
+    return [option_label(poll, x) for x in choice or []]
+
+
+def _qr_svg(url: str) -> Markup:
+    """Draw a QR code of `url` as inline SVG (segno's output: our own URL, no user markup)."""
+    svg = segno.make(url, error="m").svg_inline(
+        scale=1,
+        border=2,
+        omitsize=True,
+        light="#fff",
+        svgclass="receipt-qr",
+        title=_("QR code: scan it to check your ballot on the bulletin board"),
+    )
+    return Markup(svg)  # noqa: S704 (segno escapes the title; the data is only drawn)
+
+
 def _receipt_page(poll: Poll) -> Callable[[services.Receipt], Response]:
     """Show a cast ballot's receipt once, in the answer to the ballot itself.
 
-    Nothing of it is kept anywhere else: not in the session cookie (which would carry the
-    choice, or the nonce that with the public receipt code gives it away), not on the
-    server; the page is not cached.
+    The voter sees a short code, a QR code of the bulletin-board check for it and their choice
+    in words. Nothing of it is kept anywhere else: not in the session cookie (which would
+    carry the choice), not on the server; the page is not cached. The nonce is never shown:
+    with it, a voter could prove to a vote buyer which ballot is theirs.
     """
 
     def page(receipt: services.Receipt) -> Response:
-        rv = Response(render_template("voting/receipt.html", poll=poll, receipt=receipt))
+        code = receipt_code.grouped(receipt_code.short_code(receipt.receipt))
+        check = url_for(".bulletin", poll_id=poll.id, _external=True) + "#code=" + code
+        rv = Response(
+            render_template(
+                "voting/receipt.html",
+                poll=poll,
+                code=code,
+                qr=_qr_svg(check),
+                check_url=check,
+                ranked=poll.method in RANKED,
+                words=choice_words(poll, json.loads(receipt.content)["choice"]),
+            )
+        )
         rv.headers["Cache-Control"] = "no-store"
         return rv
 
@@ -557,14 +615,13 @@ def extend(poll_id: int):
 def close(poll_id: int):
     poll, actor = _load_to_run(poll_id)
     form = CloseForm(prefix="close")
-    if not form.validate_on_submit():
-        return _back_to_poll(poll, _("Give a reason for closing early."))
-    return run(
+    done = form.validate_on_submit() and run(
         lambda: services.close_poll(poll, actor, form.reason.data),
         _("The poll was closed and counted."),
         url_for(".results_page", poll_id=poll.id),
-        back=_detail_url(poll),
+        form=form,
     )
+    return done or _render_detail(poll, close_form=form)
 
 
 # --------------------------------------------------------------------------- results
@@ -660,20 +717,38 @@ def results_csv(poll_id: int):
     )
 
 
+def find_on_board(lines: list[dict[str, Any]], typed: str) -> list[dict[str, Any]]:
+    """Return the board's lines matching a typed short code or a full receipt's prefix.
+
+    Receipts handed out before short codes were 64 hex digits: 8 or more of them are read
+    both ways, and every candidate is returned.
+    """
+    code = receipt_code.parse(typed)
+    hex_prefix = typed.strip().lower()
+    old_style = len(hex_prefix) >= HEX_PREFIX and all(c in hexdigits for c in hex_prefix)
+    return [
+        line
+        for line in lines
+        if (code and line["code"].startswith(code))
+        or (old_style and line["receipt"].startswith(hex_prefix))
+    ]
+
+
 @bp.get("/polls/<int:poll_id>/bulletin")
 def bulletin(poll_id: int):
+    """Show the board of a closed poll; before the close, say when it will be published."""
     poll = _load(poll_id)
     if poll.status != PollStatus.CLOSED or poll.result is None:
-        abort(403, _("The bulletin board is published when the poll closes."))
+        return render_template("voting/bulletin.html", poll=poll, lines=None)
     lines = results.bulletin_lines(poll)
-    q = (request.args.get("q") or "").strip().lower()[:64]
-    found = [line for line in lines if q and line["receipt"].startswith(q)] if q else None
+    q = (request.args.get("q") or "").strip()[:64]
     return render_template(
         "voting/bulletin.html",
         poll=poll,
         lines=lines,
         q=q,
-        found=found,
+        found=find_on_board(lines, q) if q else None,
+        whole=len(receipt_code.parse(q) or "") == receipt_code.LENGTH,
         option_label=lambda label: option_label(poll, label),
     )
 

@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
+from conftest import PageProblems
 from flask import Flask
 from playwright.sync_api import Page, expect
 
@@ -32,6 +33,7 @@ Shot = Callable[[Page, str], Path]
 
 COMMITTEE = "兰苑社区居委会"
 TITLE = "3号楼加装电梯：费用如何分摊"
+EARLY = "三个楼栋代表均已投票，提前结束。"
 OPTIONS = ["按楼层递增分摊", "全体住户平均分摊", "一楼住户免缴、其余按楼层分摊"]
 # (login, ranking as option indices, most preferred first)
 VOTERS = [
@@ -80,8 +82,35 @@ def _consultation(live_app: Flask) -> int:
     return rv
 
 
+def _check_receipt_page(page: Page, t: Translate, shot: Shot, ranked: list[str]) -> str:
+    """Check the receipt speaks plainly (ranking in words, QR, copy / save); return the QR's URL."""
+    expect(page.locator("ol.choice-words li")).to_have_text(ranked)
+    expect(page.locator("svg.receipt-qr")).to_be_visible()
+    expect(page.get_by_text("nonce")).to_have_count(0)
+    page.get_by_role("button", name=t("Copy the code")).click()
+    expect(page.locator("[data-receipt-status]")).to_have_text(t("Copied."))
+    with page.expect_download() as saved:
+        page.get_by_role("button", name=t("Save as a picture")).click()
+    assert saved.value.suggested_filename.endswith(".png")
+    assert Path(saved.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    saved.value.save_as(Path(__file__).parent / "screenshots" / "voting-03d-saved-receipt.png")
+    box = page.locator("#receipt-code").bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 390  # the code fits her screen
+    page.emulate_media(media="print")  # the print stylesheet: the receipt, not her choice
+    expect(page.locator(".my-choice")).to_be_hidden()
+    expect(page.locator("#receipt .print-only")).to_be_visible()
+    shot(page, "voting-03c-receipt-print")
+    page.emulate_media(media="screen")
+    return (page.locator("#receipt .print-only").text_content() or "").strip()
+
+
 def test_committee_runs_a_secret_ranked_poll_and_a_voter_finds_her_receipt(
-    live_app: Flask, page: Page, new_page: Callable[[], Page], t: Translate, shot: Shot
+    live_app: Flask,
+    page: Page,
+    new_page: Callable[[], Page],
+    t: Translate,
+    shot: Shot,
+    page_problems: PageProblems,
 ) -> None:
     proposal_id = _consultation(live_app)
 
@@ -101,11 +130,24 @@ def test_committee_runs_a_secret_ranked_poll_and_a_voter_finds_her_receipt(
     poll_section.get_by_role("link", name=t("Open a poll")).click()
     expect(committee.get_by_role("heading", name=t("Open a poll"))).to_be_visible()
     expect(committee.get_by_label(t("Title"))).to_have_value(TITLE)
-    committee.get_by_label(t("Voting method")).select_option("irv")
+    # The form asks the committee's question first; the method's name comes second.
+    expect(committee.get_by_text(t("Pick one option"), exact=True)).to_be_visible()
+    committee.get_by_label(
+        t(
+            "Everyone puts options in order; the least supported is dropped round by "
+            "round until one has more than half."
+        )
+    ).check()
     expect(
         committee.get_by_label(t("Threshold"), exact=True)
     ).to_be_hidden()  # yes/no settings hidden
     committee.get_by_label(t("Options"), exact=True).fill("\n".join(OPTIONS))
+    # Invitees: a checkbox list that a filter box narrows (no Ctrl-click); here nobody.
+    committee.get_by_placeholder(t("Type part of a name to narrow the list")).fill("物业")
+    expect(committee.locator(".picker-list li:visible")).not_to_have_count(0)
+    expect(committee.locator(".picker-list li:visible").first).to_contain_text("物业")
+    expect(committee.locator(".picker-list li", has_text="建筑工程")).to_be_hidden()
+    committee.get_by_placeholder(t("Type part of a name to narrow the list")).fill("")
     committee.get_by_label(t("Secret ballot")).check()
     closes = (utcnow() + timedelta(days=7)).astimezone().strftime("%Y-%m-%dT%H:%M")
     committee.get_by_label(t("Closes at")).fill(closes)
@@ -121,6 +163,8 @@ def test_committee_runs_a_secret_ranked_poll_and_a_voter_finds_her_receipt(
     receipts: dict[str, str] = {}
     for login, ranking in VOTERS:
         voter = new_page()
+        if login == "wangguihua":
+            voter.set_viewport_size({"width": 390, "height": 844})  # her phone
         sign_in(voter, t, login)
         voter.goto(poll_url)
         ballot = voter.locator("form.ballot-form")
@@ -146,14 +190,23 @@ def test_committee_runs_a_secret_ranked_poll_and_a_voter_finds_her_receipt(
         voter.get_by_role("button", name=t("Cast my ballot")).click()
         expect(voter.get_by_role("heading", name=t("Your ballot was cast"))).to_be_visible()
         code = voter.locator("#receipt-code").inner_text().strip()
-        assert re.fullmatch(r"[0-9a-f]{64}", code)
+        assert re.fullmatch(r"([0-9A-HJKMNP-TV-Z]{4}-){3}[0-9A-HJKMNP-TV-Z]{4}", code)
         receipts[login] = code
         if login == "wangguihua":
-            shot(voter, "voting-03-receipt")
+            qr_url = _check_receipt_page(voter, t, shot, [OPTIONS[i] for i in ranking])
+            shot(voter, "voting-03-receipt-390")
             wang = voter
+        elif login == "liming":
+            shot(voter, "voting-03b-receipt-1280")
+            voter.context.close()
         else:
             voter.context.close()
     assert len(set(receipts.values())) == len(VOTERS)
+
+    # The QR code's address: the board check for her code, after "#" (never sent to a server).
+    assert qr_url == poll_url + "/bulletin#code=" + receipts["wangguihua"]
+    wang.goto(poll_url + "/bulletin")
+    expect(wang.locator("#board-not-yet")).to_be_visible()  # before the close: says when
 
     # Shown once: going back to the receipt page does not show it again.
     wang.goto(poll_url + "/receipt")
@@ -162,7 +215,16 @@ def test_committee_runs_a_secret_ranked_poll_and_a_voter_finds_her_receipt(
 
     # The committee closes the poll early, with a reason; the results explain every round.
     committee.goto(poll_url)
-    committee.get_by_label(t("Reason for closing now")).fill("三个楼栋代表均已投票，提前结束。")
+    committee.get_by_text(t("End the vote early…")).click()
+    committee.get_by_label(t("Reason for closing now")).fill(EARLY)
+    committee.get_by_role("button", name=t("Close the poll now")).click()
+    # Not confirmed: the page says so and keeps the reason.
+    expect(committee.get_by_label(t("Reason for closing now"))).to_have_value(EARLY)
+    expect(committee.locator("#end-early")).to_contain_text(t("Tick the box to confirm."))
+    assert [m for m in page_problems.take() if "status of 422" not in m] == []  # the refusal
+    committee.get_by_label(
+        t("Yes, end the vote now: nobody can vote after this, and it cannot be undone")
+    ).check()
     committee.get_by_role("button", name=t("Close the poll now")).click()
     expect(committee.get_by_role("status")).to_contain_text(t("The poll was closed and counted."))
     expect(committee.get_by_role("heading", name=t("Round %(n)d", n=1))).to_be_visible()
@@ -174,19 +236,32 @@ def test_committee_runs_a_secret_ranked_poll_and_a_voter_finds_her_receipt(
     expect(committee.locator(".poll-chart svg")).to_be_visible()
     shot(committee, "voting-04-results-rounds")
 
-    # Wang Guihua finds her receipt code on the bulletin board.
-    wang.goto(poll_url)
-    wang.get_by_role("link", name=t("Bulletin board")).click()
+    # Wang Guihua scans her receipt's QR code: the board finds her ballot and says it counted.
+    wang.goto(qr_url)
     expect(wang.get_by_role("heading", name=t("Bulletin board"))).to_be_visible()
     expect(wang.locator("table.bulletin tbody tr")).to_have_count(len(VOTERS))
-    wang.get_by_label(t("Find my receipt code")).fill(receipts["wangguihua"][:12])
-    wang.get_by_role("button", name=t("Find")).click()
     found = wang.locator("tr.found")
     expect(found).to_have_count(1)
-    assert "q=" not in wang.url  # found in the page: the code never went into a URL (logs)
     expect(found).to_contain_text(receipts["wangguihua"])
     expect(found).to_contain_text(OPTIONS[0])
-    shot(wang, "voting-05-bulletin-receipt")
+    expect(wang.locator("[data-search-result]")).to_contain_text(
+        t("Found: your ballot is on the board, so it was counted.")
+    )
+    shot(wang, "voting-05-bulletin-receipt-390")
+    # Typing it by hand, in lower case without dashes, finds it too, without a URL (logs).
+    wang.goto(poll_url)
+    wang.get_by_role("link", name=t("Bulletin board")).click()
+    wang.get_by_label(t("Find my receipt code")).fill(
+        receipts["wangguihua"].replace("-", "").lower()
+    )
+    wang.get_by_role("button", name=t("Find")).click()
+    expect(found).to_have_count(1)
+    expect(found).to_contain_text(receipts["wangguihua"])
+    assert "q=" not in wang.url
+
+    # The poll page tells everyone why it ended early.
+    wang.goto(poll_url)
+    expect(wang.locator("#ended-early")).to_contain_text(EARLY)
 
     # The consultation shows the closed poll.
     wang.goto(f"/proposals/{proposal_id}")

@@ -14,6 +14,7 @@ PURE = [
     "coord/audit_chain.py",
     "voting/tally.py",
     "voting/sealing.py",
+    "voting/receipt_code.py",
     "stakeholders/network/analysis.py",
     "stakeholders/network/opinion.py",
     "stakeholders/names.py",
