@@ -1,0 +1,85 @@
+"""The home page: my tasks from every package's source, public highlights, the main menu."""
+
+from __future__ import annotations
+
+import re
+
+from coord import accounts, tasks
+from coord.cli import load_demo
+from coord.models import User
+
+from helpers import QueryCounter, use_english
+
+
+def _tasks(app, username: str) -> dict[str, set[str]]:
+    """Map each kind of task to the titles `username` sees."""
+    user = accounts.find_user(username)
+    assert isinstance(user, User)
+    with app.test_request_context("/"):
+        rv: dict[str, set[str]] = {}
+        for t in tasks.tasks_for(user):
+            rv.setdefault(t.kind_label, set()).add(t.title)
+        return rv
+
+
+def test_each_organisation_sees_its_own_tasks(app):
+    load_demo()
+    social, urban, anju = _tasks(app, "social"), _tasks(app, "urban"), _tasks(app, "anju")
+    assert social["Review step"] == {"兰苑3号楼加装电梯实施方案"}
+    assert "Review step" not in urban
+    assert "2号楼楼道灯坏了" in urban["Request"]
+    assert "8号楼水压太低" in anju["Request"]
+    assert not urban["Request"] & anju["Request"]
+    assert _tasks(app, "heshun") == {"Tender": {"新河社区长者食堂运营服务招标"}}
+    assert "Tender" not in urban
+    assert _tasks(app, "wangguihua") == {}  # a resident with no open poll: nothing of others'
+
+
+def test_tasks_come_soonest_first_and_link_to_their_page(app, login_as, client):
+    load_demo()
+    user = accounts.find_user("anju")
+    with app.test_request_context("/"):
+        mine = tasks.tasks_for(user)
+    dues = [t.due_at for t in mine]
+    assert dues == sorted(dues)
+    login_as(user)
+    use_english(client)
+    page = client.get("/").get_data(as_text=True)
+    assert "My tasks" in page
+    assert f'href="{mine[0].url}"' in page
+    assert page.index("8号楼水压太低") < page.index("新河社区长者食堂运营服务招标")
+
+
+def test_signed_out_home_shows_public_highlights(app, client):
+    load_demo()
+    use_english(client)
+    page = client.get("/").get_data(as_text=True)
+    for title in ("Consultations under way", "Recent decisions", "Public service figures"):
+        assert title in page
+    assert "3号楼加装电梯方案征询" in page
+    assert re.search(r"Requests past their deadline: (\d+|fewer than 5)", page)
+    assert "My tasks" not in page
+
+
+def _home_queries(app, client) -> int:
+    client.get("/")  # warm the per-process caches
+    with QueryCounter(app.extensions["sqlalchemy"].engine) as counter:
+        assert client.get("/").status_code == 200
+    return counter.count
+
+
+def test_home_makes_as_many_queries_for_few_rows_as_for_many(app, client, login_as):
+    empty = _home_queries(app, client)
+    load_demo()
+    assert _home_queries(app, client) == empty
+    counts = []
+    for username in ("anju", "heshun"):  # six tasks, one
+        login_as(accounts.find_user(username))
+        counts.append(_home_queries(app, client))
+    assert counts[0] == counts[1]
+
+
+def test_menu_links_tenders_and_plans(client):
+    page = client.get("/").get_data(as_text=True)
+    assert 'href="/tenders"' in page
+    assert 'href="/plans"' in page
