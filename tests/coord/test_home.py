@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import re
 
+import sqlalchemy as sa
+
 from coord import accounts, tasks
 from coord.cli import load_demo
+from coord.db import db, utcnow
 from coord.models import User
+from proposals.deliberation import amendments
+from proposals.deliberation.models import Amendment, Position
+from stakeholders.acting import Actor, identities
 
 from helpers import QueryCounter, use_english
 
@@ -83,3 +89,19 @@ def test_menu_links_tenders_and_plans(client):
     page = client.get("/").get_data(as_text=True)
     assert 'href="/tenders"' in page
     assert 'href="/plans"' in page
+
+
+def test_a_met_condition_is_a_task_until_its_author_revisits_the_position(app):
+    load_demo()
+    amendment = db.session.scalar(sa.select(Amendment).order_by(Amendment.id).limit(1))
+    committee_user = accounts.find_user("lanyuan_rc")
+    with app.test_request_context("/"):
+        committee = identities(committee_user)[-1]
+        amendments.accept_amendment(Actor(committee_user, committee), amendment)
+    db.session.commit()
+    assert _tasks(app, "liming") == {"Condition met": {"3号楼加装电梯方案征询"}}
+    assert "Condition met" not in _tasks(app, "wangguihua")
+    position = db.session.scalar(sa.select(Position).where(Position.condition_met_at.is_not(None)))
+    position.updated_at = utcnow()  # as declare_position does when liming revisits it
+    db.session.commit()
+    assert _tasks(app, "liming") == {}
