@@ -113,3 +113,13 @@ def test_the_menu_opens_and_holds_the_account_and_acting_as(
     page.keyboard.press("Escape")
     expect(nav).to_be_hidden()
     expect(button).to_be_focused()
+
+
+def test_desktop_keeps_the_open_navigation(page: Page, t, shot) -> None:
+    page.goto("/")
+    nav = page.get_by_role("navigation", name=t("Main"))
+    expect(nav.get_by_role("link", name=t("Tenders"))).to_be_visible()
+    expect(nav.get_by_role("link", name=t("Plans"))).to_be_visible()
+    expect(page.locator(".menu-toggle")).to_be_hidden()
+    expect(page.get_by_role("heading", name=t("Consultations under way"))).to_be_visible()
+    shot(page, "desktop-home-signed-out")
