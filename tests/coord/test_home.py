@@ -5,25 +5,30 @@ from __future__ import annotations
 import re
 
 import sqlalchemy as sa
+from flask_babel import force_locale
 
-from coord import accounts, tasks
+from coord import accounts, notifications, tasks
 from coord.cli import load_demo
 from coord.db import db, utcnow
 from coord.models import User
 from proposals.deliberation import amendments
 from proposals.deliberation.models import Amendment, Position
+from proposals.tracking.models import TrackedRequest
 from stakeholders.acting import Actor, identities
 
 from helpers import QueryCounter, use_english
 
 
 def _tasks(app, username: str) -> dict[str, set[str]]:
-    """Map each kind of task to the titles `username` sees."""
+    """Map each kind of task to the titles `username` sees (what changed in followed items
+    aside: the demo leaves everyone unread notifications)."""
     user = accounts.find_user(username)
     assert isinstance(user, User)
-    with app.test_request_context("/"):
+    with app.test_request_context("/"), force_locale("en"):
         rv: dict[str, set[str]] = {}
         for t in tasks.tasks_for(user):
+            if t.kind_label == "Updated":
+                continue
             rv.setdefault(t.kind_label, set()).add(t.title)
         return rv
 
@@ -46,8 +51,9 @@ def test_tasks_come_soonest_first_and_link_to_their_page(app, login_as, client):
     user = accounts.find_user("anju")
     with app.test_request_context("/"):
         mine = tasks.tasks_for(user)
-    dues = [t.due_at for t in mine]
+    dues = [t.due_at for t in mine if t.due_at is not None]
     assert dues == sorted(dues)
+    assert all(t.due_at is None for t in mine[len(dues) :])  # undated last
     login_as(user)
     use_english(client)
     page = client.get("/").get_data(as_text=True)
@@ -75,14 +81,23 @@ def _home_queries(app, client) -> int:
 
 
 def test_home_makes_as_many_queries_for_few_rows_as_for_many(app, client, login_as):
+    notifications.register_kind("test", "Test")
     empty = _home_queries(app, client)
     load_demo()
     assert _home_queries(app, client) == empty
-    counts = []
-    for username in ("anju", "heshun"):  # six tasks, one
-        login_as(accounts.find_user(username))
-        counts.append(_home_queries(app, client))
-    assert counts[0] == counts[1]
+    anju = accounts.find_user("anju")
+    login_as(anju)
+    few = _home_queries(app, client)
+    company = next(s for s in identities(anju) if s.name == "安居物业服务有限公司")
+    db.session.execute(sa.update(TrackedRequest).values(handler_id=company.id))  # all of them
+    ref = notifications.stakeholder_ref(company.id)
+    notifications.notify(
+        notifications.Note(anju, "test", "%(who)s", {"who": ref}, f"/proposals/{i}")
+        for i in range(5)
+    )
+    db.session.commit()
+    assert len(_tasks(app, "anju")["Request"]) > 6
+    assert _home_queries(app, client) == few
 
 
 def test_menu_links_tenders_and_plans(client):
@@ -105,3 +120,22 @@ def test_a_met_condition_is_a_task_until_its_author_revisits_the_position(app):
     position.updated_at = utcnow()  # as declare_position does when liming revisits it
     db.session.commit()
     assert _tasks(app, "liming") == {}
+
+
+def test_what_changed_in_followed_items_is_a_task_until_read(app, make_user):
+    reader, other = make_user("reader"), make_user("other")
+    notifications.register_kind("test", "Test")
+    notifications.notify(
+        [
+            notifications.Note(reader, "test", "The proposal changed", {}, "/proposals/1"),
+            notifications.Note(reader, "test", "It changed again", {}, "/proposals/1"),
+            notifications.Note(other, "test", "Not yours", {}, "/proposals/2"),
+        ]
+    )
+    db.session.commit()
+    with app.test_request_context("/"):
+        mine = tasks.tasks_for(reader)
+        assert [t.url for t in mine] == ["/proposals/1"]  # the latest of the page's news
+        assert mine[0].title in {"The proposal changed", "It changed again"}
+        notifications.mark_all_read(reader)
+        assert tasks.tasks_for(reader) == []
