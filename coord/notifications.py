@@ -331,7 +331,7 @@ def unread_tasks(user: User, limit: int = 10) -> list[Task]:
     ).all()
     latest: dict[str, Notification] = {}
     for n in rows:
-        latest.setdefault(n.url, n)
+        latest.setdefault(n.url.partition("#")[0], n)  # one per page, whatever the anchor
     items = list(latest.values())
     label = gettext("Updated")
     return [Task(text, n.url, None, label) for n, text in zip(items, texts_of(items), strict=True)]
