@@ -146,6 +146,7 @@ def _register_packages(app: Flask) -> None:
         schedule,
         security,
         signals,
+        tasks,
         views,
     )
 
@@ -161,6 +162,7 @@ def _register_packages(app: Flask) -> None:
         app.register_blueprint(blueprint)
     signals.user_deleting.connect(notifications.on_user_deleting)
     signals.user_data_requested.connect(notifications.on_user_data_requested)
+    tasks.add_task_source(app, notifications.unread_tasks)
     signals.clock_ticked.connect(audit.checkpoint_on_tick)
     for package in (
         stakeholders,

@@ -48,6 +48,7 @@ from coord.db import db, utcnow
 from coord.errors import DomainError
 from coord.models import Notification, User
 from coord.runtime import MAIL_PORTS
+from coord.tasks import Task
 
 log = logging.getLogger(__name__)
 
@@ -313,6 +314,27 @@ def unread_count(user: User) -> int:
         )
         or 0
     )
+
+
+def unread_tasks(user: User, limit: int = 10) -> list[Task]:
+    """List what changed in the items the user follows: their unread notifications, the
+    latest per page (two queries: the notifications, then the names they mention)."""
+    rows = db.session.scalars(
+        sa.select(Notification)
+        .where(
+            Notification.user_id == user.id,
+            Notification.read_at.is_(None),
+            Notification.url != "",
+        )
+        .order_by(Notification.id.desc())
+        .limit(limit)
+    ).all()
+    latest: dict[str, Notification] = {}
+    for n in rows:
+        latest.setdefault(n.url.partition("#")[0], n)  # one per page, whatever the anchor
+    items = list(latest.values())
+    label = gettext("Updated")
+    return [Task(text, n.url, None, label) for n, text in zip(items, texts_of(items), strict=True)]
 
 
 def mark_read(user: User, notification: Notification) -> None:

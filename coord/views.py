@@ -16,7 +16,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from coord import audit
+from coord import audit, tasks
 from coord.db import db
 from coord.models import AuditEvent, Community, Street
 from coord.security import is_safe_next
@@ -29,7 +29,14 @@ bp = Blueprint("main", __name__)
 def index():
     streets = db.session.scalars(sa.select(Street).order_by(Street.id)).all()
     communities = db.session.scalars(sa.select(Community).order_by(Community.id)).all()
-    return render_template("index.html", streets=streets, communities=communities)
+    signed_in = current_user.is_authenticated
+    return render_template(
+        "index.html",
+        streets=streets,
+        communities=communities,
+        my_tasks=tasks.tasks_for(current_user) if signed_in else None,
+        sections=[] if signed_in else tasks.highlights(),
+    )
 
 
 @bp.post("/language")

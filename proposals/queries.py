@@ -6,8 +6,13 @@ import unicodedata
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask import url_for
+from flask_babel import gettext as _
 
+from coord.db import db
 from coord.models import User
+from coord.tasks import Highlight, Section
+from proposals import lifecycle
 from proposals import permissions as perm
 from proposals.models import Proposal
 from stakeholders.models import Kind, Stakeholder
@@ -17,6 +22,9 @@ SORTS = {
     "active": (Proposal.last_activity_at.desc(), Proposal.id.desc()),
     "deadline": (Proposal.deadline_at.is_(None), Proposal.deadline_at.asc(), Proposal.id.desc()),
 }
+
+#: The states that record a decision (shown among the home page's recent decisions).
+DECIDED = ("decided_adopted", "decided_rejected", "approved", "rejected", "awarded")
 
 
 @dataclass(frozen=True)
@@ -59,3 +67,40 @@ def proposal_list(user: User | None, filters: Filters) -> sa.Select:
     for term in _like_terms(filters.q):
         rv = rv.where(Proposal.search_text.like(term, escape="\\"))
     return rv.order_by(*SORTS.get(filters.sort, SORTS["newest"]))
+
+
+def _public_list(condition: sa.ColumnElement[bool], order: sa.ColumnElement, limit: int) -> list:
+    return list(
+        db.session.execute(
+            sa.select(Proposal.id, Proposal.title, Proposal.status, Proposal.kind)
+            .where(perm.visible_filter(None), Proposal.hidden_reason.is_(None), condition)
+            .order_by(order, Proposal.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def active_consultations(limit: int = 5) -> Section:
+    """List the public consultations under deliberation, most active first."""
+    rows = _public_list(
+        sa.and_(Proposal.kind == "consultation", Proposal.status == "deliberation"),
+        Proposal.last_activity_at.desc(),
+        limit,
+    )
+    items = [Highlight(r.title, url_for("proposals.detail", proposal_id=r.id)) for r in rows]
+    return Section(_("Consultations under way"), items, order=10)
+
+
+def recent_decisions(limit: int = 5) -> Section:
+    """List the public proposals decided most recently, with the decision."""
+    decided = sa.and_(Proposal.kind != "request", Proposal.status.in_(DECIDED))
+    rows = _public_list(decided, Proposal.last_activity_at.desc(), limit)
+    items = [
+        Highlight(
+            r.title,
+            url_for("proposals.detail", proposal_id=r.id),
+            _(lifecycle.STATE_LABELS[r.status]),
+        )
+        for r in rows
+    ]
+    return Section(_("Recent decisions"), items, order=30)

@@ -6,8 +6,16 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from coord.db import db
-from coord.models import Community
-from stakeholders.models import Kind, ResidenceStatus, ResidentProfile, Stakeholder
+from coord.models import Community, User
+from stakeholders.models import (
+    Kind,
+    Membership,
+    MembershipStatus,
+    ResidenceStatus,
+    ResidentProfile,
+    Role,
+    Stakeholder,
+)
 
 
 def community_stakeholders(community: Community, kind: Kind | None = None) -> sa.Select:
@@ -78,3 +86,17 @@ def unconfirmed_organisations(street_ids: set[int] | None = None) -> list[Stakeh
     if street_ids is not None:
         stmt = stmt.where(Stakeholder.street_id.in_(street_ids))
     return list(db.session.scalars(stmt))
+
+
+def speaker_ids(user: User, roles: tuple[Role, ...] | None = None) -> sa.Select:
+    """Select the ids the user speaks for: their own identity and their organisations (with
+    one of `roles` when given) — a subquery, so that a caller's list stays one query."""
+    orgs = sa.select(Membership.organisation_id).where(
+        Membership.user_id == user.id, Membership.status == MembershipStatus.ACTIVE
+    )
+    if roles is not None:
+        orgs = orgs.where(Membership.role.in_(roles))
+    return sa.select(Stakeholder.id).where(
+        Stakeholder.deleted_at.is_(None),
+        sa.or_(Stakeholder.user_id == user.id, Stakeholder.id.in_(orgs)),
+    )

@@ -9,12 +9,12 @@ def init_app(app: Flask) -> None:
     """Bind the poll pages and API, the poll part of proposal pages, the ballot stances for
     the network, the withdrawal and tick receivers, the `flask coord voting` commands and the
     ballots-cast metric."""
-    from coord import ops, signals
+    from coord import ops, signals, tasks
     from coord.cli import coord_cli
     from proposals import views as proposal_views
     from proposals.tracking.plans import add_consultation_result
     from stakeholders.network.stances import register_stance_source
-    from voting import api, services, stances, views
+    from voting import api, queries, services, stances, views
     from voting.cli import settle_due_polls, voting_cli
     from voting.plan_results import poll_result
 
@@ -31,4 +31,6 @@ def init_app(app: Flask) -> None:
     add_consultation_result(poll_result)
     signals.clock_ticked.connect(settle_due_polls)
     coord_cli.add_command(voting_cli)
+    tasks.add_task_source(app, queries.vote_tasks)
+    tasks.add_highlight_source(app, queries.open_polls)
     ops.add_gauge("coord_ballots_cast", "Ballots cast in all polls.", services.count_ballots)

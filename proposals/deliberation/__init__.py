@@ -10,10 +10,19 @@ def init_app(app: Flask) -> None:
     """Bind the comment, deliberation and moderation pages, their JSON endpoints, the
     proposal page's sections and conflict map, the notification receivers, the stance
     sources for the network and the demo deliberations."""
-    from coord import signals
+    from coord import signals, tasks
     from proposals import stances as proposal_stances
     from proposals import views as proposal_views
-    from proposals.deliberation import api, conflict_map, demo, notify, page, stances, views
+    from proposals.deliberation import (
+        api,
+        conflict_map,
+        demo,
+        notify,
+        page,
+        queries,
+        stances,
+        views,
+    )
     from proposals.deliberation.views import amendments, comments, moderation, positions  # noqa: F401
     from stakeholders.network import services as network_service
     from stakeholders.network.stances import register_stance_source
@@ -25,6 +34,7 @@ def init_app(app: Flask) -> None:
     api.add_endpoints(app)
     proposal_views.add_detail_part("network/_proposal_conflict.html", conflict_map.context)
     proposal_views.add_detail_section(page.TEMPLATES, page.context, page.is_deliberated)
+    tasks.add_task_source(app, queries.condition_tasks)
     network_service.network_changed.connect(notify.on_network_changed)
     signals.comment_posted.connect(notify.on_comment_posted)
     signals.position_declared.connect(notify.on_position_declared)

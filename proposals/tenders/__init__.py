@@ -8,10 +8,10 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Bind the tender pages and API, the tender part of proposal pages, the lifecycle guard,
     the scheduled tick's due work, the `flask coord tenders` commands and the demo tender."""
-    from coord import signals
+    from coord import signals, tasks
     from coord.cli import coord_cli
     from proposals import views as proposal_views
-    from proposals.tenders import api, cli, deadlines, demo, services, views
+    from proposals.tenders import api, cli, deadlines, demo, queries, services, views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
@@ -19,4 +19,5 @@ def init_app(app: Flask) -> None:
     signals.proposal_transitioned.connect(services.refuse_generic_steps)
     signals.clock_ticked.connect(deadlines.finalize_due)
     coord_cli.add_command(cli.tenders_cli)
+    tasks.add_task_source(app, queries.bid_tasks)
     signals.demo_loading.connect(demo.load)

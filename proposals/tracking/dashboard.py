@@ -321,16 +321,17 @@ def _request_scope(scope: Scope) -> list[sa.ColumnElement[bool]]:
     return rv
 
 
-def _is_open() -> sa.ColumnElement[bool]:
+def is_open() -> sa.ColumnElement[bool]:
     """Submitted, accepted or in progress: neither resolved nor closed (see
     proposals.tracking.requests, which keeps `resolved_at` and `closed_at` in step with the status),
     so that the figures need no join to the proposals."""
     return sa.and_(TrackedRequest.resolved_at.is_(None), TrackedRequest.closed_at.is_(None))
 
 
-def _is_overdue(now: datetime) -> sa.ColumnElement[bool]:
+def is_overdue(now: datetime) -> sa.ColumnElement[bool]:
+    """Open and past its resolution deadline, or assigned and past its first-response one."""
     return sa.and_(
-        _is_open(),
+        is_open(),
         sa.or_(
             TrackedRequest.resolution_due_at < now,
             sa.and_(
@@ -360,7 +361,8 @@ def _resolved_once() -> sa.ColumnElement[bool]:
     return sa.or_(TrackedRequest.resolved_at.is_not(None), TrackedRequest.reopen_count > 0)
 
 
-def _count(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+def count_where(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+    """Count the rows meeting `condition` (0 when there are none)."""
     return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
 
@@ -378,8 +380,8 @@ def request_condition(metric: str, scope: Scope, now: datetime) -> list[sa.Colum
         rv.append(TrackedRequest.handler_id == scope.handler_id)
     extra = {
         "received": sa.true(),
-        "open": _is_open(),
-        "overdue": _is_overdue(now),
+        "open": is_open(),
+        "overdue": is_overdue(now),
         "resolution": sa.and_(
             TrackedRequest.resolved_at.is_not(None), TrackedRequest.assigned_at.is_not(None)
         ),
@@ -534,13 +536,13 @@ def _counts_statement(where: list[sa.ColumnElement[bool]], now: datetime) -> sa.
             TrackedRequest.community_id,
             TrackedRequest.handler_id,
             sa.func.count(),
-            _count(_is_open()),
-            _count(_is_overdue(now)),
+            count_where(is_open()),
+            count_where(is_overdue(now)),
             sa.func.count(TrackedRequest.satisfaction),
             sa.func.coalesce(sa.func.sum(TrackedRequest.satisfaction), 0),
-            _count(_resolved_once()),
-            _count(TrackedRequest.reopen_count > 0),
-            _count(_resolved_late()),
+            count_where(_resolved_once()),
+            count_where(TrackedRequest.reopen_count > 0),
+            count_where(_resolved_late()),
         )
         .where(*where)
         .group_by(TrackedRequest.community_id, TrackedRequest.handler_id)
@@ -776,10 +778,10 @@ def _step_figures(
     counts = _rows(
         sa.select(
             ReviewStep.owner_id,
-            _count(pending),
-            _count(sa.and_(pending, ReviewStep.due_at < now)),
-            _count(decided),
-            _count(_decided_late()),
+            count_where(pending),
+            count_where(sa.and_(pending, ReviewStep.due_at < now)),
+            count_where(decided),
+            count_where(_decided_late()),
         )
         .join(Plan, Plan.id == ReviewStep.plan_id)
         .join(Proposal, Proposal.id == Plan.proposal_id)
@@ -887,7 +889,7 @@ def count_overdue(now: datetime | None = None) -> int:
         db.session.scalar(
             sa.select(sa.func.count())
             .select_from(TrackedRequest)
-            .where(_is_overdue(now or utcnow()))
+            .where(is_overdue(now or utcnow()))
         )
         or 0
     )

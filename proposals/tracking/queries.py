@@ -13,11 +13,13 @@ from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import abort
+from flask import abort, current_app, url_for
+from flask_babel import gettext as _
 
 from coord.db import db, utcnow
 from coord.models import Community, Grid, Street, User
 from coord.permissions import is_platform_admin, require
+from coord.tasks import Highlight, Section, Task
 from coord.web import MAX_ID
 from proposals import permissions as perm
 from proposals.models import Attachment, Milestone, MilestoneUpdate, Proposal, Visibility
@@ -28,6 +30,7 @@ from proposals.tracking.permissions import plan_of, tracked_request_of
 from proposals.tracking.requests import OPEN_STATES
 from stakeholders.models import ResidenceStatus, ResidentProfile, Stakeholder
 from stakeholders.permissions import government_street_ids
+from stakeholders.queries import speaker_ids
 
 #: Request lists the requests page offers (`request_list`).
 REQUEST_VIEWS = ("all", "mine", "triage", "handling")
@@ -355,3 +358,63 @@ def parse_view(args: Mapping[str, str], user: User | None) -> View:
         )
     )
     return View(scope, first, last, streets, communities, _street_handlers(street.id))
+
+
+# -- The home page -----------------------------------------------------------------------------
+
+
+def review_tasks(user: User) -> list[Task]:
+    """List the active review steps owned by an organisation the user belongs to."""
+    rows = db.session.execute(
+        sa.select(Proposal.id, Proposal.title, ReviewStep.due_at)
+        .join(Plan, Plan.id == ReviewStep.plan_id)
+        .join(Proposal, Proposal.id == Plan.proposal_id)
+        .where(
+            ReviewStep.decision == "pending",
+            ReviewStep.activated_at.is_not(None),
+            ReviewStep.owner_id.in_(speaker_ids(user)),
+        )
+    )
+    label = str(_("Review step"))
+    return [
+        Task(r.title, url_for("proposals.detail", proposal_id=r.id), r.due_at, label) for r in rows
+    ]
+
+
+def request_tasks(user: User) -> list[Task]:
+    """List the open requests assigned to an organisation the user belongs to."""
+    due = sa.case(
+        (TrackedRequest.first_response_at.is_(None), TrackedRequest.first_response_due_at),
+        else_=TrackedRequest.resolution_due_at,
+    )
+    rows = db.session.execute(
+        sa.select(Proposal.id, Proposal.title, due.label("due_at"))
+        .join(Proposal, Proposal.id == TrackedRequest.proposal_id)
+        .where(dash.is_open(), TrackedRequest.handler_id.in_(speaker_ids(user)))
+    )
+    label = str(_("Request"))
+    return [
+        Task(r.title, url_for("proposals.detail", proposal_id=r.id), r.due_at, label) for r in rows
+    ]
+
+
+def _public_count(n: int) -> str:
+    """Show a count, or "fewer than 5" when it is small (the public dashboard's rule)."""
+    least = int(current_app.config.get("DASHBOARD_MIN_GROUP") or dash.DEFAULT_MIN_GROUP)
+    return str(n) if n == 0 or n >= least else _("fewer than %(n)d", n=least)
+
+
+def public_figures() -> Section:
+    """Count the requests of the last 30 days, those open and those overdue (one query)."""
+    now = utcnow()
+    recent = TrackedRequest.submitted_at >= now - timedelta(days=30)
+    figures = dash.count_where(recent), dash.count_where(dash.is_open())
+    row = db.session.execute(sa.select(*figures, dash.count_where(dash.is_overdue(now)))).one()
+    received, handling, overdue = (_public_count(n) for n in row)
+    href = url_for("dashboard.index")
+    items = [
+        Highlight(_("Requests received in the last 30 days: %(n)s", n=received), href),
+        Highlight(_("Requests being handled: %(n)s", n=handling), href),
+        Highlight(_("Requests past their deadline: %(n)s", n=overdue), href),
+    ]
+    return Section(_("Public service figures"), items, order=40)

@@ -65,7 +65,7 @@ def test_newcomer_is_verified_joins_an_organisation_and_acts_for_it(
     expect(header.get_by_role("link", name=t("Communities"), exact=True)).to_be_visible()
     expect(header.get_by_role("link", name="监督公示")).to_be_visible()  # the glossary's word
     expect(newcomer.get_by_role("link", name=t("Sign in"))).to_be_visible()
-    expect(newcomer.get_by_role("link", name=COMMUNITY)).to_be_visible()
+    expect(newcomer.get_by_role("link", name=COMMUNITY, exact=True)).to_be_visible()
     shot(newcomer, "01-home")
 
     # Register: username, display name, password twice.
@@ -101,7 +101,7 @@ def test_newcomer_is_verified_joins_an_organisation_and_acts_for_it(
     # A committee member opens the queue from the community page and verifies the newcomer.
     committee = new_page()
     sign_in(committee, t, "lanyuan_rc")
-    committee.get_by_role("link", name=COMMUNITY).click()
+    committee.get_by_role("link", name=COMMUNITY, exact=True).click()
     committee.get_by_role("link", name=t("Verification queue")).click()
     expect(
         committee.get_by_role("heading", name=re.compile(re.escape(t("Verification queue"))))
@@ -121,7 +121,7 @@ def test_newcomer_is_verified_joins_an_organisation_and_acts_for_it(
 
     # The newcomer asks to join the volunteer association, from the community directory.
     _header(newcomer, t).get_by_role("link", name=t("Communities"), exact=True).click()
-    newcomer.get_by_role("link", name=COMMUNITY).click()
+    newcomer.get_by_role("link", name=COMMUNITY, exact=True).click()
     # Residents are counted in groups there, never listed by name (the privacy rule).
     expect(newcomer.get_by_role("heading", name=re.compile(t("Residents")))).to_be_visible()
     expect(newcomer.locator("main")).not_to_contain_text(NEWCOMER_NAME)
