@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import Locator, Page
+import re
+from collections.abc import Callable
+
+from playwright.sync_api import Locator, Page, expect
+
+from coord.cli import DEMO_PASSWORD
 
 
 def choose_and_follow(page: Page, select: Locator, value: str) -> None:
@@ -15,3 +20,12 @@ def choose_and_follow(page: Page, select: Locator, value: str) -> None:
     page.wait_for_load_state("domcontentloaded")
     with page.expect_navigation():
         select.select_option(value)
+
+
+def sign_in(page: Page, t: Callable[..., str], username: str) -> None:
+    """Sign in through the login form (on a phone the menu stays folded)."""
+    page.goto("/login")
+    page.get_by_label(t("Username")).fill(username)
+    page.get_by_label(t("Password"), exact=True).fill(DEMO_PASSWORD)
+    page.get_by_role("button", name=t("Sign in")).click()
+    expect(page).not_to_have_url(re.compile(r"/login"))

@@ -19,11 +19,10 @@ from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
 
-from coord.cli import DEMO_PASSWORD
 from proposals.deliberation.negotiation import STANCE_LABELS
 from proposals.vocabulary import INTERESTS
 
-from browser_helpers import choose_and_follow
+from browser_helpers import choose_and_follow, sign_in
 
 Translate = Callable[..., str]
 Shot = Callable[[Page, str], Path]
@@ -56,16 +55,6 @@ CONDITIONS = f"一楼住户不出资，且{QUIET_HOURS}，我就支持。"
 WANG_SAYS = "我住五楼，今年72岁，上下楼要歇三次。希望早点装上电梯。"
 LI_REPLIES = "一楼的采光和小店生意都会受影响，一楼不应该再出钱。"
 ANJU_REPLIES = "物业可以安排施工期间的停车，夜间不施工我们也能保证。"
-
-
-def sign_in(page: Page, t: Translate, username: str) -> None:
-    """Sign in through the login form."""
-    page.goto("/login")
-    page.get_by_label(t("Username")).fill(username)
-    page.get_by_label(t("Password"), exact=True).fill(DEMO_PASSWORD)
-    page.get_by_role("button", name=t("Sign in")).click()
-    expect(page.get_by_role("navigation", name=t("Main"))).to_be_visible()
-    expect(page).not_to_have_url(re.compile(r"/login"))
 
 
 def act_as(page: Page, t: Translate, name: str) -> None:

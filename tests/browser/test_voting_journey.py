@@ -19,14 +19,13 @@ from conftest import PageProblems
 from flask import Flask
 from playwright.sync_api import Page, expect
 
-from coord.cli import DEMO_PASSWORD
 from coord.db import db, utcnow
 from coord.models import User
 from proposals import services as proposal_services
 from stakeholders.acting import Actor
 from stakeholders.models import Function, Stakeholder
 
-from browser_helpers import choose_and_follow
+from browser_helpers import choose_and_follow, sign_in
 
 Translate = Callable[..., str]
 Shot = Callable[[Page, str], Path]
@@ -43,16 +42,6 @@ VOTERS = [
     ("resident03", [1, 0]),
     ("resident05", [1]),
 ]
-
-
-def sign_in(page: Page, t: Translate, username: str) -> None:
-    """Sign in through the login form."""
-    page.goto("/login")
-    page.get_by_label(t("Username")).fill(username)
-    page.get_by_label(t("Password"), exact=True).fill(DEMO_PASSWORD)
-    page.get_by_role("button", name=t("Sign in")).click()
-    expect(page.get_by_role("navigation", name=t("Main"))).to_be_visible()
-    expect(page).not_to_have_url(re.compile(r"/login"))
 
 
 def _consultation(live_app: Flask) -> int:
