@@ -195,3 +195,8 @@ class ReasonConfirmForm(ConfirmForm):
         filters=[strip_text],
         validators=[DataRequired(_l("Give a reason.")), Length(max=500)],
     )
+
+
+def confirmed_reason(form: ConfirmForm) -> str:
+    """Return the reason given on a confirmation form ("" when the form asks for none)."""
+    return (form.reason.data or "") if "reason" in form else ""

@@ -244,7 +244,9 @@ def transition_proposal(
     )
     if not was_public and lifecycle.is_public(proposal.kind, new_state):
         _published(proposal, actor)
-    signals.proposal_transitioned.send(proposal, actor=actor, action=action, from_state=old_state)
+    signals.proposal_transitioned.send(
+        proposal, actor=actor, action=action, from_state=old_state, reason=reason.strip()
+    )
     return new_state
 
 
