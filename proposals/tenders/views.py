@@ -285,7 +285,7 @@ def detail(tender_id: int):
         answer_form=forms.AnswerForm(),
         declare_form=forms.DeclareForm(),
         reason_form=forms.ReasonForm(),
-        award_form=_award_form(buyer, state.status, evaluation),
+        can_award=_award_form(buyer, state.status, evaluation) is not None,
         challenge_form=forms.ChallengeForm(),
         actor=actor,
         now=clock.now(),
@@ -642,21 +642,31 @@ def complete(tender_id: int):
     )
 
 
-@bp.post("/tenders/<int:tender_id>/award")
+@bp.route("/tenders/<int:tender_id>/award", methods=["GET", "POST"])
 @login_required
 def award(tender_id: int):
     tender = _load(tender_id)
     actor = acting.require_actor()
-    form = forms.AwardForm()
-    form.bid_id.choices = [SelectChoice(b.id, str(b.id)) for b in bids.opened_bids(tender)]
-    return _submit(
+    require(permissions.is_buyer(actor, tender))
+    opened = bids.opened_bids(tender)
+    form = _award_form(
+        True, deadlines.effective_state(tender).status, opened and scoring.evaluate(tender)
+    )
+    if form is None:
+        abort(409, _("The tender cannot be awarded now."))
+    return confirm(
         form,
-        _("Choose the winning bid and give the justification."),
         lambda: awards.award_tender(
             actor, tender, db.session.get(Bid, form.bid_id.data), form.justification.data
         ),
         _("The award is published. The standstill period has started."),
         _page(tender, "award"),
+        title=_("Award “%(title)s”", title=tender.proposal.title),
+        consequences=[
+            _("The winning bid and the justification are published on the tender."),
+            _("The standstill period starts: bidders may challenge the award until it ends."),
+            _("The followers and bidders are notified."),
+        ],
     )
 
 

@@ -244,6 +244,8 @@ def test_owners_committee_tenders_property_services(
     buyer.goto(tender_url)
     buyer.get_by_role("button", name=t("Complete the evaluation")).click()
     expect(buyer.locator(".badge.state-evaluated")).to_be_visible()
+    buyer.get_by_role("link", name=t("Choose the winning bid")).click()
+    expect(buyer.locator(".notice.warn")).to_contain_text(t("This cannot be undone."))
     buyer.get_by_label(t("Justification")).fill("综合得分第一：服务方案完整，报价合理。")
     buyer.get_by_role("button", name=t("Publish the award")).click()
     expect(buyer.locator(".badge.state-standstill")).to_be_visible()

@@ -269,3 +269,32 @@ def test_the_service_refuses_an_early_end_without_reason(scene):
     scene.clock.at(tender.enquiry_ends_at, 1)
     services.open_bidding(scene.buyer, tender)  # on time: nothing to explain
     assert tender.proposal.status == "bidding"
+
+
+@pytest.mark.parametrize("who, status", [("anonymous", 302), ("bidder", 403), ("buyer", 200)])
+def test_the_award_confirmation_by_role(client, login_as, scene, count_queries, who, status):
+    tender, a, _b = _opened(scene)
+    scene.open(tender)
+    scene.score_all(tender)
+    _as(login_as, client, scene.buyer)
+    assert client.post(f"/tenders/{tender.id}/complete").status_code == 302
+    with client.session_transaction() as session:
+        session.clear()
+    if who != "anonymous":
+        _as(login_as, client, scene.bidder_b if who == "bidder" else scene.buyer)
+    url = f"/tenders/{tender.id}/award"
+    with count_queries() as seen:
+        page = client.get(url)
+    assert page.status_code == status
+    assert not [q for q in seen.statements if q.lstrip().upper().startswith(("INSERT", "UPDATE"))]
+    if who == "buyer":
+        html = page.get_data(as_text=True)
+        assert "This cannot be undone." in html and "standstill period starts" in html
+        kept = client.post(url, data={"bid_id": a.id, "justification": ""})
+        assert kept.status_code == 422
+    else:
+        assert (
+            client.post(url, data={"bid_id": a.id, "justification": "第一名"}).status_code == status
+        )
+    db.session.expire_all()
+    assert tender.proposal.status == "evaluated"
