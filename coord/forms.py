@@ -14,6 +14,7 @@ from wtforms import (
     SelectMultipleField,
     StringField,
     SubmitField,
+    TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
@@ -177,3 +178,25 @@ class SettingsForm(FlaskForm):
     )
     muted = MultiCheckboxField(_l("Do not notify me of"), validators=[Optional()])
     submit = SubmitField(_l("Save settings"))
+
+
+class ConfirmForm(FlaskForm):
+    """Confirm an action that cannot be undone; the POST does what the page stated."""
+
+    submit = SubmitField(_l("Confirm"))
+
+
+class ReasonConfirmForm(ConfirmForm):
+    """Confirm an action that changes a published date or the public record, with a reason
+    that is shown publicly and sent to the participants."""
+
+    reason = TextAreaField(
+        _l("Reason (shown publicly and sent to the participants)"),
+        filters=[strip_text],
+        validators=[DataRequired(_l("Give a reason.")), Length(max=500)],
+    )
+
+
+def confirmed_reason(form: ConfirmForm) -> str:
+    """Return the reason given on a confirmation form ("" when the form asks for none)."""
+    return (form.reason.data or "") if "reason" in form else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import abort, flash, redirect, request
+from flask import abort, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from werkzeug.routing import IntegerConverter
@@ -106,3 +106,24 @@ def form_status(form: FlaskForm, *, refusal_status: bool = False) -> int:
     if refusal_status and status != 400:
         return status
     return 422 if form.errors else 200
+
+
+def confirm(
+    form: FlaskForm,
+    action: Callable[[], T],
+    success: str | Callable[[T], str] | None,
+    target: str,
+    *,
+    title: str,
+    consequences: list[str],
+) -> ResponseReturnValue:
+    """Ask before an action that cannot be undone: a GET renders the confirmation page (and
+    never writes), a valid POST runs the action through `run`; errors keep the user's text."""
+    if form.validate_on_submit():
+        done = run(action, success, target, form=form)
+        if done:
+            return done
+    page = render_template(
+        "confirm.html", form=form, title=title, consequences=consequences, back=target
+    )
+    return page, form_status(form, refusal_status=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateTimeLocalField,
     SelectField,
     SelectMultipleField,
@@ -14,7 +15,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from coord.forms import strip_text
+from coord.forms import ConfirmForm, strip_text
+from proposals import decision
 
 KIND_CHOICES_LABELS = {
     "consultation": _l("Consultation"),
@@ -65,3 +67,19 @@ class ProposalForm(FlaskForm):
 class TransitionForm(FlaskForm):
     action = StringField(validators=[DataRequired(), Length(max=30)])
     reason = TextAreaField(_l("Reason"), filters=[strip_text], validators=[Length(max=500)])
+
+
+class DecisionForm(ConfirmForm):
+    """Confirm adopting or rejecting a proposal, with the decision text recorded publicly."""
+
+    text = TextAreaField(
+        _l("Decision (shown at the top of the proposal and in its timeline)"),
+        filters=[strip_text],
+        validators=[
+            DataRequired(_l("Write the decision: what was decided and on what grounds.")),
+            Length(max=decision.MAX_CHARS),
+        ],
+        description=_l("Say what was decided, cite the result and the conditions met."),
+        render_kw={"rows": 8},
+    )
+    tie_acknowledged = BooleanField(decision.TIE_ACKNOWLEDGEMENT)

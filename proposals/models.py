@@ -53,10 +53,16 @@ class Proposal(db.Model):
     search_text: Mapped[str] = mapped_column(sa.Text, default="")
     hidden_reason: Mapped[str | None] = mapped_column(sa.String(300))
     open_reports: Mapped[int] = mapped_column(default=0)
+    #: The recorded decision (adopt/reject): its text, who took it as which stakeholder, when.
+    decision_text: Mapped[str | None] = mapped_column(sa.Text)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_as_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stakeholders.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     community: Mapped[Community] = relationship()
     author: Mapped[Stakeholder] = relationship(foreign_keys=[author_id])
-    created_by: Mapped[User] = relationship()
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+    decided_as: Mapped[Stakeholder | None] = relationship(foreign_keys=[decided_as_id])
 
     @property
     def is_hidden(self) -> bool:

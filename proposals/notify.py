@@ -12,7 +12,7 @@ Families add the receivers of their own events (e.g. `proposals.deliberation.not
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -40,8 +40,33 @@ register_kind(STATE, N_("State changes of proposals I follow"))
 
 MESSAGES = {
     "state": N_("%(name)s moved “%(title)s” to: %(state)s."),
+    "state_reason": N_("%(name)s moved “%(title)s” to: %(state)s. Reason: %(reason)s"),
     "state_system": N_("“%(title)s” moved to: %(state)s."),
 }
+
+#: Functions proposal → ids of the stakeholders taking part in it beyond its followers (e.g. a
+#: tender's bidders), whose active members hear about its state changes; added by families.
+_participant_sources: list[Callable[[Proposal], Iterable[int]]] = []
+
+
+def add_participant_source(fn: Callable[[Proposal], Iterable[int]]) -> None:
+    """Let `fn` name the stakeholders whose members hear about a proposal's state changes."""
+    if fn not in _participant_sources:
+        _participant_sources.append(fn)
+
+
+def participant_user_ids(proposal: Proposal) -> list[int]:
+    """Return the ids of the active members of the proposal's participating stakeholders."""
+    ids = sorted({i for fn in _participant_sources for i in fn(proposal)})
+    if not ids:
+        return []
+    return list(
+        db.session.scalars(
+            sa.select(Membership.user_id).where(
+                Membership.organisation_id.in_(ids), Membership.status == MembershipStatus.ACTIVE
+            )
+        )
+    )
 
 
 # -- Recipients -------------------------------------------------------------------------------
@@ -178,15 +203,23 @@ def params_of(proposal: Proposal, **params: Any) -> dict[str, Any]:
 # -- Receivers --------------------------------------------------------------------------------
 
 
-def on_proposal_transitioned(proposal: Proposal, actor: Actor | None = None, **extra: Any) -> None:
-    """Tell the followers that a proposal changed state."""
+def on_proposal_transitioned(
+    proposal: Proposal, actor: Actor | None = None, reason: str = "", **extra: Any
+) -> None:
+    """Tell the followers and participants that a proposal changed state (and why)."""
     state = translatable(lifecycle.STATE_LABELS.get(proposal.status, proposal.status))
     if actor is None:
         message, params = MESSAGES["state_system"], params_of(proposal, state=state)
     else:
         message, params = (
-            MESSAGES["state"],
-            params_of(proposal, name=stakeholder_ref(actor.stakeholder.id), state=state),
+            MESSAGES["state_reason" if reason else "state"],
+            params_of(
+                proposal,
+                name=stakeholder_ref(actor.stakeholder.id),
+                state=state,
+                **({"reason": reason} if reason else {}),
+            ),
         )
     url = proposal_url(proposal.id)
-    notify(Note(user, STATE, message, params, url) for user in recipients(proposal, actor=actor))
+    users = recipients(proposal, user_ids=participant_user_ids(proposal), actor=actor)
+    notify(Note(user, STATE, message, params, url) for user in users)

@@ -15,7 +15,7 @@ from coord.db import db, utcnow
 from coord.errors import Conflict, DomainError, NotAllowed
 from coord.models import Community
 from coord.text import SANITIZER_VERSION, clean_text, render_markdown
-from proposals import lifecycle
+from proposals import decision, lifecycle
 from proposals import permissions as perm
 from proposals.models import (
     Follow,
@@ -29,6 +29,8 @@ from proposals.vocabulary import CATEGORIES
 from stakeholders.acting import Actor
 from stakeholders.models import Stakeholder
 
+#: The actions that decide a proposal and so record a decision text.
+DECISIONS = ("adopt", "reject")
 #: The action that makes a draft of each kind public.
 PUBLISH_ACTION = {"consultation": "publish", "plan": "submit", "tender": "publish"}
 
@@ -224,6 +226,8 @@ def transition_proposal(
     proposal.status = new_state
     proposal.last_activity_at = utcnow()
     _record_transition(proposal, actor, action, old_state, new_state, reason.strip())
+    if system and is_decision(proposal, action):
+        _record_decision(proposal, None, decision.draft(proposal, action, conditions=False))
     audit.record(
         f"proposal.{action}",
         "proposal",
@@ -231,12 +235,44 @@ def transition_proposal(
         community_id=proposal.community_id,
         is_public=proposal.visibility == Visibility.PUBLIC
         and lifecycle.is_public(proposal.kind, new_state),
-        data={"from": old_state, "to": new_state},
+        data={
+            "from": old_state,
+            "to": new_state,
+            **({"reason": r} if (r := reason.strip()) else {}),
+        },
         **(actor.audit_ids if actor else {}),
     )
     if not was_public and lifecycle.is_public(proposal.kind, new_state):
         _published(proposal, actor)
-    signals.proposal_transitioned.send(proposal, actor=actor, action=action, from_state=old_state)
+    signals.proposal_transitioned.send(
+        proposal, actor=actor, action=action, from_state=old_state, reason=reason.strip()
+    )
+    return new_state
+
+
+def is_decision(proposal: Proposal, action: str) -> bool:
+    """Tell whether the action decides the proposal (and so records a decision text)."""
+    return proposal.kind == "consultation" and action in DECISIONS
+
+
+def _record_decision(proposal: Proposal, actor: Actor | None, text: str) -> None:
+    proposal.decision_text = text
+    proposal.decided_by_id = actor.user.id if actor else None
+    proposal.decided_as_id = actor.stakeholder.id if actor else None
+    proposal.decided_at = utcnow()
+
+
+def decide(
+    actor: Actor, proposal: Proposal, action: str, text: str, tie_acknowledged: bool = False
+) -> str:
+    """Adopt or reject a proposal with a decision text citing its evidence (tie rule applies)."""
+    if not is_decision(proposal, action):
+        raise DomainError(gettext("Choose to adopt or to reject."))
+    text = text.strip()
+    if (message := decision.problem(proposal, text, tie_acknowledged)) is not None:
+        raise DomainError(message, field="text")
+    new_state = transition_proposal(actor, proposal, action, text)
+    _record_decision(proposal, actor, text)
     return new_state
 
 

@@ -17,11 +17,17 @@ from coord.db import db
 from coord.models import Community
 from coord.permissions import require
 from coord.text import render_markdown
-from coord.web import form_status, int_arg, run
-from proposals import hiding, lifecycle, queries, services
+from coord.web import confirm, form_status, int_arg, run
+from proposals import decision, hiding, lifecycle, queries, services
 from proposals import permissions as perm
 from proposals.diff import diff_lines
-from proposals.forms import KIND_CHOICES_LABELS, VISIBILITY_LABELS, ProposalForm, TransitionForm
+from proposals.forms import (
+    KIND_CHOICES_LABELS,
+    VISIBILITY_LABELS,
+    DecisionForm,
+    ProposalForm,
+    TransitionForm,
+)
 from proposals.models import (
     Follow,
     Proposal,
@@ -353,6 +359,8 @@ def transition(proposal_id: int):
     if not form.validate_on_submit():
         flash(_("Choose an action."), "error")
         return redirect(target)
+    if services.is_decision(proposal, form.action.data):  # only with a decision text
+        return redirect(url_for(".decide", proposal_id=proposal.id, action=form.action.data))
     return run(
         lambda: services.transition_proposal(
             actor, proposal, form.action.data, form.reason.data or ""
@@ -361,6 +369,60 @@ def transition(proposal_id: int):
         target,
         abort_forbidden=False,
     )
+
+
+def _decision_form(proposal: Proposal, action: str) -> DecisionForm:
+    form = DecisionForm()
+    if not decision.is_tied(proposal):
+        del form.tie_acknowledged
+    if request.method == "GET":
+        form.text.data = decision.draft(proposal, action)
+    return form
+
+
+@bp.route("/proposals/<int:proposal_id>/decide/<any(adopt,reject):action>", methods=["GET", "POST"])
+@login_required
+def decide(proposal_id: int, action: str):
+    proposal = visible_or_404(proposal_id)
+    actor = acting.require_actor()
+    if not services.is_decision(proposal, action):
+        abort(404)
+    roles = viewer_for(proposal).roles
+    require(
+        action
+        in {t.action for t in lifecycle.allowed_actions(proposal.kind, proposal.status, roles)}
+    )
+    form = _decision_form(proposal, action)
+    adopt = action == "adopt"
+    return confirm(
+        form,
+        lambda: services.decide(
+            actor,
+            proposal,
+            action,
+            form.text.data or "",
+            bool(form.tie_acknowledged.data) if "tie_acknowledged" in form else False,
+        ),
+        lambda _rv: _("The proposal is now: %(state)s.", state=_state_label(proposal.status)),
+        _detail_url(proposal),
+        title=_("Adopt “%(title)s”", title=proposal.title)
+        if adopt
+        else _("Reject “%(title)s”", title=proposal.title),
+        consequences=_decision_consequences(adopt),
+    )
+
+
+def _decision_consequences(adopt: bool) -> list[str]:
+    return [
+        _("The proposal becomes adopted; it can then be implemented.")
+        if adopt
+        else _("The proposal becomes not adopted and can no longer change."),
+        _(
+            "The decision text is shown at the top of the proposal and in its timeline,"
+            " with your name and the organisation you act for."
+        ),
+        _("Everyone who follows the proposal is notified."),
+    ]
 
 
 @bp.post("/proposals/<int:proposal_id>/follow")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
+from proposals.decision import Evidence
 from proposals.models import Proposal
 from voting import services
 from voting.models import PollStatus
@@ -25,3 +26,16 @@ def poll_result(consultation: Proposal) -> str | None:
         voted=tally["turnout"]["voted"],
         electorate=tally["turnout"]["electorate"],
     )
+
+
+def poll_evidence(proposal: Proposal) -> Evidence | None:
+    """Cite the proposal's closed poll in its decision: the result in words, the winning
+    options and the turnout, and whether it tied (else None)."""
+    summary = poll_result(proposal)
+    if summary is None:
+        return None
+    overall = services.active_poll(proposal).result["tally"]["overall"]
+    winners = overall.get("winners") or []
+    if winners:
+        summary += " " + _("Chosen: %(options)s.", options=_("; ").join(map(str, winners)))
+    return Evidence(summary, tied=bool(overall.get("tied")))

@@ -9,10 +9,13 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Bind the comment, deliberation and moderation pages, their JSON endpoints, the
     proposal page's sections and conflict map, the notification receivers, the stance
-    sources for the network and the demo deliberations."""
+    sources for the network, the demo deliberations, the accepted amendments a decision
+    cites and the conditions on the home page's task list."""
     from coord import signals, tasks
+    from proposals import decision
     from proposals import stances as proposal_stances
     from proposals import views as proposal_views
+    from proposals.deliberation import amendments as amendment_services
     from proposals.deliberation import (
         api,
         conflict_map,
@@ -52,3 +55,4 @@ def init_app(app: Flask) -> None:
     signals.position_declared.connect(stances.on_position)
     signals.comment_posted.connect(stances.on_comment)
     signals.demo_loading.connect(demo.load)
+    decision.add_evidence_source(amendment_services.accepted_evidence)

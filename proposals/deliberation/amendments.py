@@ -22,7 +22,7 @@ from coord import audit, signals
 from coord.db import db, utcnow
 from coord.errors import Conflict, DomainError, NotAllowed
 from coord.text import clean_text, render_markdown
-from proposals import lifecycle, services
+from proposals import decision, lifecycle, services
 from proposals import permissions as perm
 from proposals.deliberation import merge, positions, signatures
 from proposals.deliberation.models import Amendment, AmendmentStatus, AmendmentSupport
@@ -431,3 +431,23 @@ def open_choices(proposal: Proposal) -> list[tuple[int, str]]:
         .order_by(Amendment.id)
     ).all()
     return [(r.id, r.rationale) for r in rows]
+
+
+def accepted_evidence(proposal: Proposal) -> decision.Evidence | None:
+    """Summarise the proposal's accepted amendments for its decision (None when there are none)."""
+    accepted = db.session.scalars(
+        sa.select(Amendment)
+        .where(Amendment.proposal_id == proposal.id, Amendment.status == AmendmentStatus.ACCEPTED)
+        .order_by(Amendment.id)
+    ).all()
+    if not accepted:
+        return None
+    return decision.Evidence(
+        gettext(
+            "Accepted amendments: %(list)s.",
+            list=gettext("; ").join(
+                f"“{a.title}” (v{a.resulting_version})" if a.resulting_version else f"“{a.title}”"
+                for a in accepted
+            ),
+        )
+    )

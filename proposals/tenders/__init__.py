@@ -7,9 +7,11 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Bind the tender pages and API, the tender part of proposal pages, the lifecycle guard,
-    the scheduled tick's due work, the `flask coord tenders` commands and the demo tender."""
+    the scheduled tick's due work, the `flask coord tenders` commands, the demo tender and
+    the bidders who hear about the tender's steps."""
     from coord import signals, tasks
     from coord.cli import coord_cli
+    from proposals import notify
     from proposals import views as proposal_views
     from proposals.tenders import api, cli, deadlines, demo, queries, services, views
 
@@ -21,3 +23,4 @@ def init_app(app: Flask) -> None:
     coord_cli.add_command(cli.tenders_cli)
     tasks.add_task_source(app, queries.bid_tasks)
     signals.demo_loading.connect(demo.load)
+    notify.add_participant_source(services.participants)

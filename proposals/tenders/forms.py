@@ -22,7 +22,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from coord.forms import strip_text
+from coord.forms import ConfirmForm, strip_text
 
 CRITERION_ROWS = 4
 MILESTONE_ROWS = 4
@@ -151,7 +151,7 @@ class ReasonForm(FlaskForm):
     submit = SubmitField(_l("Disqualify"))
 
 
-class AwardForm(FlaskForm):
+class AwardForm(ConfirmForm):
     bid_id = SelectField(_l("Winning bid"), coerce=int, validators=[DataRequired()])
     justification = TextAreaField(
         _l("Justification"), filters=[strip_text], validators=[DataRequired(), Length(max=5000)]

@@ -33,9 +33,9 @@ from coord.i18n import AUDIT_LABELS
 from coord.models import User
 from coord.text import clean_text
 from proposals import services as proposal_services
-from proposals.models import Proposal
+from proposals.models import Proposal, ProposalTransition
 from proposals.tenders import clock, permissions, sealing
-from proposals.tenders.models import Enquiry, Panelist, Tender, TenderCategory
+from proposals.tenders.models import Bid, Enquiry, Panelist, Tender, TenderCategory
 from stakeholders.acting import Actor
 from stakeholders.models import Stakeholder
 
@@ -437,8 +437,10 @@ def shares_pending(tender: Tender) -> int:
     )
 
 
-def open_bidding(actor: Actor, tender: Tender) -> None:
-    """End the enquiry period now and accept bids; every panel member must hold their share."""
+def open_bidding(actor: Actor, tender: Tender, reason: str = "") -> None:
+    """End the enquiry period now and accept bids; every panel member must hold their share.
+    Cutting the published period short needs a reason, shown publicly and sent to the
+    followers and bidders."""
     require_buyer(actor, tender)
     require_status(tender, "enquiry", message=_l("Bidding is not waiting to open."))
     if shares_pending(tender):
@@ -446,9 +448,36 @@ def open_bidding(actor: Actor, tender: Tender) -> None:
             _l("Bidding can open once every panel member has taken their opening share."),
             status=409,
         )
+    reason = " ".join(reason.split())
     if tender.enquiry_ends_at > clock.now():
+        if not reason:
+            raise refusal(_l("Say why the enquiry period ends early."), field="reason")
         tender.enquiry_ends_at = clock.now()
-    transition(actor, tender.proposal, "open_bidding")
+    transition(actor, tender.proposal, "open_bidding", reason=reason)
+
+
+def early_end(tender: Tender) -> ProposalTransition | None:
+    """Return the step that ended the tender's enquiry period early with a reason (else None)."""
+    return db.session.scalar(
+        sa.select(ProposalTransition)
+        .where(
+            ProposalTransition.proposal_id == tender.proposal_id,
+            ProposalTransition.action == "open_bidding",
+            ProposalTransition.reason != "",
+        )
+        .order_by(ProposalTransition.id.desc())
+        .limit(1)
+    )
+
+
+def participants(proposal: Proposal) -> set[int]:
+    """Return the ids of the businesses taking part in a tender: those who asked or bid."""
+    tender = tender_for(proposal)
+    if tender is None:
+        return set()
+    asked = sa.select(Enquiry.asker_id).where(Enquiry.tender_id == tender.id)
+    bid = sa.select(Bid.bidder_id).where(Bid.tender_id == tender.id)
+    return set(db.session.scalars(sa.union(asked, bid)))
 
 
 def bidding_due(tender: Tender, now: datetime) -> bool:

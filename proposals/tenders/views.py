@@ -28,6 +28,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -36,9 +37,10 @@ from wtforms.fields.choices import SelectChoice
 
 from coord import uploads
 from coord.db import db
+from coord.forms import ConfirmForm, ReasonConfirmForm, confirmed_reason
 from coord.models import Community, User
 from coord.permissions import require
-from coord.web import form_status, run
+from coord.web import confirm, form_status, run
 from proposals import permissions as perm
 from proposals.models import Attachment
 from proposals.tenders import award as awards
@@ -260,6 +262,7 @@ def detail(tender_id: int):
         seats=seats,
         users=_seat_users(seats),
         enquiries=services.enquiries(tender),
+        early_end=services.early_end(tender),
         bid_count=bids.bid_count(tender),
         opened=opened,
         evaluation=evaluation,
@@ -282,7 +285,7 @@ def detail(tender_id: int):
         answer_form=forms.AnswerForm(),
         declare_form=forms.DeclareForm(),
         reason_form=forms.ReasonForm(),
-        award_form=_award_form(buyer, state.status, evaluation),
+        can_award=_award_form(buyer, state.status, evaluation) is not None,
         challenge_form=forms.ChallengeForm(),
         actor=actor,
         now=clock.now(),
@@ -328,12 +331,38 @@ def share(tender_id: int):
     return page()
 
 
-@bp.post("/tenders/<int:tender_id>/open-bidding")
+@bp.route("/tenders/<int:tender_id>/open-bidding", methods=["GET", "POST"])
 @login_required
 def open_bidding(tender_id: int):
     tender = _load(tender_id)
     actor = acting.require_actor()
-    return run(lambda: services.open_bidding(actor, tender), _("Bidding is open."), _page(tender))
+    require(permissions.is_buyer(actor, tender))
+    early = tender.enquiry_ends_at > clock.now()
+    form = ReasonConfirmForm() if early else ConfirmForm()
+    return confirm(
+        form,
+        lambda: services.open_bidding(actor, tender, confirmed_reason(form)),
+        _("Bidding is open."),
+        _page(tender),
+        title=_("End the enquiry period and open bidding"),
+        consequences=_open_bidding_consequences(tender, early),
+    )
+
+
+def _open_bidding_consequences(tender: Tender, early: bool) -> list[str]:
+    rv = [_("No more questions can be asked; businesses can bid from now on.")]
+    if early:
+        rv += [
+            _(
+                "The published enquiry period (until %(when)s) is cut short.",
+                when=format_datetime(tender.enquiry_ends_at, "short"),
+            ),
+            _(
+                "The reason is shown on the tender and in its timeline, and sent to its"
+                " followers and bidders."
+            ),
+        ]
+    return rv
 
 
 @bp.post("/tenders/<int:tender_id>/questions")
@@ -613,21 +642,31 @@ def complete(tender_id: int):
     )
 
 
-@bp.post("/tenders/<int:tender_id>/award")
+@bp.route("/tenders/<int:tender_id>/award", methods=["GET", "POST"])
 @login_required
 def award(tender_id: int):
     tender = _load(tender_id)
     actor = acting.require_actor()
-    form = forms.AwardForm()
-    form.bid_id.choices = [SelectChoice(b.id, str(b.id)) for b in bids.opened_bids(tender)]
-    return _submit(
+    require(permissions.is_buyer(actor, tender))
+    opened = bids.opened_bids(tender)
+    form = _award_form(
+        True, deadlines.effective_state(tender).status, opened and scoring.evaluate(tender)
+    )
+    if form is None:
+        abort(409, _("The tender cannot be awarded now."))
+    return confirm(
         form,
-        _("Choose the winning bid and give the justification."),
         lambda: awards.award_tender(
             actor, tender, db.session.get(Bid, form.bid_id.data), form.justification.data
         ),
         _("The award is published. The standstill period has started."),
         _page(tender, "award"),
+        title=_("Award “%(title)s”", title=tender.proposal.title),
+        consequences=[
+            _("The winning bid and the justification are published on the tender."),
+            _("The standstill period starts: bidders may challenge the award until it ends."),
+            _("The followers and bidders are notified."),
+        ],
     )
 
 

@@ -155,8 +155,14 @@ def test_owners_committee_tenders_property_services(
         member.close()
 
     buyer.goto(tender_url)
-    buyer.get_by_role("button", name=t("End the enquiry period and open bidding")).click()
+    buyer.get_by_role("link", name=t("End the enquiry period and open bidding")).click()
+    expect(buyer.locator("h1")).to_have_text(t("End the enquiry period and open bidding"))
+    buyer.get_by_label(t("Reason (shown publicly and sent to the participants)")).fill(
+        "业主大会同意提前开始投标。"
+    )
+    buyer.get_by_role("button", name=t("Confirm")).click()
     expect(buyer.locator(".badge.state-bidding")).to_be_visible()
+    expect(buyer.locator("#early-end")).to_contain_text("业主大会同意提前开始投标。")
 
     # Two businesses bid; Heshun replaces its bid.
     anju.goto(f"/tenders/{tender_id}/bid")
@@ -238,6 +244,8 @@ def test_owners_committee_tenders_property_services(
     buyer.goto(tender_url)
     buyer.get_by_role("button", name=t("Complete the evaluation")).click()
     expect(buyer.locator(".badge.state-evaluated")).to_be_visible()
+    buyer.get_by_role("link", name=t("Choose the winning bid")).click()
+    expect(buyer.locator(".notice.warn")).to_contain_text(t("This cannot be undone."))
     buyer.get_by_label(t("Justification")).fill("综合得分第一：服务方案完整，报价合理。")
     buyer.get_by_role("button", name=t("Publish the award")).click()
     expect(buyer.locator(".badge.state-standstill")).to_be_visible()

@@ -255,3 +255,18 @@ def test_committee_runs_a_secret_ranked_poll_and_a_voter_finds_her_receipt(
     # The consultation shows the closed poll.
     wang.goto(f"/proposals/{proposal_id}")
     expect(wang.locator("#poll")).to_contain_text(t("Closed"))
+
+    # The committee adopts the consultation through the confirmation page, citing the poll.
+    committee.goto(f"/proposals/{proposal_id}")
+    committee.get_by_role("link", name=t("Adopt"), exact=True).click()
+    expect(committee.locator(".notice.warn")).to_contain_text(t("This cannot be undone."))
+    decision = committee.get_by_label(
+        t("Decision (shown at the top of the proposal and in its timeline)")
+    )
+    expect(decision).to_contain_text(OPTIONS[1])
+    decision.fill(decision.input_value() + "按选定方案实施。")
+    committee.get_by_role("button", name=t("Confirm")).click()
+    expect(committee.locator("#decision")).to_contain_text("按选定方案实施。")
+    wang.goto(f"/proposals/{proposal_id}")
+    expect(wang.locator("#decision")).to_contain_text(OPTIONS[1])
+    shot(wang, "voting-06-decision-panel")

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from tender_helpers import SECRET_PRICE, SECRET_TEXT, Scene, build_scene
 
 from coord.db import db
-from coord.models import AuditEvent
+from coord.errors import DomainError
+from coord.models import AuditEvent, Notification
 from proposals.tenders import services
 from proposals.tenders.models import Bid, Tender
 
@@ -195,3 +196,105 @@ def test_an_unconfirmed_business_is_told_why_it_cannot_bid(client, login_as, sce
     assert r.status_code == 403 and "not confirmed yet" in r.get_data(as_text=True)
     html = _as(login_as, client, scene.bidder_a).get(f"/tenders/{tender.id}").get_data(as_text=True)
     assert f'href="/tenders/{tender.id}/bid"' in html and "not confirmed yet" not in html
+
+
+# -- Ending the enquiry period early: a confirmation with a public reason ------------------
+
+EARLY_REASON = "施工队档期提前，业主大会同意提前开标。"
+
+
+def _enquiring(scene):
+    """A published tender in its enquiry period, every share taken, bidder B has asked."""
+    tender = scene.publish()
+    scene.take_shares(tender)
+    services.ask_question(scene.bidder_b, tender, "电梯井尺寸是多少？")
+    db.session.commit()
+    return tender
+
+
+@pytest.mark.parametrize("who, status", [("anonymous", 302), ("bidder", 403), ("buyer", 200)])
+def test_the_early_end_confirmation_by_role(client, login_as, scene, count_queries, who, status):
+    tender = _enquiring(scene)
+    if who != "anonymous":
+        _as(login_as, client, scene.bidder_b if who == "bidder" else scene.buyer)
+    url = f"/tenders/{tender.id}/open-bidding"
+    with count_queries() as seen:
+        page = client.get(url)
+    assert page.status_code == status
+    assert not [q for q in seen.statements if q.lstrip().upper().startswith(("INSERT", "UPDATE"))]
+    if who == "buyer":
+        html = page.get_data(as_text=True)
+        assert (
+            "This cannot be undone." in html and "is cut short" in html and 'name="reason"' in html
+        )
+    else:
+        assert client.post(url, data={"reason": EARLY_REASON}).status_code == status
+    db.session.expire_all()
+    assert tender.proposal.status == "enquiry"
+
+
+def test_ending_the_enquiry_early_needs_a_reason_shown_and_sent(client, login_as, scene):
+    tender = _enquiring(scene)
+    published_end = tender.enquiry_ends_at
+    _as(login_as, client, scene.buyer)
+    refused = client.post(f"/tenders/{tender.id}/open-bidding", data={"reason": "  "})
+    assert refused.status_code == 422 and "Give a reason." in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert tender.proposal.status == "enquiry" and tender.enquiry_ends_at == published_end
+    done = client.post(f"/tenders/{tender.id}/open-bidding", data={"reason": EARLY_REASON})
+    assert done.status_code == 302
+    db.session.expire_all()
+    assert tender.proposal.status == "bidding" and tender.enquiry_ends_at < published_end
+    with client.session_transaction() as session:
+        session.clear()
+    page = client.get(f"/tenders/{tender.id}").get_data(as_text=True)
+    assert 'id="early-end"' in page and EARLY_REASON in page
+    timeline = client.get(f"/proposals/{tender.proposal_id}").get_data(as_text=True)
+    assert EARLY_REASON in timeline[timeline.index('id="timeline"') :]
+    event = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "proposal.open_bidding")
+    ).one()
+    assert event.data["reason"] == EARLY_REASON
+    notes = db.session.scalars(
+        sa.select(Notification).where(Notification.user_id == scene.bidder_b.user.id)
+    ).all()
+    assert [n.params.get("reason") for n in notes if n.kind == "state"] == [EARLY_REASON]
+
+
+def test_the_service_refuses_an_early_end_without_reason(scene):
+    tender = _enquiring(scene)
+    with pytest.raises(DomainError) as refused:
+        services.open_bidding(scene.buyer, tender)
+    assert refused.value.field == "reason"
+    scene.clock.at(tender.enquiry_ends_at, 1)
+    services.open_bidding(scene.buyer, tender)  # on time: nothing to explain
+    assert tender.proposal.status == "bidding"
+
+
+@pytest.mark.parametrize("who, status", [("anonymous", 302), ("bidder", 403), ("buyer", 200)])
+def test_the_award_confirmation_by_role(client, login_as, scene, count_queries, who, status):
+    tender, a, _b = _opened(scene)
+    scene.open(tender)
+    scene.score_all(tender)
+    _as(login_as, client, scene.buyer)
+    assert client.post(f"/tenders/{tender.id}/complete").status_code == 302
+    with client.session_transaction() as session:
+        session.clear()
+    if who != "anonymous":
+        _as(login_as, client, scene.bidder_b if who == "bidder" else scene.buyer)
+    url = f"/tenders/{tender.id}/award"
+    with count_queries() as seen:
+        page = client.get(url)
+    assert page.status_code == status
+    assert not [q for q in seen.statements if q.lstrip().upper().startswith(("INSERT", "UPDATE"))]
+    if who == "buyer":
+        html = page.get_data(as_text=True)
+        assert "This cannot be undone." in html and "standstill period starts" in html
+        kept = client.post(url, data={"bid_id": a.id, "justification": ""})
+        assert kept.status_code == 422
+    else:
+        assert (
+            client.post(url, data={"bid_id": a.id, "justification": "第一名"}).status_code == status
+        )
+    db.session.expire_all()
+    assert tender.proposal.status == "evaluated"
