@@ -542,7 +542,7 @@ def test_the_migration_keys_existing_organisations_and_leaves_impostors_unkeyed(
                 {"id": id_, "kind": kind, "name": name, "confirmed": confirmed},
             )
         db.session.commit()
-        upgrade(revision="0009_organisation_identity")
+        upgrade(revision="0011_organisation_identity")
         keys = dict(db.session.execute(sa.text("SELECT id, name_key FROM stakeholders")).all())
         assert keys == {
             1: None,

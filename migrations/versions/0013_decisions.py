@@ -1,7 +1,7 @@
 """proposals: the recorded decision (text, who decided as which stakeholder, when)
 
-Revision ID: 0016_decisions
-Revises: 0009_organisation_identity
+Revision ID: 0013_decisions
+Revises: 0012_workday_adjustments
 Create Date: 2026-12-02 17:10:00
 
 Proposals decided before this revision keep an empty decision; their timeline still
@@ -14,8 +14,8 @@ import coord.db
 
 
 # revision identifiers, used by Alembic.
-revision = '0016_decisions'
-down_revision = '0013_workday_adjustments'
+revision = '0013_decisions'
+down_revision = '0012_workday_adjustments'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """stakeholders: organisations' normalised names and unified social credit codes, both unique
 
-Revision ID: 0009_organisation_identity
-Revises: 0007_tracking_dashboard
+Revision ID: 0011_organisation_identity
+Revises: 0010_audit_checkpoints
 Create Date: 2026-12-02 10:00:00
 
 """
@@ -12,8 +12,8 @@ from stakeholders.names import name_key
 
 
 # revision identifiers, used by Alembic.
-revision = '0009_organisation_identity'
-down_revision = '0011_audit_checkpoints'
+revision = '0011_organisation_identity'
+down_revision = '0010_audit_checkpoints'
 branch_labels = None
 depends_on = None
 

@@ -9,8 +9,8 @@ one-time, trusted upgrade. Verify the chain with `flask coord audit verify` just
 checkpoint`; whoever runs it could rewrite history unnoticed, as a database administrator
 always could before checkpoints existed. The downgrade restores the old formula.
 
-Revision ID: 0011_audit_checkpoints
-Revises: 0007_tracking_dashboard
+Revision ID: 0010_audit_checkpoints
+Revises: 0009_signatures
 Create Date: 2026-11-27 10:00:00
 
 """
@@ -25,8 +25,8 @@ from coord import audit_chain
 
 
 # revision identifiers, used by Alembic.
-revision = '0011_audit_checkpoints'
-down_revision = '0012_signatures'
+revision = '0010_audit_checkpoints'
+down_revision = '0009_signatures'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """deliberation: residents sign their contributions by name or by building
 
-Revision ID: 0012_signatures
-Revises: 0007_tracking_dashboard
+Revision ID: 0009_signatures
+Revises: 0008_sealed_ballots
 Create Date: 2026-11-26 10:00:00
 
 Existing accounts get the platform default (`resident`, the safer choice) for their next
@@ -15,8 +15,8 @@ import coord.db
 
 
 # revision identifiers, used by Alembic.
-revision = '0012_signatures'
-down_revision = '0010_sealed_ballots'
+revision = '0009_signatures'
+down_revision = '0008_sealed_ballots'
 branch_labels = None
 depends_on = None
 

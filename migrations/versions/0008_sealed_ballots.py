@@ -1,6 +1,6 @@
 """voting: sealed (encrypted) ballots of open secret polls
 
-Revision ID: 0010_sealed_ballots
+Revision ID: 0008_sealed_ballots
 Revises: 0007_tracking_dashboard
 Create Date: 2026-12-02 10:00:00
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0010_sealed_ballots'
+revision = '0008_sealed_ballots'
 down_revision = '0007_tracking_dashboard'
 branch_labels = None
 depends_on = None

@@ -1,7 +1,7 @@
 """tracking: local adjustments of the working-day calendar, and years declared complete
 
-Revision ID: 0013_workday_adjustments
-Revises: 0007_tracking_dashboard
+Revision ID: 0012_workday_adjustments
+Revises: 0011_organisation_identity
 Create Date: 2026-12-02 10:00:00
 
 """
@@ -12,8 +12,8 @@ import coord.db
 
 
 # revision identifiers, used by Alembic.
-revision = '0013_workday_adjustments'
-down_revision = '0009_organisation_identity'
+revision = '0012_workday_adjustments'
+down_revision = '0011_organisation_identity'
 branch_labels = None
 depends_on = None
 
