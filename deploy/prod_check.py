@@ -150,8 +150,11 @@ class Process:
         return self.log.read_text(errors="replace")
 
     def count(self, needle: str) -> int:
-        """Count the lines of this process's log (its access log) that contain `needle`."""
-        return sum(needle in line for line in self.text().splitlines())
+        """Count the access-log lines of this process's log that contain `needle` (the app's
+        own JSON request lines, which name the request too, are not counted)."""
+        return sum(
+            needle in line and not line.startswith("{") for line in self.text().splitlines()
+        )
 
 
 class Site:
