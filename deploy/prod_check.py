@@ -152,9 +152,7 @@ class Process:
     def count(self, needle: str) -> int:
         """Count the access-log lines of this process's log that contain `needle` (the app's
         own JSON request lines, which name the request too, are not counted)."""
-        return sum(
-            needle in line and not line.startswith("{") for line in self.text().splitlines()
-        )
+        return sum(needle in line and not line.startswith("{") for line in self.text().splitlines())
 
 
 class Site:
