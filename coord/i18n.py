@@ -11,6 +11,7 @@ from flask import Flask, current_app, g, has_app_context, has_request_context, s
 from flask_babel import Babel, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 
 
 def select_locale() -> str:
@@ -119,12 +120,20 @@ def _label(table: dict, value: object) -> str:
     return cached_gettext(label) if isinstance(label, str) else str(label)
 
 
+def paren(text: object) -> Markup:
+    """Wrap `text` in the locale's parentheses: full-width ones in Chinese."""
+    if str(get_locale() or "").startswith("zh"):
+        return Markup("（{}）").format(text)
+    return Markup("({})").format(text)
+
+
 def init_app(app: Flask, babel: Babel) -> None:
     """Bind Flask-Babel and register the template helpers."""
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.install_gettext_callables(cached_gettext, cached_ngettext, newstyle=True)
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.filters["datetime"] = _datetime
+    app.jinja_env.filters["paren"] = paren
     app.jinja_env.filters["kind_label"] = lambda v: _label(KIND_MSGIDS, v)
     app.jinja_env.filters["function_label"] = lambda v: _label(FUNCTION_MSGIDS, v)
     app.jinja_env.filters["role_label"] = lambda v: _label(ROLE_MSGIDS, v)

@@ -17,6 +17,9 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_keywords, parse_mapping_cfg
 from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
+from flask_babel import force_locale
+
+from coord.i18n import paren
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCALE = "zh_Hans_CN"
@@ -129,3 +132,11 @@ def test_catalog_compiles() -> None:
 
     expected = {key(m.id): value(m.string) for m in catalog if m.id and all(_strings(m.string))}
     assert {key(m.id): value(m.string) for m in compiled if m.id} == expected
+
+
+def test_counts_are_bracketed_as_the_language_writes_them(app):
+    with force_locale("zh_Hans_CN"):
+        assert paren(3) == "（3）"
+    with force_locale("en"):
+        assert paren(3) == "(3)"
+        assert paren("<b>") == "(&lt;b&gt;)"  # escaped like any other text
