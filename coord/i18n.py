@@ -121,7 +121,10 @@ def _label(table: dict, value: object) -> str:
 
 
 def paren(text: object) -> Markup:
-    """Wrap `text` in the locale's parentheses: full-width ones in Chinese."""
+    """Wrap `text` in the locale's parentheses: full-width ones in Chinese.
+
+    `Markup.format` escapes `text` (unless it is already Markup), so the result is safe.
+    """
     if str(get_locale() or "").startswith("zh"):
         return Markup("（{}）").format(text)
     return Markup("({})").format(text)
